@@ -1,0 +1,5 @@
+//! goroutines
+#![allow(dead_code)]
+
+mod loom;
+pub(crate) mod runtime;
