@@ -1,4 +1,429 @@
-//! The runtime: G, M, P and the scheduler.
+//! The runtime: G, M, P and the scheduler, and the public handle over them.
 
+pub(crate) mod deadlock;
+pub(crate) mod g;
+pub(crate) mod park;
+pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod stack;
+pub(crate) mod time;
+
+use std::any::Any;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Mutex};
+
+use self::g::{current_g, suspend, AfterSwitch, WaitReason};
+use self::park::{block, register_foreign_thread, Waiter};
+use self::proc::{current_m, Sched};
+pub use self::stack::StackError;
+use crate::loom::Ordering;
+
+/// Default usable stack size of a goroutine: a virtual reservation, paid for in RSS only as
+/// deep as the goroutine actually goes.
+pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
+
+/// Settings of a runtime, fixed when it is built.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) procs: usize,
+    pub(crate) stack_size: usize,
+    pub(crate) deadlock_detection: bool,
+}
+
+/// Builds a [`Runtime`].
+#[derive(Clone, Debug)]
+pub struct Builder {
+    procs: Option<usize>,
+    stack_size: usize,
+    deadlock_detection: bool,
+}
+
+/// Why a runtime could not be built.
+#[derive(Debug)]
+pub struct BuildError {
+    message: String,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Defaults: as many Ps as the cores this process may use (container CPU limits included),
+    /// or `GOMAXPROCS` from the environment; 256 KiB stacks; deadlock detection on.
+    pub fn new() -> Builder {
+        Builder {
+            procs: None,
+            stack_size: DEFAULT_STACK_SIZE,
+            deadlock_detection: true,
+        }
+    }
+
+    /// Sets the number of Ps: how many goroutines run in parallel (Go's GOMAXPROCS).
+    pub fn procs(mut self, n: usize) -> Builder {
+        self.procs = Some(n);
+        self
+    }
+
+    /// Sets each goroutine's usable stack size in bytes (rounded up to whole pages, at least
+    /// 16 KiB). Overflowing it prints `goroutine N stack overflow` and aborts.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// Turns Go's `all goroutines are asleep - deadlock!` check on or off (on by default). Turn it
+    /// off when plain threads that never touched a goroutine primitive may still feed goroutines.
+    pub fn deadlock_detection(mut self, on: bool) -> Builder {
+        self.deadlock_detection = on;
+        self
+    }
+
+    /// Builds the runtime. Its threads start on demand.
+    ///
+    /// # Safety
+    ///
+    /// This is the program's one acknowledgment of the hazard of stackful goroutines in Rust: a
+    /// goroutine may move to another OS thread whenever it blocks in this crate (a channel
+    /// operation, `select!`, `sleep`, `join`, a `sync` lock, `yield_now`). Thread-local storage
+    /// does not move with it. The caller promises that no goroutine holds, across such a call:
+    /// - a reference into a `thread_local!` value, or anything derived from one (including
+    ///   `Rc`s or guards obtained from thread-locals);
+    /// - a `std::sync::MutexGuard`, `RwLock` guard or any other guard that must be released on the
+    ///   thread that acquired it, or a `RefCell` borrow of thread-local data;
+    /// - a value whose soundness relies on staying on one thread (`!Send` types obtained from
+    ///   thread-locals or from the OS thread's identity).
+    ///
+    /// Goroutine code that needs per-goroutine state uses [`goroutine_local!`](crate::goroutine_local);
+    /// code that needs a real thread (OpenGL contexts, thread-affine C libraries) runs on its own
+    /// `std::thread`.
+    pub unsafe fn build(self) -> Result<Runtime, BuildError> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(BuildError {
+                    message: "the number of Ps must be at least 1".into(),
+                })
+            }
+            Some(n) => n,
+            None => gomaxprocs_from_env()?.unwrap_or_else(probe::threads::available_parallelism),
+        };
+        Ok(Runtime {
+            sched: Sched::new(Config {
+                procs,
+                stack_size: self.stack_size,
+                deadlock_detection: self.deadlock_detection,
+            }),
+        })
+    }
+}
+
+fn gomaxprocs_from_env() -> Result<Option<usize>, BuildError> {
+    match std::env::var("GOMAXPROCS") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(BuildError {
+                message: format!("GOMAXPROCS={v:?} is not a positive integer"),
+            }),
+        },
+        Err(std::env::VarError::NotUnicode(v)) => Err(BuildError {
+            message: format!("GOMAXPROCS={v:?} is not a positive integer"),
+        }),
+    }
+}
+
+/// A goroutine runtime: Ps, the threads that run them, and the goroutines on them.
+///
+/// Dropping it stops its threads once they are idle; goroutines still parked are abandoned
+/// without being unwound, as Go abandons them when `main` returns.
+pub struct Runtime {
+    sched: &'static Sched,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime").field("procs", &self.procs()).finish()
+    }
+}
+
+/// Counters a runtime reports while it runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Successful steals from another P's run queue.
+    pub steals: u64,
+    /// Times a P's run queue was full and moved half of itself to the global queue.
+    pub runq_overflows: u64,
+    /// Times a scheduler thread parked for lack of work.
+    pub thread_parks: u64,
+    /// Scheduler threads started.
+    pub threads_started: u64,
+    /// Goroutines alive now.
+    pub goroutines: u64,
+}
+
+impl Runtime {
+    /// The number of Ps.
+    pub fn procs(&self) -> usize {
+        self.sched.ps.len()
+    }
+
+    /// Starts a goroutine running `f` (Go's `go` statement), from any thread.
+    pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if current_g().is_none() {
+            register_foreign_thread();
+        }
+        spawn_on(self.sched, f)
+    }
+
+    /// Runs `f` as a main goroutine and returns its value once it returns, abandoning any other
+    /// goroutines still parked (they are not unwound). A panic in `f` resumes on the caller.
+    pub fn run<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.go(f).join() {
+            Ok(v) => v,
+            Err(e) => panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// The runtime's counters.
+    pub fn stats(&self) -> Stats {
+        let c = &self.sched.counters;
+        Stats {
+            steals: c.steals.load(Ordering::Relaxed),
+            runq_overflows: c.runq_overflows.load(Ordering::Relaxed),
+            thread_parks: c.thread_parks.load(Ordering::Relaxed),
+            threads_started: c.threads_started.load(Ordering::Relaxed),
+            goroutines: self.sched.ngoroutines.load(Ordering::Relaxed).max(0) as u64,
+        }
+    }
+
+    /// Every live goroutine with its state and wait reason, in the format of Go's traceback
+    /// headers.
+    pub fn goroutine_dump(&self) -> String {
+        deadlock::goroutine_dump(self.sched)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        proc::shutdown(self.sched);
+    }
+}
+
+/// Builds a runtime with default settings and runs `f` as its main goroutine (see
+/// [`Runtime::run`]).
+///
+/// # Safety
+///
+/// The same promise as [`Builder::build`]: no goroutine holds thread-local references or
+/// thread-bound guards across a blocking call of this crate.
+///
+/// # Panics
+///
+/// If the runtime cannot be built (a malformed `GOMAXPROCS`), or `f` panics.
+pub unsafe fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    // SAFETY: the caller makes the promise of `Builder::build`.
+    match unsafe { Builder::new().build() } {
+        Ok(rt) => rt.run(f),
+        Err(e) => panic!("goroutines: cannot build the runtime: {e}"),
+    }
+}
+
+/// Starts a goroutine on the current goroutine's runtime (Go's `go` statement).
+///
+/// # Panics
+///
+/// When called outside a goroutine: plain threads start goroutines with [`Runtime::go`].
+pub fn go<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let Some(g) = current_g() else {
+        panic!("goroutines::go called outside a goroutine; use Runtime::go from plain threads")
+    };
+    // SAFETY: the current goroutine is alive while it runs.
+    let sched = unsafe { g.as_ref() }.sched.get();
+    spawn_on(sched, f)
+}
+
+fn spawn_on<F, T>(sched: &'static Sched, f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let inner = Arc::new(JoinInner {
+        state: Mutex::new(JoinState {
+            result: None,
+            waiter: None,
+        }),
+    });
+    let done = inner.clone();
+    let id = sched.newproc(Box::new(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let waiter = {
+            let mut st = done.state.lock().unwrap_or_else(|e| e.into_inner());
+            st.result = Some(result);
+            st.waiter.take()
+        };
+        if let Some(w) = waiter {
+            w.wake();
+        }
+    }));
+    JoinHandle { inner, id }
+}
+
+/// Yields the processor, letting other goroutines run (Go's `runtime.Gosched`). The goroutine
+/// goes to the back of its P's run queue. On a plain thread, yields the thread.
+pub fn yield_now() {
+    match current_g() {
+        Some(g) => {
+            let Some(m) = current_m() else {
+                return;
+            };
+            m.set_after_switch(AfterSwitch::Yield);
+            // SAFETY: the current goroutine is alive while it runs.
+            suspend(unsafe { g.as_ref() });
+        }
+        None => std::thread::yield_now(),
+    }
+}
+
+/// The id of the running goroutine (Go's `goid`), or None on a plain thread.
+pub fn goroutine_id() -> Option<u64> {
+    // SAFETY: the current goroutine is alive while it runs.
+    current_g().map(|g| unsafe { g.as_ref() }.id.load(Ordering::Relaxed))
+}
+
+/// Pauses the current goroutine for at least `d` (Go's `time.Sleep`); the thread runs other
+/// goroutines meanwhile. On a plain thread, sleeps the thread.
+pub fn sleep(d: std::time::Duration) {
+    if current_g().is_some() {
+        time::sleep_goroutine(d);
+    } else {
+        std::thread::sleep(d);
+    }
+}
+
+struct JoinState<T> {
+    result: Option<std::thread::Result<T>>,
+    waiter: Option<Waiter>,
+}
+
+struct JoinInner<T> {
+    state: Mutex<JoinState<T>>,
+}
+
+/// Owns the right to wait for a goroutine's result.
+pub struct JoinHandle<T> {
+    inner: Arc<JoinInner<T>>,
+    id: u64,
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+    }
+}
+
+/// A goroutine panicked; holds the panic payload.
+pub struct JoinError {
+    id: u64,
+    payload: Box<dyn Any + Send + 'static>,
+}
+
+impl JoinError {
+    /// The panic payload, to inspect or to `resume_unwind`.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+    }
+
+    /// The panic message, when the payload is a string.
+    pub fn message(&self) -> Option<&str> {
+        self.payload
+            .downcast_ref::<&'static str>()
+            .copied()
+            .or_else(|| self.payload.downcast_ref::<String>().map(|s| s.as_str()))
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinError")
+            .field("goroutine", &self.id)
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.message() {
+            Some(m) => write!(f, "goroutine {} panicked: {m}", self.id),
+            None => write!(f, "goroutine {} panicked", self.id),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl<T> JoinHandle<T> {
+    /// The goroutine's id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether the goroutine has returned or panicked.
+    pub fn is_finished(&self) -> bool {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .result
+            .is_some()
+    }
+
+    /// Waits for the goroutine and returns its value, or its panic as an error. A goroutine
+    /// waiting here is parked; a plain thread is blocked.
+    pub fn join(self) -> Result<T, JoinError> {
+        let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.result.is_none() {
+            let me = Waiter::current();
+            st.waiter = Some(me.clone());
+            block(&me, WaitReason::JoinWait, move || drop(st));
+            st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
+        }
+        match st.result.take() {
+            Some(Ok(v)) => Ok(v),
+            Some(Err(payload)) => Err(JoinError {
+                id: self.id,
+                payload,
+            }),
+            None => g::fatal("join woken before the goroutine finished"),
+        }
+    }
+}

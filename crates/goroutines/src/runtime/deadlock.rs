@@ -1,0 +1,62 @@
+//! Deadlock detection (Go's `checkdead`) and the goroutine dump it prints.
+//!
+//! Called by the last M to go idle, with the scheduler lock held. The runtime is deadlocked when
+//! every M is idle (none runs a goroutine, none sleeps for a timer), no timer is pending, no plain
+//! thread that has used a goroutine primitive is still running (see `park.rs`), and goroutines
+//! remain: every one of them is parked on something that only another goroutine could release.
+//!
+//! A plain thread that holds a channel but has never used a goroutine primitive is invisible to
+//! this check; programs that feed goroutines that way turn detection off with
+//! `Builder::deadlock_detection(false)`.
+
+use std::fmt::Write as _;
+
+use super::g::{G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
+use super::park::FOREIGN_RUNNING;
+use super::proc::Sched;
+use crate::loom::Ordering;
+
+/// Prints Go's deadlock error and the goroutine dump, then exits with status 2, if the runtime is
+/// deadlocked.
+pub(crate) fn checkdead(sched: &Sched) {
+    if !sched.config.deadlock_detection {
+        return;
+    }
+    if FOREIGN_RUNNING.load(Ordering::SeqCst) > 0 {
+        return;
+    }
+    if sched.ngoroutines.load(Ordering::SeqCst) <= 0 {
+        return;
+    }
+    if sched.ps.iter().any(|p| p.timers.len() > 0) {
+        return;
+    }
+    let mut out = String::from("fatal error: all goroutines are asleep - deadlock!\n\n");
+    out.push_str(&goroutine_dump(sched));
+    eprint!("{out}");
+    std::process::exit(2);
+}
+
+/// Every live goroutine with its id, state, wait reason and how long it has waited, as Go's
+/// traceback headers print them (`goroutine 1 [chan receive, 3 ms]:`).
+pub(crate) fn goroutine_dump(sched: &Sched) -> String {
+    let now = probe::clock::now_ns();
+    let gs: Vec<_> = sched.allgs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut out = String::new();
+    for g in gs {
+        // SAFETY: Gs are never freed while the runtime lives; we read only atomics.
+        let g = unsafe { g.as_ref() };
+        let state = match g.status.load(Ordering::Acquire) {
+            G_DEAD => continue,
+            G_IDLE | G_RUNNABLE => "runnable".to_string(),
+            G_RUNNING => "running".to_string(),
+            G_WAITING => {
+                let waited = now.saturating_sub(g.wait_since.load(Ordering::Relaxed)) / 1_000_000;
+                format!("{}, {waited} ms", g.wait_reason().as_str())
+            }
+            _ => "unknown".to_string(),
+        };
+        let _ = writeln!(out, "goroutine {} [{state}]:\n", g.id.load(Ordering::Relaxed));
+    }
+    out
+}

@@ -1,0 +1,271 @@
+//! G: one goroutine, and the two operations every blocking primitive is built from, `gopark` and
+//! `goready` (Go's `runtime/proc.go` names).
+//!
+//! Invariants:
+//! - A G is either on exactly one run queue (status `RUNNABLE`), running on exactly one M
+//!   (`RUNNING`), parked (`WAITING`, reachable only from the wait queue or timer that will ready
+//!   it), or free (`DEAD`, on a free list). Status moves RUNNABLE → RUNNING → WAITING → RUNNABLE,
+//!   or RUNNING → DEAD.
+//! - The fields behind `UnsafeCell` are touched only by whoever holds the G in one of those
+//!   positions: the M running it, the goroutine itself on its own stack, or the thread that took it
+//!   off a queue. Queues hand a G over with release/acquire, so each holder sees the last one's
+//!   writes.
+//! - Parking never lets a waker see a G that is still on its own stack: `gopark` hands its
+//!   `unlockf` to the M, which runs it after the switch (Go's `park_m`). Only `unlockf` makes the G
+//!   reachable (by releasing the lock of the queue it sits on, or by arming a timer).
+//!
+//! G structs are never freed while their runtime lives (Go's `allgs`): a dead G goes to a per-P
+//! free list and is reused by the next spawn, so a stale pointer can never dangle, and the deadlock
+//! report can walk every G.
+
+use std::cell::{Cell, UnsafeCell};
+use std::ptr::{self, NonNull};
+
+use corosensei::{Coroutine, Yielder};
+
+use super::proc::{current_m, Sched};
+use super::stack::GStack;
+use crate::loom::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// A pointer to a G; Gs live until their runtime's process exits, so copies are always valid.
+pub(crate) type GRef = NonNull<G>;
+
+/// The coroutine a goroutine runs on.
+pub(crate) type Coro = Coroutine<(), (), (), GStack>;
+
+/// Created, never run: no stack yet.
+pub(crate) const G_IDLE: u8 = 0;
+/// On a run queue.
+pub(crate) const G_RUNNABLE: u8 = 1;
+/// Running on an M.
+pub(crate) const G_RUNNING: u8 = 2;
+/// Parked; its `wait_reason` says on what.
+pub(crate) const G_WAITING: u8 = 3;
+/// Finished; on a free list.
+pub(crate) const G_DEAD: u8 = 4;
+
+/// Why a goroutine is parked, printed by the deadlock report as Go prints `[chan receive]`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum WaitReason {
+    /// Not waiting.
+    None = 0,
+    ChanSend,
+    ChanReceive,
+    Select,
+    SelectNoCases,
+    Sleep,
+    JoinWait,
+    MutexLock,
+    WaitGroupWait,
+    OnceWait,
+    Semacquire,
+}
+
+impl WaitReason {
+    /// Go's wording.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::None => "running",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Sleep => "sleep",
+            WaitReason::JoinWait => "join",
+            WaitReason::MutexLock => "sync.Mutex.Lock",
+            WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::OnceWait => "sync.Once.Do",
+            WaitReason::Semacquire => "semacquire",
+        }
+    }
+
+    fn from_u8(v: u8) -> WaitReason {
+        const ALL: [WaitReason; 11] = [
+            WaitReason::None,
+            WaitReason::ChanSend,
+            WaitReason::ChanReceive,
+            WaitReason::Select,
+            WaitReason::SelectNoCases,
+            WaitReason::Sleep,
+            WaitReason::JoinWait,
+            WaitReason::MutexLock,
+            WaitReason::WaitGroupWait,
+            WaitReason::OnceWait,
+            WaitReason::Semacquire,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
+    }
+}
+
+/// A goroutine.
+pub(crate) struct G {
+    /// Goroutine id, fresh on every reuse of this struct (Go's `goid`).
+    pub(crate) id: AtomicU64,
+    /// One of the `G_*` states.
+    pub(crate) status: AtomicU8,
+    wait_reason: AtomicU8,
+    /// `probe::clock::now_ns()` when it last parked.
+    pub(crate) wait_since: AtomicU64,
+    /// Wake-up parameter set by the waker before `goready` (Go's `gp.param`).
+    pub(crate) param: AtomicUsize,
+    /// The runtime this goroutine belongs to.
+    pub(crate) sched: Cell<&'static Sched>,
+    /// The function to run, until the first run moves it onto the stack.
+    pub(crate) entry: UnsafeCell<Option<Box<dyn FnOnce() + Send>>>,
+    /// The coroutine, from the first run to exit.
+    pub(crate) coro: UnsafeCell<Option<Coro>>,
+    /// The guard page range of its stack, for the overflow handler.
+    pub(crate) guard: Cell<(usize, usize)>,
+    /// Set on the goroutine's own stack at its first run; used to suspend.
+    pub(crate) yielder: Cell<*const Yielder<(), ()>>,
+    /// Goroutine-local storage (`crate::local`).
+    pub(crate) locals: UnsafeCell<Option<Box<crate::local::LocalMap>>>,
+}
+
+// SAFETY: a G is shared between threads only through the handover protocol in the module
+// invariants: the atomics are safe to share, and every `Cell`/`UnsafeCell` field is touched only by
+// the single current holder of the G, with release/acquire at each handover.
+unsafe impl Sync for G {}
+// SAFETY: as for Sync; nothing in a G is tied to the thread that created it.
+unsafe impl Send for G {}
+
+impl G {
+    pub(crate) fn new(sched: &'static Sched) -> G {
+        G {
+            id: AtomicU64::new(0),
+            status: AtomicU8::new(G_DEAD),
+            wait_reason: AtomicU8::new(0),
+            wait_since: AtomicU64::new(0),
+            param: AtomicUsize::new(0),
+            sched: Cell::new(sched),
+            entry: UnsafeCell::new(None),
+            coro: UnsafeCell::new(None),
+            guard: Cell::new((0, 0)),
+            yielder: Cell::new(ptr::null()),
+            locals: UnsafeCell::new(None),
+        }
+    }
+
+    pub(crate) fn wait_reason(&self) -> WaitReason {
+        WaitReason::from_u8(self.wait_reason.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_wait_reason(&self, reason: WaitReason) {
+        self.wait_reason.store(reason as u8, Ordering::Relaxed);
+    }
+}
+
+/// What the M does with the G it just switched away from (the work of Go's `mcall` targets).
+#[derive(Clone, Copy)]
+pub(crate) enum AfterSwitch {
+    /// Nothing was asked (the goroutine returned).
+    None,
+    /// `gopark`: mark WAITING, then run `unlockf(data, g)`; if it returns false, run the G again.
+    Park {
+        unlockf: unsafe fn(*mut (), GRef) -> bool,
+        data: *mut (),
+    },
+    /// `yield_now` or a preemption: back on a run queue.
+    Yield,
+}
+
+thread_local! {
+    static CURRENT_G: Cell<*const G> = const { Cell::new(ptr::null()) };
+}
+
+/// The goroutine running on this thread, if any. Never inlined, and never cached across a switch:
+/// a goroutine may resume on another thread, and LLVM may assume a thread-local's address is
+/// constant within a function (rust-lang/rust#33368).
+#[inline(never)]
+pub(crate) fn current_g() -> Option<GRef> {
+    NonNull::new(CURRENT_G.with(|c| c.get()).cast_mut())
+}
+
+/// Called by the M around each resume.
+#[inline(never)]
+pub(crate) fn set_current_g(g: *const G) {
+    CURRENT_G.with(|c| c.set(g));
+}
+
+/// Parks the running goroutine (Go's `gopark`). `unlockf` runs on the M after the switch; it must
+/// make the G reachable to its waker (release a queue lock, arm a timer) and return true, or return
+/// false to resume the G at once. Returns after some waker called `goready`.
+///
+/// Must be called on a goroutine.
+pub(crate) fn gopark<F>(reason: WaitReason, unlockf: F)
+where
+    F: FnOnce(GRef) -> bool,
+{
+    /// # Safety
+    /// `data` points to the `Option<F>` in the parked goroutine's `gopark` frame, which stays put
+    /// until the goroutine is resumed, and this runs once, before that.
+    unsafe fn trampoline<F: FnOnce(GRef) -> bool>(data: *mut (), g: GRef) -> bool {
+        // SAFETY: per this function's contract.
+        let slot = unsafe { &mut *(data as *mut Option<F>) };
+        match slot.take() {
+            Some(f) => f(g),
+            None => true,
+        }
+    }
+    let Some(g) = current_g() else {
+        unreachable_outside_goroutine("gopark")
+    };
+    let mut slot = Some(unlockf);
+    // SAFETY: `g` is the running goroutine, alive while it runs.
+    let gr = unsafe { g.as_ref() };
+    gr.set_wait_reason(reason);
+    gr.wait_since
+        .store(probe::clock::now_ns(), Ordering::Relaxed);
+    let m = current_m().expect("a goroutine always runs on an M");
+    m.set_after_switch(AfterSwitch::Park {
+        unlockf: trampoline::<F>,
+        data: &mut slot as *mut Option<F> as *mut (),
+    });
+    suspend(gr);
+}
+
+/// Switches from the running goroutine back to its M. The M reads its `after_switch`.
+pub(crate) fn suspend(g: &G) {
+    let y = g.yielder.get();
+    // SAFETY: `yielder` was set at the first run of this goroutine to the corosensei Yielder on
+    // its own stack, which lives as long as the coroutine; we are on that coroutine now.
+    unsafe { (*y).suspend(()) };
+}
+
+/// Makes a parked goroutine runnable (Go's `goready`): on the current P's `runnext` when the
+/// caller runs on an M of the same runtime, else on that runtime's global queue.
+pub(crate) fn goready(g: GRef) {
+    // SAFETY: Gs are never freed while their runtime lives.
+    let gr = unsafe { g.as_ref() };
+    if gr
+        .status
+        .compare_exchange(G_WAITING, G_RUNNABLE, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        fatal("goready of a goroutine that is not waiting");
+    }
+    gr.set_wait_reason(WaitReason::None);
+    if probe::trace::enabled() {
+        probe::trace::record(probe::trace::EventKind::Wake {
+            task: gr.id.load(Ordering::Relaxed),
+            by: current_g().map(|c| {
+                // SAFETY: the current goroutine is alive.
+                unsafe { c.as_ref() }.id.load(Ordering::Relaxed)
+            }),
+        });
+    }
+    gr.sched.get().ready(g);
+}
+
+/// A runtime invariant broke: print Go's `fatal error:` line and abort.
+#[cold]
+pub(crate) fn fatal(msg: &str) -> ! {
+    eprintln!("fatal error: {msg}");
+    std::process::abort()
+}
+
+#[cold]
+fn unreachable_outside_goroutine(what: &str) -> ! {
+    fatal(&format!("{what} called outside a goroutine"))
+}

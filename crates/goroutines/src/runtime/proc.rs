@@ -1,0 +1,784 @@
+//! The scheduler: Gs run on Ms (OS threads) that hold Ps (the right to run Go code), after Go's
+//! `runtime/proc.go`.
+//!
+//! ```text
+//!   global queue (sched.lock)          P0                    P1
+//!   [g g g ...] <---- overflow ---- runnext [g]          runnext [ ]
+//!        |                          runq [g g g]  <-steal- runq [ ]
+//!        +-- every 61st tick ---->  timers {heap}         timers {heap}
+//!                                   M0 (thread) runs g    M1 spinning / parked
+//! ```
+//!
+//! Invariants (Go's, "Worker thread parking/unparking" in proc.go):
+//! - An M runs goroutines only while it holds a P; at most `nprocs` Ms hold Ps.
+//! - If there is an idle P and work was submitted, some M is spinning or will be woken: every
+//!   submitter publishes its work, then (SeqCst, the #StoreLoad) reads `nmspinning` and calls
+//!   `wakep`, which starts a spinning M unless one already spins. A spinning M that stops spinning
+//!   decrements `nmspinning`, then (SeqCst) re-checks every run queue before it parks.
+//! - Spinning Ms are at most half of the busy Ps (`2*nmspinning < nprocs - npidle`).
+//! - A new or woken G goes to `runnext` and inherits the time slice; other Ps steal `runnext` only
+//!   on their last pass. `yield_now` puts the G at the tail of the local ring.
+//!
+//! Rejected designs, as proc.go's header lists: a centralised run queue (contention), handing a G
+//! directly to an unparked thread (thrashes between threads), and waking a thread for every readied
+//! G (a thread wake-up per channel operation).
+
+use std::cell::{Cell, UnsafeCell};
+use std::collections::VecDeque;
+use std::ptr::{self, NonNull};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, Thread};
+
+use corosensei::CoroutineResult;
+
+use super::g::{fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
+use super::runq::RunQueue;
+use super::stack::{self, StackCache, StackPool};
+use super::time::{Poller, Timers};
+use super::Config;
+use crate::loom::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex, Ordering};
+
+const NO_P: usize = usize::MAX;
+/// Go checks the global queue once every 61 scheduler ticks so a busy local queue cannot starve it.
+const GLOBAL_QUEUE_TICK: u32 = 61;
+/// Passes over all Ps in `steal_work` (Go's `stealTries`).
+const STEAL_TRIES: usize = 4;
+/// Free Gs a P keeps before moving half to the global free list (Go's `gfput`).
+const GFREE_MAX: usize = 64;
+
+const P_IDLE: u8 = 0;
+const P_RUNNING: u8 = 1;
+
+/// A P: a run queue, timers, and caches; held by at most one M at a time.
+pub(crate) struct P {
+    pub(crate) id: usize,
+    pub(crate) runq: RunQueue<G>,
+    status: AtomicU8,
+    /// Incremented on every schedule that does not inherit a time slice.
+    pub(crate) schedtick: AtomicU32,
+    pub(crate) timers: Timers,
+    /// Owner only.
+    stacks: UnsafeCell<StackCache>,
+    /// Owner only: dead Gs for reuse.
+    gfree: UnsafeCell<Vec<GRef>>,
+    /// Owner only: scratch for `runqputslow`.
+    overflow: UnsafeCell<Vec<GRef>>,
+}
+
+// SAFETY: the UnsafeCell fields are touched only by the M holding the P (acquired under
+// `sched.lock` or handed over with release/acquire); the rest is atomics or internally locked.
+unsafe impl Sync for P {}
+
+/// Counters the runtime reports while it runs (`Runtime::stats`).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) steals: AtomicU64,
+    pub(crate) stolen_gs: AtomicU64,
+    pub(crate) runq_overflows: AtomicU64,
+    pub(crate) thread_parks: AtomicU64,
+    pub(crate) threads_started: AtomicU64,
+}
+
+struct SchedLocked {
+    global: VecDeque<GRef>,
+    pidle: Vec<usize>,
+    midle: Vec<Arc<M>>,
+    mcount: usize,
+    gfree: Vec<GRef>,
+}
+
+/// One runtime's scheduler state (Go's `sched` plus `allp`). Leaked: lives until the process exits,
+/// since parked goroutines may be woken by threads that outlive the `Runtime` handle.
+pub(crate) struct Sched {
+    pub(crate) config: Config,
+    pub(crate) ps: Box<[P]>,
+    lock: Mutex<SchedLocked>,
+    global_len: AtomicUsize,
+    npidle: AtomicUsize,
+    nmspinning: AtomicUsize,
+    pub(crate) next_goid: AtomicU64,
+    /// Live goroutines.
+    pub(crate) ngoroutines: AtomicI64,
+    pub(crate) stacks: StackPool,
+    /// Every G ever allocated (Go's `allgs`), for the deadlock report.
+    pub(crate) allgs: Mutex<Vec<GRef>>,
+    pub(crate) poller: Poller,
+    pub(crate) counters: Counters,
+    pub(crate) shutdown: AtomicBool,
+    next_mid: AtomicUsize,
+}
+
+// SAFETY: GRefs in the locked state are plain pointers to Sync Gs; all else is Sync.
+unsafe impl Sync for Sched {}
+// SAFETY: as above.
+unsafe impl Send for Sched {}
+
+/// An M: an OS thread running the scheduler loop.
+pub(crate) struct M {
+    pub(crate) id: usize,
+    pub(crate) sched: &'static Sched,
+    thread: OnceLock<Thread>,
+    notified: AtomicBool,
+    next_p: AtomicUsize,
+    next_spinning: AtomicBool,
+    // Own thread only:
+    p: Cell<usize>,
+    spinning: Cell<bool>,
+    curg: Cell<*const G>,
+    after_switch: Cell<AfterSwitch>,
+    rng: Cell<u64>,
+}
+
+// SAFETY: the Cell fields are touched only by the M's own thread (its scheduler loop, or a
+// goroutine running on it); other threads use only the atomics and `thread`.
+unsafe impl Sync for M {}
+// SAFETY: as above.
+unsafe impl Send for M {}
+
+thread_local! {
+    static CURRENT_M: Cell<*const M> = const { Cell::new(ptr::null()) };
+}
+
+/// The M of this thread, if it is a scheduler thread. Never inlined and never cached across a
+/// switch (see `g::current_g`).
+#[inline(never)]
+pub(crate) fn current_m() -> Option<&'static M> {
+    let m = CURRENT_M.with(|c| c.get());
+    // SAFETY: CURRENT_M is set by `mstart` to an M kept alive (an Arc held by the thread's own
+    // loop) until the thread exits, and reset before that; the reference does not escape the
+    // thread, since callers never keep it across a switch.
+    unsafe { m.as_ref() }
+}
+
+impl M {
+    pub(crate) fn set_after_switch(&self, a: AfterSwitch) {
+        self.after_switch.set(a);
+    }
+
+    /// The P this M holds, if any.
+    pub(crate) fn p(&self) -> Option<&'static P> {
+        match self.p.get() {
+            NO_P => None,
+            i => Some(&self.sched.ps[i]),
+        }
+    }
+
+    fn fastrand(&self) -> u32 {
+        // xorshift64*
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+
+    fn notewakeup(&self) {
+        self.notified.store(true, Ordering::Release);
+        if let Some(t) = self.thread.get() {
+            t.unpark();
+        }
+    }
+
+    fn notesleep(&self) {
+        self.sched.counters.thread_parks.fetch_add(1, Ordering::Relaxed);
+        if probe::trace::enabled() {
+            probe::trace::record(probe::trace::EventKind::ThreadPark);
+        }
+        while !self.notified.swap(false, Ordering::Acquire) {
+            thread::park();
+        }
+        if probe::trace::enabled() {
+            probe::trace::record(probe::trace::EventKind::ThreadUnpark);
+        }
+    }
+}
+
+impl Sched {
+    /// Builds a scheduler with `config.procs` Ps, all idle, and no Ms yet.
+    pub(crate) fn new(config: Config) -> &'static Sched {
+        stack::install_overflow_handler();
+        let nprocs = config.procs;
+        let ps: Box<[P]> = (0..nprocs)
+            .map(|id| P {
+                id,
+                runq: RunQueue::new(),
+                status: AtomicU8::new(P_IDLE),
+                schedtick: AtomicU32::new(0),
+                timers: Timers::new(),
+                stacks: UnsafeCell::new(StackCache::new()),
+                gfree: UnsafeCell::new(Vec::new()),
+                overflow: UnsafeCell::new(Vec::new()),
+            })
+            .collect();
+        let stacks = StackPool::new(config.stack_size);
+        Box::leak(Box::new(Sched {
+            ps,
+            lock: Mutex::new(SchedLocked {
+                global: VecDeque::new(),
+                pidle: (0..nprocs).rev().collect(),
+                midle: Vec::new(),
+                mcount: 0,
+                gfree: Vec::new(),
+            }),
+            global_len: AtomicUsize::new(0),
+            npidle: AtomicUsize::new(nprocs),
+            nmspinning: AtomicUsize::new(0),
+            next_goid: AtomicU64::new(1),
+            ngoroutines: AtomicI64::new(0),
+            stacks,
+            allgs: Mutex::new(Vec::new()),
+            poller: Poller::new(),
+            counters: Counters::default(),
+            shutdown: AtomicBool::new(false),
+            next_mid: AtomicUsize::new(0),
+            config,
+        }))
+    }
+
+    fn lock(&self) -> crate::loom::MutexGuard<'_, SchedLocked> {
+        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `m` is one of this runtime's Ms and holds a P.
+    fn owned_p(&'static self, m: Option<&'static M>) -> Option<(&'static M, &'static P)> {
+        let m = m?;
+        if !ptr::eq(m.sched, self) {
+            return None;
+        }
+        m.p().map(|p| (m, p))
+    }
+
+    /// Starts a goroutine (Go's `newproc`).
+    pub(crate) fn newproc(&'static self, entry: Box<dyn FnOnce() + Send>) -> u64 {
+        let owner = self.owned_p(current_m());
+        let g = match owner {
+            // SAFETY: the current M holds `p`.
+            Some((_, p)) => unsafe { self.gfget(p) },
+            None => self.lock().gfree.pop(),
+        };
+        let g = g.unwrap_or_else(|| self.malg());
+        // SAFETY: a G taken from a free list or just allocated is held by nobody else.
+        let gr = unsafe { g.as_ref() };
+        let id = self.next_goid.fetch_add(1, Ordering::Relaxed);
+        gr.id.store(id, Ordering::Relaxed);
+        // SAFETY: as above: we are the only holder of this G.
+        unsafe { *gr.entry.get() = Some(entry) };
+        gr.status.store(G_IDLE, Ordering::Relaxed);
+        self.ngoroutines.fetch_add(1, Ordering::Relaxed);
+        if probe::trace::enabled() {
+            let parent = super::g::current_g().map(|c| {
+                // SAFETY: the current goroutine is alive.
+                unsafe { c.as_ref() }.id.load(Ordering::Relaxed)
+            });
+            probe::trace::record(probe::trace::EventKind::Spawn { task: id, parent });
+        }
+        match owner {
+            // SAFETY: the current M holds `p`.
+            Some((_, p)) => unsafe { self.runqput(p, g, true) },
+            None => self.globrunqput(g),
+        }
+        self.wakep();
+        id
+    }
+
+    fn malg(&'static self) -> GRef {
+        let g = NonNull::from(Box::leak(Box::new(G::new(self))));
+        self.allgs.lock().unwrap_or_else(|e| e.into_inner()).push(g);
+        g
+    }
+
+    /// # Safety
+    /// The caller's M holds `p`.
+    unsafe fn gfget(&self, p: &P) -> Option<GRef> {
+        // SAFETY: the caller holds `p`.
+        let gfree = unsafe { &mut *p.gfree.get() };
+        if gfree.is_empty() {
+            let mut st = self.lock();
+            let n = st.gfree.len().min(GFREE_MAX / 2);
+            let at = st.gfree.len() - n;
+            gfree.extend(st.gfree.drain(at..));
+        }
+        gfree.pop()
+    }
+
+    /// # Safety
+    /// The caller's M holds `p`, and `g` is dead and held by nobody.
+    unsafe fn gfput(&self, p: &P, g: GRef) {
+        // SAFETY: the caller holds `p`.
+        let gfree = unsafe { &mut *p.gfree.get() };
+        gfree.push(g);
+        if gfree.len() >= GFREE_MAX {
+            let mut st = self.lock();
+            st.gfree.extend(gfree.drain(GFREE_MAX / 2..));
+        }
+    }
+
+    /// Puts a runnable G on this runtime: the current P's `runnext` when the caller holds one of
+    /// this runtime's Ps, else the global queue. Then makes sure someone will run it.
+    pub(crate) fn ready(&'static self, g: GRef) {
+        match self.owned_p(current_m()) {
+            // SAFETY: the current M holds `p`.
+            Some((_, p)) => unsafe { self.runqput(p, g, true) },
+            None => self.globrunqput(g),
+        }
+        self.wakep();
+    }
+
+    /// # Safety
+    /// The caller's M holds `p`.
+    unsafe fn runqput(&self, p: &P, g: GRef, next: bool) {
+        // SAFETY: the caller holds `p`, so it may use the owner side of its queue and scratch.
+        let overflow = unsafe { &mut *p.overflow.get() };
+        // SAFETY: as above.
+        if unsafe { p.runq.push(g, next, overflow) } {
+            self.counters.runq_overflows.fetch_add(1, Ordering::Relaxed);
+            let mut st = self.lock();
+            st.global.extend(overflow.drain(..));
+            self.global_len.store(st.global.len(), Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn globrunqput(&self, g: GRef) {
+        let mut st = self.lock();
+        st.global.push_back(g);
+        self.global_len.store(st.global.len(), Ordering::SeqCst);
+    }
+
+    /// Takes a batch from the global queue into `p`'s queue and returns one G (Go's
+    /// `globrunqget`): at most `max` (0 = no limit) and at most size/nprocs + 1.
+    ///
+    /// # Safety
+    /// The caller's M holds `p`.
+    unsafe fn globrunqget(&self, p: &P, max: usize) -> Option<GRef> {
+        if self.global_len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mut st = self.lock();
+        let size = st.global.len();
+        if size == 0 {
+            return None;
+        }
+        let mut n = (size / self.ps.len() + 1).min(size);
+        if max > 0 {
+            n = n.min(max);
+        }
+        n = n.min(super::runq::CAPACITY / 2);
+        let first = st.global.pop_front();
+        for _ in 1..n {
+            if let Some(g) = st.global.pop_front() {
+                // SAFETY: the caller holds `p`; the batch is at most half the ring, and the ring
+                // may be non-empty only by less than that on this path, so push cannot overflow
+                // into the lock we hold; if it did, `overflow` is drained below.
+                let overflow = unsafe { &mut *p.overflow.get() };
+                // SAFETY: as above.
+                if unsafe { p.runq.push(g, false, overflow) } {
+                    st.global.extend(overflow.drain(..));
+                }
+            }
+        }
+        self.global_len.store(st.global.len(), Ordering::SeqCst);
+        first
+    }
+
+    /// Wakes a spinning M if there is an idle P and nobody spins (Go's `wakep`).
+    pub(crate) fn wakep(&'static self) {
+        if self.npidle.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        if self.nmspinning.load(Ordering::SeqCst) != 0
+            || self
+                .nmspinning
+                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            return;
+        }
+        self.startm(None, true);
+    }
+
+    /// Runs an M with P `p` (or an idle P), starting a thread if no M is idle (Go's `startm`).
+    /// When `spinning`, the caller has already counted the M in `nmspinning`.
+    fn startm(&'static self, p: Option<usize>, spinning: bool) {
+        let mut st = self.lock();
+        let p = match p.or_else(|| self.pidleget(&mut st)) {
+            Some(p) => p,
+            None => {
+                drop(st);
+                if spinning {
+                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+                return;
+            }
+        };
+        if let Some(m) = st.midle.pop() {
+            drop(st);
+            m.next_p.store(p, Ordering::Relaxed);
+            m.next_spinning.store(spinning, Ordering::Relaxed);
+            m.notewakeup();
+            return;
+        }
+        st.mcount += 1;
+        drop(st);
+        let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
+        let m = Arc::new(M {
+            id,
+            sched: self,
+            thread: OnceLock::new(),
+            notified: AtomicBool::new(false),
+            next_p: AtomicUsize::new(p),
+            next_spinning: AtomicBool::new(spinning),
+            p: Cell::new(NO_P),
+            spinning: Cell::new(false),
+            curg: Cell::new(ptr::null()),
+            after_switch: Cell::new(AfterSwitch::None),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407)),
+        });
+        self.counters.threads_started.fetch_add(1, Ordering::Relaxed);
+        let spawned = thread::Builder::new()
+            .name(format!("goroutines-m{id}"))
+            .spawn(move || mstart(m));
+        if let Err(err) = spawned {
+            fatal(&format!("cannot start a scheduler thread: {err}"));
+        }
+    }
+
+    fn pidleget(&self, st: &mut SchedLocked) -> Option<usize> {
+        let p = st.pidle.pop()?;
+        self.ps[p].status.store(P_RUNNING, Ordering::Relaxed);
+        self.npidle.fetch_sub(1, Ordering::SeqCst);
+        Some(p)
+    }
+
+    fn pidleput(&self, st: &mut SchedLocked, p: usize) {
+        self.ps[p].status.store(P_IDLE, Ordering::Relaxed);
+        st.pidle.push(p);
+        self.npidle.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Tries to take a P for a thread that lost its own (used by the poller on wake-up).
+    fn acquire_idle_p(&self) -> Option<usize> {
+        let mut st = self.lock();
+        self.pidleget(&mut st)
+    }
+
+    /// Whether any P has queued work or the global queue is non-empty.
+    fn any_work(&self) -> bool {
+        self.global_len.load(Ordering::SeqCst) > 0 || self.ps.iter().any(|p| !p.runq.is_empty())
+    }
+}
+
+/// The body of every scheduler thread (Go's `mstart` + `schedule` loop).
+fn mstart(m: Arc<M>) {
+    let _ = m.thread.set(thread::current());
+    CURRENT_M.with(|c| c.set(Arc::as_ptr(&m)));
+    stack::ensure_altstack();
+    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
+    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+    loop {
+        let Some((g, inherit)) = findrunnable(&m) else {
+            break;
+        };
+        if m.spinning.get() {
+            m.spinning.set(false);
+            if m.sched.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+                // The last spinner found work: make sure another takes over the search
+                // (Go's `resetspinning`).
+                m.sched.wakep();
+            }
+        }
+        execute(&m, g, inherit);
+    }
+    CURRENT_M.with(|c| c.set(ptr::null()));
+}
+
+/// Runs `g` on `m` until it parks, yields or exits, then does what it asked (Go's `execute`,
+/// `park_m`, `gosched_m`, `goexit0`).
+fn execute(m: &M, mut g: GRef, inherit: bool) {
+    let sched = m.sched;
+    let p = m.p().unwrap_or_else(|| fatal("execute without a P"));
+    if !inherit {
+        p.schedtick.fetch_add(1, Ordering::Relaxed);
+    }
+    loop {
+        // SAFETY: we took `g` off a run queue; we are its only holder until it parks.
+        let gr = unsafe { g.as_ref() };
+        gr.status.store(G_RUNNING, Ordering::Relaxed);
+        m.curg.set(gr);
+        set_current_g(gr);
+        // SAFETY: as above; the coroutine is touched only by its holder.
+        let coro = unsafe { &mut *gr.coro.get() };
+        if coro.is_none() {
+            // First run: the goroutine gets its stack now.
+            // SAFETY: the current M holds `p`.
+            let stacks = unsafe { &mut *p.stacks.get() };
+            let stack = match stacks.alloc(&sched.stacks) {
+                Ok(s) => s,
+                Err(e) => fatal(&format!("goroutine {}: {e}", gr.id.load(Ordering::Relaxed))),
+            };
+            // SAFETY: as above.
+            let entry = unsafe { (*gr.entry.get()).take() };
+            gr.guard.set(stack.guard_range());
+            let gptr = g;
+            *coro = Some(corosensei::Coroutine::with_stack(stack, move |yielder, ()| {
+                // SAFETY: this G runs this coroutine; nobody else touches `yielder`.
+                unsafe { gptr.as_ref() }.yielder.set(yielder as *const _);
+                if let Some(f) = entry {
+                    f();
+                }
+            }));
+        }
+        let (lo, hi) = gr.guard.get();
+        stack::set_running_guard(lo, hi, gr.id.load(Ordering::Relaxed));
+        if probe::trace::enabled() {
+            probe::trace::record(probe::trace::EventKind::RunBegin {
+                task: gr.id.load(Ordering::Relaxed),
+                proc_id: p.id as u32,
+            });
+        }
+        let result = match coro.as_mut() {
+            Some(c) => c.resume(()),
+            None => fatal("goroutine without a coroutine"),
+        };
+        stack::clear_running_guard();
+        set_current_g(ptr::null());
+        m.curg.set(ptr::null());
+        if probe::trace::enabled() {
+            probe::trace::record(probe::trace::EventKind::RunEnd {
+                task: gr.id.load(Ordering::Relaxed),
+                proc_id: p.id as u32,
+            });
+        }
+        // A P changes hands only in this loop, so `p` is still ours.
+        match result {
+            CoroutineResult::Return(()) => {
+                let Some(c) = coro.take() else { return };
+                let stack = c.into_stack();
+                // SAFETY: the current M holds `p`.
+                unsafe { (*p.stacks.get()).free(&sched.stacks, stack) };
+                // SAFETY: `g` is dead; locals were its own.
+                unsafe { *gr.locals.get() = None };
+                gr.status.store(G_DEAD, Ordering::Release);
+                sched.ngoroutines.fetch_sub(1, Ordering::Relaxed);
+                // SAFETY: the current M holds `p`; `g` is dead and held by nobody else.
+                unsafe { sched.gfput(p, g) };
+                return;
+            }
+            CoroutineResult::Yield(()) => match m.after_switch.replace(AfterSwitch::None) {
+                AfterSwitch::Park { unlockf, data } => {
+                    gr.status.store(G_WAITING, Ordering::Release);
+                    if probe::trace::enabled() {
+                        probe::trace::record(probe::trace::EventKind::Park {
+                            task: gr.id.load(Ordering::Relaxed),
+                            reason: gr.wait_reason().as_str(),
+                        });
+                    }
+                    // SAFETY: `data` points into the parked goroutine's `gopark` frame, which
+                    // stays put until it is resumed; `unlockf` is the trampoline made for it.
+                    if unsafe { unlockf(data, g) } {
+                        return;
+                    }
+                    // unlockf refused: run it again at once (Go's `park_m`).
+                    if gr
+                        .status
+                        .compare_exchange(G_WAITING, G_RUNNABLE, Ordering::AcqRel, Ordering::Acquire)
+                        .is_err()
+                    {
+                        fatal("parked goroutine changed state under unlockf");
+                    }
+                    g = NonNull::from(gr);
+                }
+                AfterSwitch::Yield => {
+                    gr.status.store(G_RUNNABLE, Ordering::Relaxed);
+                    // SAFETY: the current M holds `p`.
+                    unsafe { sched.runqput(p, g, false) };
+                    return;
+                }
+                AfterSwitch::None => fatal("goroutine suspended without saying why"),
+            },
+        }
+    }
+}
+
+/// Finds a goroutine to run, or parks the thread until there is one (Go's `findRunnable`).
+/// Returns `(g, inherit_time)`, or None when the runtime shuts down.
+fn findrunnable(m: &M) -> Option<(GRef, bool)> {
+    let sched = m.sched;
+    'top: loop {
+        if sched.shutdown.load(Ordering::Relaxed) {
+            release_p(m);
+            return None;
+        }
+        let Some(p) = m.p() else {
+            // No P: wait for one to be handed over.
+            stopm(m);
+            continue;
+        };
+        let now = probe::clock::now_ns();
+        p.timers.run_due(now);
+        // SAFETY (all the `unsafe` calls on `p` below): this M holds `p`.
+        if p.schedtick.load(Ordering::Relaxed) % GLOBAL_QUEUE_TICK == 0 {
+            // SAFETY: see above.
+            if let Some(g) = unsafe { sched.globrunqget(p, 1) } {
+                return Some((g, false));
+            }
+        }
+        // SAFETY: see above.
+        if let Some(x) = unsafe { p.runq.pop() } {
+            return Some(x);
+        }
+        // SAFETY: see above.
+        if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
+            return Some((g, false));
+        }
+        let busy = sched.ps.len() - sched.npidle.load(Ordering::SeqCst);
+        if m.spinning.get() || 2 * sched.nmspinning.load(Ordering::SeqCst) < busy {
+            if !m.spinning.get() {
+                m.spinning.set(true);
+                sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+            }
+            if let Some(g) = steal_work(m, p) {
+                return Some((g, false));
+            }
+        }
+        // Nothing to do: give up the P, then look once more.
+        {
+            let mut st = sched.lock();
+            if !st.global.is_empty() {
+                drop(st);
+                // SAFETY: see above.
+                if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
+                    return Some((g, false));
+                }
+                continue 'top;
+            }
+            sched.pidleput(&mut st, p.id);
+            m.p.set(NO_P);
+        }
+        if m.spinning.get() {
+            m.spinning.set(false);
+            sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            // #StoreLoad, then re-check everything a submitter may have published while we
+            // were still counted as spinning.
+            if sched.any_work() {
+                if let Some(pid) = sched.acquire_idle_p() {
+                    m.p.set(pid);
+                    m.spinning.set(true);
+                    sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+                    continue 'top;
+                }
+            }
+        }
+        // Sleep until the earliest timer of any P, as the one poller; or park until handed a P.
+        let poll_until = sched.ps.iter().map(|p| p.timers.next_when()).min().unwrap_or(u64::MAX);
+        if poll_until != u64::MAX && sched.poller.block_until(poll_until) {
+            if let Some(pid) = sched.acquire_idle_p() {
+                m.p.set(pid);
+                // Timers may be due on any P: search them all, as a spinner does.
+                m.spinning.set(true);
+                sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+                continue 'top;
+            }
+        }
+        stopm(m);
+    }
+}
+
+fn release_p(m: &M) {
+    if let Some(p) = m.p() {
+        let mut st = m.sched.lock();
+        m.sched.pidleput(&mut st, p.id);
+        m.p.set(NO_P);
+    }
+}
+
+/// Parks an M without a P until `startm` hands it one (Go's `stopm`).
+fn stopm(m: &M) {
+    let sched = m.sched;
+    {
+        let mut st = sched.lock();
+        st.midle.push(current_m_arc(m));
+        if st.midle.len() == st.mcount && !sched.any_work() {
+            super::deadlock::checkdead(sched);
+        }
+    }
+    m.notesleep();
+    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
+    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+}
+
+fn current_m_arc(m: &M) -> Arc<M> {
+    // SAFETY: every M is created in an Arc by `startm`, and its thread holds that Arc for as long as
+    // it runs, so incrementing the count through the raw pointer is sound.
+    unsafe {
+        Arc::increment_strong_count(m as *const M);
+        Arc::from_raw(m as *const M)
+    }
+}
+
+/// Steals from other Ps (Go's `stealWork`): four passes in random order; the last one also runs
+/// their due timers and may take their `runnext`.
+fn steal_work(m: &M, p: &P) -> Option<GRef> {
+    let sched = m.sched;
+    let n = sched.ps.len();
+    if n == 1 {
+        return None;
+    }
+    for pass in 0..STEAL_TRIES {
+        let last = pass == STEAL_TRIES - 1;
+        let start = m.fastrand() as usize % n;
+        for k in 0..n {
+            let victim = &sched.ps[(start + k) % n];
+            if victim.id == p.id {
+                continue;
+            }
+            if last && victim.timers.run_due(probe::clock::now_ns()) > 0 {
+                // Readied Gs went to our runnext.
+                // SAFETY: this M holds `p`.
+                if let Some((g, _)) = unsafe { p.runq.pop() } {
+                    return Some(g);
+                }
+            }
+            if victim.status.load(Ordering::Relaxed) == P_IDLE {
+                continue;
+            }
+            if last && victim.runq.len() == 0 && victim.runq.has_runnext() {
+                // Go sleeps 3us here: the victim is likely about to run its runnext itself.
+                let until = probe::clock::now_ns() + 3_000;
+                while probe::clock::now_ns() < until {
+                    std::hint::spin_loop();
+                }
+            }
+            // SAFETY: this M holds `p`, whose queue is the destination.
+            if let Some(g) = unsafe { victim.runq.steal_into(&p.runq, last) } {
+                sched.counters.steals.fetch_add(1, Ordering::Relaxed);
+                if probe::trace::enabled() {
+                    probe::trace::record(probe::trace::EventKind::Steal {
+                        from: victim.id as u32,
+                        to: p.id as u32,
+                        count: p.runq.len() as u32 + 1,
+                    });
+                }
+                return Some(g);
+            }
+        }
+    }
+    None
+}
+
+/// For the deadlock report and `Runtime::drop`: the number of Ms and how many are idle.
+pub(crate) fn m_counts(sched: &Sched) -> (usize, usize) {
+    let st = sched.lock();
+    (st.mcount, st.midle.len())
+}
+
+/// Stops the runtime's threads once they next look for work; goroutines are abandoned.
+pub(crate) fn shutdown(sched: &'static Sched) {
+    sched.shutdown.store(true, Ordering::SeqCst);
+    let idle: Vec<Arc<M>> = std::mem::take(&mut sched.lock().midle);
+    for m in idle {
+        m.next_p.store(NO_P, Ordering::Relaxed);
+        m.notewakeup();
+    }
+    sched.poller.wake();
+}

@@ -1,0 +1,276 @@
+//! Timers: a heap per P, run by the scheduler, and the one thread that sleeps until the earliest
+//! of them (after Go's `runtime/time.go` and the timer half of `netpoll`).
+//!
+//! Invariants:
+//! - `Timers::next` is the earliest `when` in the heap, or `u64::MAX`; it is written under the heap
+//!   lock and read without it, so a reader may see a stale value but the scheduler always
+//!   re-checks after taking the lock.
+//! - A timer's action runs on an M, outside every heap lock, and never blocks: it readies a
+//!   goroutine or does a non-blocking send.
+//! - When every M is idle and a timer is pending, exactly one M sleeps in `Poller::block_until`
+//!   until the earliest `when`; adding an earlier timer wakes it (Go's `netpollBreak`), so it sleeps
+//!   again with the new deadline.
+//!
+//! Cancelled timers (a select whose timeout did not fire, a stopped ticker) stay in the heap
+//! until they are due and are then dropped without running; a heap where more than half of over
+//! 64 entries are cancelled is rebuilt.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::g::{current_g, gopark, goready, GRef, WaitReason};
+use super::proc::current_m;
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+
+/// What a timer does when it fires.
+pub(crate) enum TimerAction {
+    /// Ready a goroutine parked in `sleep`.
+    Ready(GRef),
+    /// Call a function; if it returns `Some(when)`, the timer is re-armed for `when`.
+    Func(Arc<TimerFunc>),
+}
+
+/// A cancellable timer function (for `after`, `tick` and select timeouts).
+pub(crate) struct TimerFunc {
+    cancelled: AtomicBool,
+    f: Box<dyn Fn(u64) -> Option<u64> + Send + Sync>,
+}
+
+impl TimerFunc {
+    pub(crate) fn new(f: impl Fn(u64) -> Option<u64> + Send + Sync + 'static) -> Arc<TimerFunc> {
+        Arc::new(TimerFunc {
+            cancelled: AtomicBool::new(false),
+            f: Box::new(f),
+        })
+    }
+
+    /// Stops the timer; it will not run again.
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Relaxed)
+    }
+}
+
+struct Entry {
+    when: u64,
+    seq: u64,
+    action: TimerAction,
+}
+
+impl Entry {
+    fn cancelled(&self) -> bool {
+        matches!(&self.action, TimerAction::Func(f) if f.is_cancelled())
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        (self.when, self.seq) == (other.when, other.seq)
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (other.when, other.seq).cmp(&(self.when, self.seq))
+    }
+}
+
+/// One P's timers.
+pub(crate) struct Timers {
+    heap: Mutex<BinaryHeap<Entry>>,
+    next: AtomicU64,
+    seq: AtomicU64,
+    len: AtomicUsize,
+}
+
+// SAFETY: entries hold GRefs, pointers to Sync Gs that live until process exit.
+unsafe impl Send for Timers {}
+// SAFETY: as above; the heap is behind a mutex.
+unsafe impl Sync for Timers {}
+
+impl Timers {
+    pub(crate) fn new() -> Timers {
+        Timers {
+            heap: Mutex::new(BinaryHeap::new()),
+            next: AtomicU64::new(u64::MAX),
+            seq: AtomicU64::new(0),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// The earliest pending `when`, or `u64::MAX`.
+    pub(crate) fn next_when(&self) -> u64 {
+        self.next.load(Ordering::Acquire)
+    }
+
+    /// Pending timers, cancelled ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// Adds a timer; returns true when it is now the earliest.
+    pub(crate) fn add(&self, when: u64, action: TimerAction) -> bool {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+        heap.push(Entry { when, seq, action });
+        self.len.store(heap.len(), Ordering::Relaxed);
+        let earliest = when < self.next.load(Ordering::Relaxed);
+        if earliest {
+            self.next.store(when, Ordering::Release);
+        }
+        earliest
+    }
+
+    /// Runs every timer due at `now`; returns how many ran.
+    pub(crate) fn run_due(&self, now: u64) -> usize {
+        if self.next.load(Ordering::Acquire) > now {
+            return 0;
+        }
+        let mut due = Vec::new();
+        {
+            let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
+            while heap.peek().is_some_and(|e| e.when <= now) {
+                if let Some(e) = heap.pop() {
+                    due.push(e);
+                }
+            }
+            let cancelled = heap.iter().filter(|e| e.cancelled()).count();
+            if heap.len() > 64 && cancelled * 2 > heap.len() {
+                heap.retain(|e| !e.cancelled());
+            }
+            self.len.store(heap.len(), Ordering::Relaxed);
+            self.next
+                .store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::Release);
+        }
+        let mut ran = 0;
+        for e in due {
+            match e.action {
+                TimerAction::Ready(g) => {
+                    goready(g);
+                    ran += 1;
+                }
+                TimerAction::Func(f) => {
+                    if f.is_cancelled() {
+                        continue;
+                    }
+                    ran += 1;
+                    if let Some(when) = (f.f)(now) {
+                        self.add(when, TimerAction::Func(f));
+                    }
+                }
+            }
+        }
+        ran
+    }
+}
+
+/// The sleep of the one idle M that waits for the earliest timer (a stand-in for `netpoll`'s
+/// blocking wait, which issue 3 replaces with epoll).
+pub(crate) struct Poller {
+    state: Mutex<PollState>,
+    cv: Condvar,
+}
+
+struct PollState {
+    polling: bool,
+    until: u64,
+    woken: bool,
+}
+
+impl Poller {
+    pub(crate) fn new() -> Poller {
+        Poller {
+            state: Mutex::new(PollState {
+                polling: false,
+                until: u64::MAX,
+                woken: false,
+            }),
+            cv: Condvar::new(),
+        }
+    }
+
+    /// Sleeps as the one poller until `until` (a `probe::clock` time) or a wake-up; returns true
+    /// after sleeping. Returns false at once when another thread is the poller, after waking it if
+    /// `until` is earlier than its deadline.
+    pub(crate) fn block_until(&self, until: u64) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.polling {
+            if until < st.until {
+                st.woken = true;
+                self.cv.notify_all();
+            }
+            return false;
+        }
+        st.polling = true;
+        st.until = until;
+        while !st.woken {
+            let now = probe::clock::now_ns();
+            if now >= until {
+                break;
+            }
+            st = match self.cv.wait_timeout(st, Duration::from_nanos(until - now)) {
+                Ok((st, _)) => st,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        st.woken = false;
+        st.polling = false;
+        st.until = u64::MAX;
+        true
+    }
+
+    /// Wakes the poller if it sleeps past `when` (Go's `wakeNetPoller`).
+    pub(crate) fn wake_if_later(&self, when: u64) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.polling && when < st.until {
+            st.woken = true;
+            self.cv.notify_all();
+        }
+    }
+
+    /// Wakes the poller, if any.
+    pub(crate) fn wake(&self) {
+        self.wake_if_later(0);
+    }
+
+    /// Whether an M is sleeping for a timer.
+    pub(crate) fn is_polling(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).polling
+    }
+}
+
+/// Arms a timer on the current P (the caller runs on an M that holds one).
+pub(crate) fn add_timer(when: u64, action: TimerAction) {
+    let Some(m) = current_m() else {
+        super::g::fatal("timer armed outside a scheduler thread")
+    };
+    let sched = m.sched;
+    let p = m.p().unwrap_or(&sched.ps[0]);
+    if p.timers.add(when, action) {
+        sched.poller.wake_if_later(when);
+    }
+}
+
+/// `sleep` on a goroutine: parks until a timer readies it.
+pub(crate) fn sleep_goroutine(d: Duration) {
+    if d.is_zero() {
+        return;
+    }
+    debug_assert!(current_g().is_some());
+    let when = probe::clock::now_ns().saturating_add(d.as_nanos().min(u64::MAX as u128) as u64);
+    gopark(WaitReason::Sleep, move |g| {
+        add_timer(when, TimerAction::Ready(g));
+        true
+    });
+}
