@@ -44,6 +44,14 @@ mod sealed {
 #[doc(hidden)]
 pub struct Wakes(Vec<Wake>);
 
+/// Who enqueues, with the select's shared state; opaque outside the crate.
+#[doc(hidden)]
+pub struct Enqueue<'a> {
+    me: &'a Waiter,
+    shared: *const SelectShared,
+    case: usize,
+}
+
 /// One case of a `select!`, type-erased. Sealed: only this crate's case types implement it.
 #[doc(hidden)]
 pub trait Case: sealed::Sealed {
@@ -62,7 +70,7 @@ pub trait Case: sealed::Sealed {
     /// # Safety
     /// The channel is locked by this select; `shared` outlives the enqueued sudog.
     #[doc(hidden)]
-    unsafe fn enqueue(&self, me: &Waiter, shared: *const SelectShared, case: usize);
+    unsafe fn enqueue(&self, at: Enqueue<'_>);
     /// # Safety
     /// The channel is locked by this select.
     #[doc(hidden)]
@@ -178,10 +186,10 @@ impl<T> Case for RecvCase<'_, T> {
             Err(TryRecvError::Empty) => false,
         }
     }
-    unsafe fn enqueue(&self, me: &Waiter, shared: *const SelectShared, case: usize) {
+    unsafe fn enqueue(&self, at: Enqueue<'_>) {
         // SAFETY: only this select touches its sudog slot; it is not queued yet.
         let slot = unsafe { &mut *self.sudog.get() };
-        let sg = slot.insert(Sudog::new(me.clone(), None, shared, case));
+        let sg = slot.insert(Sudog::new(at.me.clone(), None, at.shared, at.case));
         // SAFETY: the caller holds the lock.
         unsafe { self.state() }.recvq.push_back(sg);
     }
@@ -245,10 +253,10 @@ impl<T> Case for SendCase<'_, T> {
             }
         }
     }
-    unsafe fn enqueue(&self, me: &Waiter, shared: *const SelectShared, case: usize) {
+    unsafe fn enqueue(&self, at: Enqueue<'_>) {
         // SAFETY: only this select touches its sudog slot; it is not queued yet.
         let slot = unsafe { &mut *self.sudog.get() };
-        let sg = slot.insert(Sudog::new(me.clone(), self.value.take(), shared, case));
+        let sg = slot.insert(Sudog::new(at.me.clone(), self.value.take(), at.shared, at.case));
         // SAFETY: the caller holds the lock.
         unsafe { self.state() }.sendq.push_back(sg);
     }
@@ -361,7 +369,13 @@ fn selectgo(cases: &[&dyn Case], block_: bool) -> Option<usize> {
     for &i in &lockorder_all(cases) {
         // SAFETY: all channels are locked; `shared` lives on this frame until every sudog is
         // off its queue (below).
-        unsafe { cases[i].enqueue(&me, &shared, i) };
+        unsafe {
+            cases[i].enqueue(Enqueue {
+                me: &me,
+                shared: &shared,
+                case: i,
+            })
+        };
     }
     block(&me, WaitReason::Select, unlock_all);
     let winner = shared.winner.load(Ordering::Acquire);

@@ -40,7 +40,7 @@ pub(crate) fn checkdead(sched: &Sched) {
 /// Every live goroutine with its id, state, wait reason and how long it has waited, as Go's
 /// traceback headers print them (`goroutine 1 [chan receive, 3 ms]:`).
 pub(crate) fn goroutine_dump(sched: &Sched) -> String {
-    let now = probe::clock::now_ns();
+    let now = super::g::coarse_now_ns();
     let gs: Vec<_> = sched.allgs.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut out = String::new();
     for g in gs {

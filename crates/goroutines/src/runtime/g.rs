@@ -112,7 +112,7 @@ pub(crate) struct G {
     /// The runtime this goroutine belongs to.
     pub(crate) sched: Cell<&'static Sched>,
     /// The function to run, until the first run moves it onto the stack.
-    pub(crate) entry: UnsafeCell<Option<Box<dyn FnOnce() + Send>>>,
+    pub(crate) entry: UnsafeCell<Option<std::sync::Arc<dyn super::task::Runnable>>>,
     /// The coroutine, from the first run to exit.
     pub(crate) coro: UnsafeCell<Option<Coro>>,
     /// The guard page range of its stack, for the overflow handler.
@@ -215,8 +215,7 @@ where
     // SAFETY: `g` is the running goroutine, alive while it runs.
     let gr = unsafe { g.as_ref() };
     gr.set_wait_reason(reason);
-    gr.wait_since
-        .store(probe::clock::now_ns(), Ordering::Relaxed);
+    gr.wait_since.store(coarse_now_ns(), Ordering::Relaxed);
     let m = current_m().expect("a goroutine always runs on an M");
     m.set_after_switch(AfterSwitch::Park {
         unlockf: trampoline::<F>,
@@ -256,6 +255,18 @@ pub(crate) fn goready(g: GRef) {
         });
     }
     gr.sched.get().ready(g);
+}
+
+/// A clock for "how long has it waited": CLOCK_MONOTONIC_COARSE costs a few ns where the precise
+/// clock costs ~20 (it is read on every park), and millisecond resolution is all a dump needs.
+pub(crate) fn coarse_now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec to the valid pointer we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
 }
 
 /// A runtime invariant broke: print Go's `fatal error:` line and abort.

@@ -6,15 +6,16 @@ pub(crate) mod park;
 pub(crate) mod proc;
 pub(crate) mod runq;
 pub(crate) mod stack;
+pub(crate) mod task;
 pub(crate) mod time;
 
 use std::any::Any;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::panic;
+use std::sync::Arc;
 
-use self::g::{current_g, suspend, AfterSwitch, WaitReason};
-use self::park::{block, register_foreign_thread, Waiter};
+use self::g::{current_g, suspend, AfterSwitch};
+use self::park::register_foreign_thread;
 use self::proc::{current_m, Sched};
 pub use self::stack::StackError;
 use crate::loom::Ordering;
@@ -276,25 +277,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let inner = Arc::new(JoinInner {
-        state: Mutex::new(JoinState {
-            result: None,
-            waiter: None,
-        }),
-    });
-    let done = inner.clone();
-    let id = sched.newproc(Box::new(move || {
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        let waiter = {
-            let mut st = done.state.lock().unwrap_or_else(|e| e.into_inner());
-            st.result = Some(result);
-            st.waiter.take()
-        };
-        if let Some(w) = waiter {
-            w.wake();
-        }
-    }));
-    JoinHandle { inner, id }
+    let task = task::Task::new(f);
+    let id = sched.newproc(task.clone());
+    JoinHandle { task, id }
 }
 
 /// Yields the processor, letting other goroutines run (Go's `runtime.Gosched`). The goroutine
@@ -329,18 +314,9 @@ pub fn sleep(d: std::time::Duration) {
     }
 }
 
-struct JoinState<T> {
-    result: Option<std::thread::Result<T>>,
-    waiter: Option<Waiter>,
-}
-
-struct JoinInner<T> {
-    state: Mutex<JoinState<T>>,
-}
-
 /// Owns the right to wait for a goroutine's result.
 pub struct JoinHandle<T> {
-    inner: Arc<JoinInner<T>>,
+    task: Arc<dyn task::Joinable<T>>,
     id: u64,
 }
 
@@ -399,25 +375,13 @@ impl<T> JoinHandle<T> {
 
     /// Whether the goroutine has returned or panicked.
     pub fn is_finished(&self) -> bool {
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .result
-            .is_some()
+        self.task.core().is_done()
     }
 
     /// Waits for the goroutine and returns its value, or its panic as an error. A goroutine
     /// waiting here is parked; a plain thread is blocked.
     pub fn join(self) -> Result<T, JoinError> {
-        let mut st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.result.is_none() {
-            let me = Waiter::current();
-            st.waiter = Some(me.clone());
-            block(&me, WaitReason::JoinWait, move || drop(st));
-            st = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        }
-        match st.result.take() {
+        match self.task.core().join() {
             Some(Ok(v)) => Ok(v),
             Some(Err(payload)) => Err(JoinError {
                 id: self.id,

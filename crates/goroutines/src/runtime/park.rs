@@ -130,3 +130,22 @@ pub(crate) fn block<U: FnOnce()>(waiter: &Waiter, reason: WaitReason, unlock: U)
         }
     }
 }
+
+/// Like `block`, but `park` decides, once the waiter is safely off its stack (or, for a thread,
+/// just before it parks), whether to wait at all: it returns false when the condition it waits
+/// for already holds, and the caller goes on at once.
+pub(crate) fn block_if<P: FnOnce() -> bool>(waiter: &Waiter, reason: WaitReason, park: P) {
+    match waiter {
+        Waiter::G(_) => gopark(reason, move |_| park()),
+        Waiter::Thread(t) => {
+            FOREIGN_RUNNING.fetch_sub(1, Ordering::SeqCst);
+            if !park() {
+                FOREIGN_RUNNING.fetch_add(1, Ordering::SeqCst);
+                return;
+            }
+            while !t.notified.swap(false, Ordering::Acquire) {
+                thread::park();
+            }
+        }
+    }
+}

@@ -43,6 +43,8 @@ const NO_P: usize = usize::MAX;
 const GLOBAL_QUEUE_TICK: u32 = 61;
 /// Passes over all Ps in `steal_work` (Go's `stealTries`).
 const STEAL_TRIES: usize = 4;
+/// How long a spinning M keeps looking for work before it gives up its P.
+const SPIN_NS: u64 = 50_000;
 /// Free Gs a P keeps before moving half to the global free list (Go's `gfput`).
 const GFREE_MAX: usize = 64;
 
@@ -250,7 +252,7 @@ impl Sched {
     }
 
     /// Starts a goroutine (Go's `newproc`).
-    pub(crate) fn newproc(&'static self, entry: Box<dyn FnOnce() + Send>) -> u64 {
+    pub(crate) fn newproc(&'static self, entry: Arc<dyn super::task::Runnable>) -> u64 {
         let owner = self.owned_p(current_m());
         let g = match owner {
             // SAFETY: the current M holds `p`.
@@ -523,8 +525,8 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
             *coro = Some(corosensei::Coroutine::with_stack(stack, move |yielder, ()| {
                 // SAFETY: this G runs this coroutine; nobody else touches `yielder`.
                 unsafe { gptr.as_ref() }.yielder.set(yielder as *const _);
-                if let Some(f) = entry {
-                    f();
+                if let Some(task) = entry {
+                    task.run();
                 }
             }));
         }
@@ -604,6 +606,7 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
 /// Returns `(g, inherit_time)`, or None when the runtime shuts down.
 fn findrunnable(m: &M) -> Option<(GRef, bool)> {
     let sched = m.sched;
+    let mut spin_since: Option<u64> = None;
     'top: loop {
         if sched.shutdown.load(Ordering::Relaxed) {
             release_p(m);
@@ -614,8 +617,9 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             stopm(m);
             continue;
         };
-        let now = probe::clock::now_ns();
-        p.timers.run_due(now);
+        if p.timers.next_when() != u64::MAX {
+            p.timers.run_due(probe::clock::now_ns());
+        }
         // SAFETY (all the `unsafe` calls on `p` below): this M holds `p`.
         if p.schedtick.load(Ordering::Relaxed) % GLOBAL_QUEUE_TICK == 0 {
             // SAFETY: see above.
@@ -639,6 +643,23 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             }
             if let Some(g) = steal_work(m, p) {
                 return Some((g, false));
+            }
+            // Keep searching for a short while before giving up the P: while one M spins,
+            // producers need not wake a thread (a futex wake costs the waker a microsecond or
+            // more, more than a whole channel round trip).
+            let now = probe::clock::now_ns();
+            match spin_since {
+                None => spin_since = Some(now),
+                Some(t0) if now.saturating_sub(t0) < SPIN_NS => {
+                    for _ in 0..32 {
+                        std::hint::spin_loop();
+                    }
+                    continue 'top;
+                }
+                Some(_) => {}
+            }
+            if spin_since.is_some_and(|t0| now.saturating_sub(t0) < SPIN_NS) {
+                continue 'top;
             }
         }
         // Nothing to do: give up the P, then look once more.
@@ -732,7 +753,10 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
             if victim.id == p.id {
                 continue;
             }
-            if last && victim.timers.run_due(probe::clock::now_ns()) > 0 {
+            if last
+                && victim.timers.next_when() != u64::MAX
+                && victim.timers.run_due(probe::clock::now_ns()) > 0
+            {
                 // Readied Gs went to our runnext.
                 // SAFETY: this M holds `p`.
                 if let Some((g, _)) = unsafe { p.runq.pop() } {

@@ -783,4 +783,31 @@ mod loom_tests {
             assert_exactly_once(seen, 1..=2);
         });
     }
+
+    /// (d) Two thieves steal at once while the owner pushes one more G and pops. Their copies can
+    /// overlap, and only one CAS of each overlap may win.
+    #[test]
+    fn two_thieves_against_owner() {
+        ::loom::model(|| {
+            let victim = Arc::new(RunQueue::new());
+            let mut overflow = Vec::new();
+            // SAFETY: the model's main thread owns `victim`.
+            unsafe {
+                for i in 1..=3 {
+                    assert!(!victim.push(g(i), false, &mut overflow));
+                }
+            }
+            let thieves = [spawn_thief(&victim, true), spawn_thief(&victim, true)];
+            let mut seen = Vec::new();
+            // SAFETY: the model's main thread owns `victim`.
+            unsafe {
+                assert!(!victim.push(g(4), true, &mut overflow));
+                pop_all(&victim, &mut seen);
+            }
+            for thief in thieves {
+                seen.extend(thief.join().unwrap());
+            }
+            assert_exactly_once(seen, 1..=4);
+        });
+    }
 }

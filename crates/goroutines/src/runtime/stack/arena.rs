@@ -102,10 +102,6 @@ impl Arena {
         self.method
     }
 
-    pub(super) fn carved(&self) -> usize {
-        self.carved
-    }
-
     /// Carves the next slot: maps a chunk if the last one is used up, then guards the slot.
     #[cold]
     pub(super) fn carve(&mut self) -> Result<GStack, StackError> {
@@ -115,7 +111,9 @@ impl Arena {
         let limit = self.chunk_start + self.next_slot * self.slot_size;
         // A failure leaves `next_slot` where it was: the unguarded slot is never handed out, and
         // the next attempt retries it.
-        self.method = Some(guard_page(limit, self.page, self.forced_method)?);
+        // SAFETY: `limit` is the page-aligned start of an uncarved slot of a chunk this arena
+        // mapped read-write; no `GStack` covers it yet.
+        self.method = Some(unsafe { guard_page(limit, self.page, self.forced_method) }?);
         self.next_slot += 1;
         self.carved += 1;
         let base = limit + self.slot_size;
@@ -158,10 +156,10 @@ impl Arena {
         Ok(())
     }
 
-    /// Unmaps every chunk if every carved slot is among `free` (the pool's free stacks); returns
-    /// whether it did. Otherwise some `GStack` is still out, possibly under a suspended coroutine,
-    /// and the chunks are deliberately leaked.
-    pub(super) fn unmap_if_all_free<'a>(&mut self, free: impl Iterator<Item = &'a GStack>) -> bool {
+    /// Unmaps every chunk if every carved slot is among `free` (the pool's free stacks).
+    /// Otherwise some `GStack` is still out, possibly under a suspended coroutine, and the chunks
+    /// are deliberately leaked.
+    pub(super) fn unmap_if_all_free<'a>(&mut self, free: impl Iterator<Item = &'a GStack>) {
         self.chunks.sort_unstable_by_key(|chunk| chunk.start);
         let chunks = &self.chunks;
         let owned = |stack: &GStack| {
@@ -171,7 +169,7 @@ impl Arena {
         };
         // Each slot is owned by at most one `GStack`, so counting ours among `free` counts slots.
         if free.filter(|stack| owned(stack)).count() != self.carved {
-            return false;
+            return;
         }
         for chunk in self.chunks.drain(..) {
             // SAFETY: the chunk is a mapping this arena made, and every slot in it was either never
@@ -180,22 +178,29 @@ impl Arena {
             let result = unsafe { libc::munmap(chunk.start as *mut libc::c_void, chunk.len) };
             debug_assert_eq!(result, 0, "munmap of a stack chunk failed");
         }
-        true
     }
 }
 
-/// Makes the page at `addr` (page aligned, inside a private anonymous read-write mapping the caller
-/// owns) a guard page, by `MADV_GUARD_INSTALL` where the kernel has it, else by `mprotect`.
-pub(super) fn guard_page(
+/// Makes the page at `addr` a guard page, by `MADV_GUARD_INSTALL` where the kernel has it (detected
+/// on the first call in the process), else by `mprotect`, or by `mprotect` when `forced` says so.
+///
+/// # Safety
+///
+/// `addr` is page aligned, and `[addr, addr + page)` lies in a private anonymous read-write
+/// mapping the caller owns, holding nothing anyone will read: its contents are discarded.
+pub(super) unsafe fn guard_page(
     addr: usize,
     page: usize,
     forced: Option<GuardMethod>,
 ) -> Result<GuardMethod, StackError> {
     let support = GUARD_SUPPORT.load(Ordering::Relaxed);
     if forced != Some(GuardMethod::Mprotect) && support != SUPPORT_MPROTECT_ONLY {
-        match guard_install(addr, page) {
+        // SAFETY: the caller's contract is `guard_install`'s.
+        match unsafe { guard_install(addr, page) } {
             Ok(()) => {
-                GUARD_SUPPORT.store(SUPPORT_GUARD_INSTALL, Ordering::Relaxed);
+                if support == SUPPORT_UNKNOWN {
+                    GUARD_SUPPORT.store(SUPPORT_GUARD_INSTALL, Ordering::Relaxed);
+                }
                 return Ok(GuardMethod::GuardInstall);
             }
             Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
@@ -204,19 +209,24 @@ pub(super) fn guard_page(
             Err(error) => return Err(StackError::from_os("madvise(MADV_GUARD_INSTALL)", error)),
         }
     }
-    // SAFETY: per this function's contract the page lies in a mapping the caller owns and no one
-    // uses yet; revoking access to it affects nothing else.
+    // SAFETY: per the caller's contract the page lies in a mapping the caller owns and holds
+    // nothing anyone reads; revoking access to it affects nothing else.
     if unsafe { libc::mprotect(addr as *mut libc::c_void, page, libc::PROT_NONE) } != 0 {
         return Err(StackError::from_os("mprotect", io::Error::last_os_error()));
     }
     Ok(GuardMethod::Mprotect)
 }
 
+/// `madvise(MADV_GUARD_INSTALL)` on one page.
+///
+/// # Safety
+///
+/// As for [`guard_page`].
 #[cfg(target_os = "linux")]
-fn guard_install(addr: usize, page: usize) -> io::Result<()> {
+unsafe fn guard_install(addr: usize, page: usize) -> io::Result<()> {
     loop {
         // SAFETY: the page lies in a private anonymous mapping the caller owns (see `guard_page`);
-        // the advice replaces its contents, which nobody uses yet, with a faulting marker.
+        // the advice replaces its contents, which nobody reads, with a faulting marker.
         if unsafe { libc::madvise(addr as *mut libc::c_void, page, MADV_GUARD_INSTALL) } == 0 {
             return Ok(());
         }
@@ -228,8 +238,13 @@ fn guard_install(addr: usize, page: usize) -> io::Result<()> {
     }
 }
 
+/// No other kernel has guard markers.
+///
+/// # Safety
+///
+/// None needed; the signature matches the Linux version.
 #[cfg(not(target_os = "linux"))]
-fn guard_install(_addr: usize, _page: usize) -> io::Result<()> {
+unsafe fn guard_install(_addr: usize, _page: usize) -> io::Result<()> {
     Err(io::Error::from_raw_os_error(libc::EINVAL))
 }
 
@@ -305,8 +320,8 @@ impl fmt::Display for StackError {
             } => write!(
                 f,
                 "the kernel's limit on memory mappings was reached (vm.max_map_count = {max}, read \
-                 from {PATH_MAX_MAP_COUNT}); raise it with `sysctl vm.max_map_count={}` (each \
-                 stack takes 2 mappings on kernels without MADV_GUARD_INSTALL, before Linux 6.13)",
+                 from {PATH_MAX_MAP_COUNT}); raise it with `sysctl vm.max_map_count={}` (with \
+                 mprotect guards, as before Linux 6.13, each stack takes 2 mappings)",
                 max.saturating_mul(4),
             ),
             StackErrorKind::MapCountLimit {

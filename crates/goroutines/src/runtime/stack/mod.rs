@@ -8,8 +8,9 @@
 //! Invariants:
 //! - Every stack handed out has a guard page directly below its lowest usable byte, and the guard
 //!   stays in place for as long as the arena is mapped: slots are never unguarded, split or merged.
-//! - A slot is owned by exactly one [`GStack`] or lies in exactly one free list. `GStack` is not
-//!   `Clone`; dropping one leaks its slot (it never comes back, but is never reused while in use).
+//! - A carved slot is owned by exactly one [`GStack`] or lies in exactly one free list (a cache's
+//!   or the pool's). `GStack` is not `Clone`; dropping one leaks its slot, which is then never
+//!   reused (and never unmapped under a coroutine that may still run on it).
 //! - A fresh stack costs no physical memory: chunks are `MAP_NORESERVE`, and nothing here writes to
 //!   a stack (no pre-faulting, no zeroing). Corosensei's first frame touches the top page only.
 //! - The pool holds at most [`pool::POOL_HIGH_WATER`] stacks with their memory still resident;
@@ -24,14 +25,19 @@
 //! slot's guard page is its lowest page:
 //!
 //! ```text
-//!  chunk (one mapping, one VMA with madvise guards)
-//!  low addresses                                                              high addresses
-//!  +-------+---------------------+-------+---------------------+-----+-------+-------------+
-//!  | guard |  stack 0 (usable)   | guard |  stack 1 (usable)   | ... | guard |  stack 255  |
-//!  +-------+---------------------+-------+---------------------+-----+-------+-------------+
-//!  ^limit  ^lowest usable byte   ^limit of stack 1      base of stack 0 ^ (= next slot's limit)
-//!  |<------------------ slot ------------------>|
-//!            slot = one guard page + usable size (a whole number of pages, at least 16 KiB)
+//!  one chunk: one mapping (and, with MADV_GUARD_INSTALL, one VMA)
+//!  low addresses                                                               high addresses
+//!  +-------+---------------------+-------+---------------------+-----+-------+---------------+
+//!  | guard |  stack 0 (usable)   | guard |  stack 1 (usable)   | ... | guard |  stack 255    |
+//!  +-------+---------------------+-------+---------------------+-----+-------+---------------+
+//!  ^       ^                     ^
+//!  |       lowest usable byte    base of stack 0 = limit of stack 1
+//!  limit of stack 0 (chunk start)
+//!  |<------------- slot 0 ------>|<------------- slot 1 ------>|
+//!
+//!  slot = one guard page + usable size (whole pages, at least 16 KiB, 256 KiB by default)
+//!  GStack: limit = slot start (guard included, as corosensei asks), base = slot end;
+//!          guard_range() = [limit, limit + page)
 //! ```
 //!
 //! With 256 KiB stacks a chunk is 65 MiB of address space; a million goroutines reserve 260 GB of
@@ -48,8 +54,11 @@
 //! same number; ClickHouse removed its fiber guard pages instead.
 //!
 //! Linux 6.13 added `madvise(MADV_GUARD_INSTALL)`: a guard marker in the page table entry that
-//! faults on any access, without touching the VMA. A chunk with 256 guards stays one VMA, and
-//! 100,000 stacks cost a few hundred maps (measured in `tests/maps.rs`). The markers survive
+//! faults on any access, without touching the VMA. A chunk with 256 guards stays one VMA, and the
+//! kernel merges adjacent chunks: measured on Linux 6.18 (`tests/maps.rs`), 100,000 default stacks
+//! add no map at all and 1,000,000 16 KiB stacks add one, where `mprotect` guards stop at 32,747
+//! stacks with the default limit. Carving a slot costs one `madvise`, 1 to 2 µs; reusing a free
+//! stack is a `Vec::pop` (a fresh corosensei `DefaultStack` costs 14.7 µs). The markers survive
 //! `MADV_DONTNEED`. We detect support once, on the first slot any arena carves (`EINVAL` means
 //! unsupported), and otherwise fall back to `mprotect`; when that reaches the map limit the
 //! [`StackError`] names `vm.max_map_count` and the `sysctl` that raises it.
@@ -72,7 +81,8 @@
 //! stays reserved and guarded, and refaults zero pages on its next use. Not in RSS but real: the
 //! guard marker needs a page table page per 2 MiB (about 520 bytes per 256 KiB slot, shared with
 //! the stack's own first page), and chunks are `MADV_NOHUGEPAGE` so touching one stack never
-//! faults a 2 MiB huge page. Under `vm.overcommit_memory = 2` the kernel ignores `MAP_NORESERVE`
+//! faults a 2 MiB huge page. Measured (`tests/coroutine.rs`): a fresh stack 0 bytes, a parked
+//! coroutine 4,135 bytes of RSS plus 515 bytes of page tables. Under `vm.overcommit_memory = 2` the kernel ignores `MAP_NORESERVE`
 //! and charges every chunk in full.
 //!
 //! # Overflow

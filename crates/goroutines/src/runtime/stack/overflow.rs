@@ -114,6 +114,7 @@ pub(super) extern "C" fn on_fault(
 fn report_overflow(goid: u64) -> ! {
     let mut digits = [0u8; 20];
     let digits = decimal(goid, &mut digits);
+    // 10 + at most 20 + 16 bytes.
     let mut message = [0u8; 64];
     let mut len = 0;
     for part in [
@@ -248,8 +249,9 @@ impl AltStack {
             mapping: mapping as usize,
             len,
         };
-        // The same guard as goroutine stacks get; dropping `altstack` unmaps on failure.
-        guard_page(altstack.mapping, page, None).ok()?;
+        // The same guard as goroutine stacks get; on failure, dropping `altstack` unmaps it.
+        // SAFETY: the first page of the read-write mapping just made, which holds nothing yet.
+        unsafe { guard_page(altstack.mapping, page, None) }.ok()?;
         let stack = libc::stack_t {
             ss_sp: (altstack.mapping + page) as *mut libc::c_void,
             ss_flags: 0,

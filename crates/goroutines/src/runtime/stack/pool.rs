@@ -103,16 +103,13 @@ impl StackPool {
         self.lock_free().released.push(stack);
     }
 
-    /// Moves up to `count` free stacks onto `into`, in one lock; returns how many.
-    fn take(&self, into: &mut Vec<GStack>, count: usize) -> usize {
+    /// Moves up to `count` free stacks onto `into`, in one lock.
+    fn take(&self, into: &mut Vec<GStack>, count: usize) {
         let mut free = self.lock_free();
-        let mut taken = 0;
-        while taken < count {
+        for _ in 0..count {
             let Some(stack) = free.pop() else { break };
             into.push(stack);
-            taken += 1;
         }
-        taken
     }
 
     /// Moves the first `count` stacks of `from` into the pool: as many as fit under the high-water

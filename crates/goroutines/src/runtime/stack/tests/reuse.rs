@@ -215,3 +215,13 @@ fn a_pool_unmaps_its_arena_only_when_every_stack_is_back() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("RESULT ok"));
 }
+
+#[test]
+fn stacks_and_caches_move_between_threads_and_the_pool_is_shared() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<GStack>();
+    send::<StackCache>();
+    send::<StackPool>();
+    sync::<StackPool>();
+}
