@@ -1,18 +1,67 @@
-//! goroutines: Go's concurrency model for Rust.
-#![allow(dead_code)]
+//! Go's concurrency model for Rust: stackful goroutines that read like blocking code, on a G-M-P
+//! work-stealing scheduler, with channels, `select!`, timers and `sync`.
+//!
+//! ```
+//! use goroutines::{chan, go};
+//!
+//! // SAFETY: these goroutines hold no thread-locals or std guards across blocking calls.
+//! let sum = unsafe {
+//!     goroutines::run(|| {
+//!         let (tx, rx) = chan::<u64>(0);
+//!         for i in 0..10 {
+//!             let tx = tx.clone();
+//!             go(move || tx.send(i).unwrap());
+//!         }
+//!         drop(tx);
+//!         rx.iter().sum::<u64>()
+//!     })
+//! };
+//! assert_eq!(sum, 45);
+//! ```
+//!
+//! The parts, named as in Go's runtime so a reader of `proc.go` finds things where they expect:
+//! - `runtime::proc`: Gs (goroutines) run on Ms (OS threads) holding Ps (the right to run
+//!   goroutines; `Builder::procs` of them). Each P has a 256-slot lock-free run queue and a
+//!   `runnext` slot; idle Ps steal half of another's queue.
+//! - `runtime::stack`: each goroutine's stack is a slot in an mmap'ed arena with a guard page,
+//!   allocated on the goroutine's first run and reused from per-P caches.
+//! - [`chan`] and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
+//!   thread; plain OS threads may use the same channels.
+//! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer.
+//! - [`sync`]: `Mutex` (with Go's starvation mode), `WaitGroup`, `Once`.
+//!
+//! Soundness: goroutines migrate between OS threads, which Rust's thread-local storage does not
+//! expect. The hazard is accepted once per program, by the `unsafe` of [`Builder::build`] (or
+//! [`run`]), whose `# Safety` section says what must not be held across a blocking call;
+//! [`goroutine_local!`] and plain `std::thread`s are the safe ways around it.
+#![cfg_attr(loom, allow(dead_code, unused_imports))]
 
 mod loom;
-pub(crate) mod runtime;
-mod local;
+
+#[cfg(loom)]
+#[path = "runtime/runq.rs"]
+mod runq;
+
+#[cfg(not(loom))]
 pub mod chan;
+#[cfg(not(loom))]
+mod local;
+#[cfg(not(loom))]
+pub(crate) mod runtime;
+#[cfg(not(loom))]
 #[doc(hidden)]
 pub mod select;
+#[cfg(not(loom))]
 pub mod time;
 
+#[cfg(not(loom))]
 pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
+#[cfg(not(loom))]
 pub use local::LocalKey;
+#[cfg(not(loom))]
 pub use runtime::{
     go, goroutine_id, run, sleep, yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime,
-    StackError, Stats,
+    StackError, Stats, DEFAULT_STACK_SIZE,
 };
+#[cfg(not(loom))]
 pub use time::{after, tick, Timer};
