@@ -92,6 +92,8 @@ pub(crate) struct Timers {
     next: AtomicU64,
     seq: AtomicU64,
     len: AtomicUsize,
+    /// Heap size at the last count of cancelled entries (written under the heap lock).
+    scanned_len: AtomicUsize,
 }
 
 // SAFETY: entries hold GRefs, pointers to Sync Gs that live until process exit.
@@ -106,6 +108,7 @@ impl Timers {
             next: AtomicU64::new(u64::MAX),
             seq: AtomicU64::new(0),
             len: AtomicUsize::new(0),
+            scanned_len: AtomicUsize::new(0),
         }
     }
 
@@ -145,9 +148,14 @@ impl Timers {
                     due.push(e);
                 }
             }
-            let cancelled = heap.iter().filter(|e| e.cancelled()).count();
-            if heap.len() > 64 && cancelled * 2 > heap.len() {
-                heap.retain(|e| !e.cancelled());
+            // Counting cancelled entries is O(n); do it only when the heap has doubled since the
+            // last count, which keeps it O(1) per timer added.
+            if heap.len() > 64 && heap.len() >= 2 * self.scanned_len.load(Ordering::Relaxed) {
+                let cancelled = heap.iter().filter(|e| e.cancelled()).count();
+                if cancelled * 2 > heap.len() {
+                    heap.retain(|e| !e.cancelled());
+                }
+                self.scanned_len.store(heap.len(), Ordering::Relaxed);
             }
             self.len.store(heap.len(), Ordering::Relaxed);
             self.next

@@ -124,9 +124,7 @@ impl StackPool {
         if surplus == 0 {
             return;
         }
-        for stack in &from[..surplus] {
-            stack.release_memory();
-        }
+        GStack::release_memory_batch(&from[..surplus]);
         self.lock_free().released.extend(from.drain(..surplus));
     }
 
