@@ -53,6 +53,8 @@ pub(crate) mod runtime;
 pub mod select;
 #[cfg(not(loom))]
 pub mod time;
+#[cfg(not(loom))]
+pub mod sync;
 
 #[cfg(not(loom))]
 pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
@@ -60,7 +62,7 @@ pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySe
 pub use local::LocalKey;
 #[cfg(not(loom))]
 pub use runtime::{
-    go, goroutine_id, run, sleep, yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime,
+    go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime,
     StackError, Stats, DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]

@@ -25,7 +25,7 @@ use corosensei::{Coroutine, Yielder};
 
 use super::proc::{current_m, Sched};
 use super::stack::GStack;
-use crate::loom::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::loom::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// A pointer to a G; Gs live until their runtime's process exits, so copies are always valid.
 pub(crate) type GRef = NonNull<G>;
@@ -115,6 +115,10 @@ pub(crate) struct G {
     pub(crate) entry: UnsafeCell<Option<std::sync::Arc<dyn super::task::Runnable>>>,
     /// The coroutine, from the first run to exit.
     pub(crate) coro: UnsafeCell<Option<Coro>>,
+    /// The M this goroutine is wired to by `lock_os_thread` (Go's `g.lockedm`), or null.
+    pub(crate) locked_m: AtomicPtr<super::proc::M>,
+    /// Nesting depth of `lock_os_thread` calls; touched only by the goroutine itself.
+    pub(crate) lock_count: Cell<u32>,
     /// The guard page range of its stack, for the overflow handler.
     pub(crate) guard: Cell<(usize, usize)>,
     /// Set on the goroutine's own stack at its first run; used to suspend.
@@ -141,6 +145,8 @@ impl G {
             sched: Cell::new(sched),
             entry: UnsafeCell::new(None),
             coro: UnsafeCell::new(None),
+            locked_m: AtomicPtr::new(ptr::null_mut()),
+            lock_count: Cell::new(0),
             guard: Cell::new((0, 0)),
             yielder: Cell::new(ptr::null()),
             locals: UnsafeCell::new(None),
@@ -279,4 +285,39 @@ pub(crate) fn fatal(msg: &str) -> ! {
 #[cold]
 fn unreachable_outside_goroutine(what: &str) -> ! {
     fatal(&format!("{what} called outside a goroutine"))
+}
+
+/// Wires the calling goroutine to its current OS thread (Go's `runtime.LockOSThread`): until a
+/// matching [`unlock_os_thread`], it runs only on this thread, and no other goroutine runs on it.
+/// Calls nest. Use it around code that needs a stable thread: thread-local storage, thread-affine
+/// C libraries. On a plain thread it does nothing.
+pub fn lock_os_thread() {
+    let (Some(g), Some(m)) = (current_g(), current_m()) else {
+        return;
+    };
+    // SAFETY: the running goroutine is alive.
+    let gr = unsafe { g.as_ref() };
+    gr.lock_count.set(gr.lock_count.get().saturating_add(1));
+    if gr.lock_count.get() == 1 {
+        m.locked_g.set(gr);
+        gr.locked_m.store(m as *const _ as *mut _, Ordering::Release);
+    }
+}
+
+/// Undoes one [`lock_os_thread`]; the last one lets the goroutine move between threads again.
+pub fn unlock_os_thread() {
+    let (Some(g), Some(m)) = (current_g(), current_m()) else {
+        return;
+    };
+    // SAFETY: the running goroutine is alive.
+    let gr = unsafe { g.as_ref() };
+    match gr.lock_count.get() {
+        0 => {}
+        1 => {
+            gr.lock_count.set(0);
+            gr.locked_m.store(ptr::null_mut(), Ordering::Release);
+            m.locked_g.set(ptr::null());
+        }
+        n => gr.lock_count.set(n - 1),
+    }
 }

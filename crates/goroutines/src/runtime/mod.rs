@@ -17,6 +17,7 @@ use std::sync::Arc;
 use self::g::{current_g, suspend, AfterSwitch};
 use self::park::register_foreign_thread;
 use self::proc::{current_m, Sched};
+pub use self::g::{lock_os_thread, unlock_os_thread};
 pub use self::stack::StackError;
 use crate::loom::Ordering;
 

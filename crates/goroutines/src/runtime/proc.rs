@@ -86,6 +86,9 @@ struct SchedLocked {
     pidle: Vec<usize>,
     midle: Vec<Arc<M>>,
     mcount: usize,
+    /// Ms waiting for their locked goroutine (Go's `nmidlelocked`). Signed: the hand-back in
+    /// `startlockedm` may be counted before the matching wait in `stoplockedm`.
+    nmidlelocked: isize,
     gfree: Vec<GRef>,
 }
 
@@ -129,6 +132,8 @@ pub(crate) struct M {
     curg: Cell<*const G>,
     after_switch: Cell<AfterSwitch>,
     rng: Cell<u64>,
+    /// The goroutine wired to this thread by `lock_os_thread`, if any (Go's `m.lockedg`).
+    pub(crate) locked_g: Cell<*const G>,
 }
 
 // SAFETY: the Cell fields are touched only by the M's own thread (its scheduler loop, or a
@@ -221,6 +226,7 @@ impl Sched {
                 pidle: (0..nprocs).rev().collect(),
                 midle: Vec::new(),
                 mcount: 0,
+                nmidlelocked: 0,
                 gfree: Vec::new(),
             }),
             global_len: AtomicUsize::new(0),
@@ -435,6 +441,7 @@ impl Sched {
             curg: Cell::new(ptr::null()),
             after_switch: Cell::new(AfterSwitch::None),
             rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407)),
+            locked_g: Cell::new(ptr::null()),
         });
         self.counters.threads_started.fetch_add(1, Ordering::Relaxed);
         let spawned = thread::Builder::new()
@@ -478,6 +485,15 @@ fn mstart(m: Arc<M>) {
     m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
     m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
     loop {
+        if let Some(g) = NonNull::new(m.locked_g.get().cast_mut()) {
+            // Our goroutine is wired to this thread and has parked or yielded: give the P away
+            // and wait until it is runnable again and handed back to us with a P.
+            if !stoplockedm(&m) {
+                break;
+            }
+            execute(&m, g, false);
+            continue;
+        }
         let Some((g, inherit)) = findrunnable(&m) else {
             break;
         };
@@ -489,9 +505,79 @@ fn mstart(m: Arc<M>) {
                 m.sched.wakep();
             }
         }
+        // SAFETY: `g` came off a run queue; Gs live as long as the runtime.
+        let locked = unsafe { g.as_ref() }.locked_m.load(Ordering::Acquire);
+        if !locked.is_null() && !ptr::eq(locked, Arc::as_ptr(&m)) {
+            startlockedm(&m, g, locked);
+            continue;
+        }
         execute(&m, g, inherit);
     }
     CURRENT_M.with(|c| c.set(ptr::null()));
+}
+
+/// Hands this M's P to the M that `g` is locked to, and wakes it to run `g` (Go's
+/// `startlockedm`). This M goes on without a P.
+fn startlockedm(m: &M, g: GRef, locked: *const M) {
+    let Some(p) = m.p() else {
+        fatal("startlockedm without a P")
+    };
+    m.p.set(NO_P);
+    // SAFETY: an M that a goroutine is locked to keeps running (waiting in `stoplockedm`) for
+    // as long as the lock holds, and Ms are freed only when their thread exits.
+    let lm = unsafe { &*locked };
+    if !ptr::eq(lm.locked_g.get(), g.as_ptr()) {
+        fatal("goroutine locked to a thread that does not know it");
+    }
+    {
+        let mut st = m.sched.lock();
+        st.nmidlelocked -= 1;
+    }
+    lm.next_p.store(p.id, Ordering::Release);
+    lm.notewakeup();
+}
+
+/// Parks an M whose locked goroutine is not runnable, after handing its P to whoever can use it
+/// (Go's `stoplockedm` + `handoffp`). Returns true once the goroutine is runnable and a P has been
+/// handed back; false when the runtime shuts down.
+fn stoplockedm(m: &M) -> bool {
+    let sched = m.sched;
+    if let Some(p) = m.p() {
+        m.p.set(NO_P);
+        handoffp(sched, p);
+    }
+    {
+        let mut st = sched.lock();
+        st.nmidlelocked += 1;
+        if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !sched.any_work() {
+            super::deadlock::checkdead(sched);
+        }
+    }
+    m.notesleep();
+    if sched.shutdown.load(Ordering::Relaxed) {
+        return false;
+    }
+    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
+    m.p().is_some()
+}
+
+/// Gives away a P whose M will not run goroutines for a while (Go's `handoffp`): to a new M if
+/// it has work or timers, else to the idle list.
+fn handoffp(sched: &'static Sched, p: &P) {
+    if !p.runq.is_empty()
+        || sched.global_len.load(Ordering::SeqCst) > 0
+        || p.timers.next_when() != u64::MAX
+    {
+        sched.startm(Some(p.id), false);
+        return;
+    }
+    let mut st = sched.lock();
+    sched.pidleput(&mut st, p.id);
+    drop(st);
+    // Someone may have published work before the P went idle.
+    if sched.any_work() {
+        sched.wakep();
+    }
 }
 
 /// Runs `g` on `m` until it parks, yields or exits, then does what it asked (Go's `execute`,
@@ -560,6 +646,12 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                 unsafe { (*p.stacks.get()).free(&sched.stacks, stack) };
                 // SAFETY: `g` is dead; locals were its own.
                 unsafe { *gr.locals.get() = None };
+                if ptr::eq(m.locked_g.get(), gr) {
+                    // A goroutine that exits locked releases its thread (Go would end the thread).
+                    m.locked_g.set(ptr::null());
+                }
+                gr.locked_m.store(ptr::null_mut(), Ordering::Relaxed);
+                gr.lock_count.set(0);
                 gr.status.store(G_DEAD, Ordering::Release);
                 sched.ngoroutines.fetch_sub(1, Ordering::Relaxed);
                 // SAFETY: the current M holds `p`; `g` is dead and held by nobody else.
@@ -592,6 +684,13 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                 }
                 AfterSwitch::Yield => {
                     gr.status.store(G_RUNNABLE, Ordering::Relaxed);
+                    if ptr::eq(m.locked_g.get(), gr) {
+                        // Another M must pick it up and hand it back to us: use the global
+                        // queue, since this M is about to give its P away.
+                        sched.globrunqput(g);
+                        sched.wakep();
+                        return;
+                    }
                     // SAFETY: the current M holds `p`.
                     unsafe { sched.runqput(p, g, false) };
                     return;
@@ -719,7 +818,7 @@ fn stopm(m: &M) {
     {
         let mut st = sched.lock();
         st.midle.push(current_m_arc(m));
-        if st.midle.len() == st.mcount && !sched.any_work() {
+        if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !sched.any_work() {
             super::deadlock::checkdead(sched);
         }
     }
