@@ -789,6 +789,10 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
                 }
             }
         }
+        // About to go idle: give the memory of surplus free stacks back (Go's scavenger).
+        if sched.stacks.has_surplus() {
+            sched.stacks.scavenge();
+        }
         // Sleep until the earliest timer of any P, as the one poller; or park until handed a P.
         let poll_until = sched.ps.iter().map(|p| p.timers.next_when()).min().unwrap_or(u64::MAX);
         if poll_until != u64::MAX && sched.poller.block_until(poll_until) {

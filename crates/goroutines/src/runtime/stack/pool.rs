@@ -3,8 +3,9 @@
 //!
 //! ```text
 //!   P0: StackCache (<= 64) --+                       +-- warm: <= 1,024, pages resident
-//!   P1: StackCache (<= 64) --+-- 32 out / 16 in --> StackPool
-//!   no P: StackPool::alloc --+   (one lock each)     +-- released: any number, MADV_DONTNEED'd
+//!   P1: StackCache (<= 64) --+-- 32 out / 16 in --> StackPool -- surplus: resident until an idle
+//!   no P: StackPool::alloc --+   (one lock each)     |             thread calls `scavenge`
+//!                                                    +-- released: any number, MADV_DONTNEED'd
 //!                                                    |
 //!                                           empty -> Arena::carve (own lock, one guard syscall)
 //! ```
@@ -16,7 +17,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use super::arena::{Arena, GuardMethod};
 use super::{GStack, StackError};
 
-/// Free stacks the pool keeps resident. Above this the surplus it receives is `MADV_DONTNEED`'d.
+/// Free stacks the pool keeps resident. Above this the surplus it receives is `MADV_DONTNEED`'d
+/// by the next `scavenge`, which the scheduler calls from a thread about to go idle (Go's
+/// background scavenger), so that a burst of exiting goroutines pays no system call.
 pub(crate) const POOL_HIGH_WATER: usize = 1024;
 
 /// A cache that reaches this many stacks gives [`CACHE_RELEASE`] of them to the pool.
@@ -41,13 +44,18 @@ pub(crate) struct StackPool {
 struct FreeStacks {
     /// Stacks whose touched pages are still resident; reused first. At most `POOL_HIGH_WATER`.
     warm: Vec<GStack>,
+    /// Stacks above the high-water mark, still resident, waiting for `scavenge`.
+    surplus: Vec<GStack>,
     /// Stacks whose memory went back to the kernel.
     released: Vec<GStack>,
 }
 
 impl FreeStacks {
     fn pop(&mut self) -> Option<GStack> {
-        self.warm.pop().or_else(|| self.released.pop())
+        self.warm
+            .pop()
+            .or_else(|| self.surplus.pop())
+            .or_else(|| self.released.pop())
     }
 }
 
@@ -92,15 +100,30 @@ impl StackPool {
 
     /// Takes back a stack (from a finished coroutine, via `Coroutine::into_stack`).
     pub(crate) fn free(&self, stack: GStack) {
-        {
-            let mut free = self.lock_free();
-            if free.warm.len() < POOL_HIGH_WATER {
-                free.warm.push(stack);
-                return;
-            }
+        let mut free = self.lock_free();
+        if free.warm.len() < POOL_HIGH_WATER {
+            free.warm.push(stack);
+        } else {
+            free.surplus.push(stack);
         }
-        stack.release_memory();
-        self.lock_free().released.push(stack);
+    }
+
+    /// Whether `scavenge` has work. A racy hint: the lock decides.
+    pub(crate) fn has_surplus(&self) -> bool {
+        !self.lock_free().surplus.is_empty()
+    }
+
+    /// Gives the memory of the surplus stacks back to the kernel, in one system call where the
+    /// kernel allows; returns how many stacks it released.
+    pub(crate) fn scavenge(&self) -> usize {
+        let surplus = std::mem::take(&mut self.lock_free().surplus);
+        if surplus.is_empty() {
+            return 0;
+        }
+        GStack::release_memory_batch(&surplus);
+        let n = surplus.len();
+        self.lock_free().released.extend(surplus);
+        n
     }
 
     /// Moves up to `count` free stacks onto `into`, in one lock.
@@ -113,26 +136,19 @@ impl StackPool {
     }
 
     /// Moves the first `count` stacks of `from` into the pool: as many as fit under the high-water
-    /// mark in one lock, the rest released first (outside the lock) and then added in a second.
+    /// mark, the rest as surplus for `scavenge`, in one lock.
     fn put(&self, from: &mut Vec<GStack>, count: usize) {
-        let surplus = {
-            let mut free = self.lock_free();
-            let warm = count.min(POOL_HIGH_WATER.saturating_sub(free.warm.len()));
-            free.warm.extend(from.drain(..warm));
-            count - warm
-        };
-        if surplus == 0 {
-            return;
-        }
-        GStack::release_memory_batch(&from[..surplus]);
-        self.lock_free().released.extend(from.drain(..surplus));
+        let mut free = self.lock_free();
+        let warm = count.min(POOL_HIGH_WATER.saturating_sub(free.warm.len()));
+        free.warm.extend(from.drain(..warm));
+        free.surplus.extend(from.drain(..count - warm));
     }
 
     /// How many free stacks the pool holds: `(warm, released)`.
     #[cfg(test)]
     pub(crate) fn free_counts(&self) -> (usize, usize) {
         let free = self.lock_free();
-        (free.warm.len(), free.released.len())
+        (free.warm.len() + free.surplus.len(), free.released.len())
     }
 
     // The lists are consistent at every point a panic could occur (a `Vec::push` that fails to
@@ -151,7 +167,7 @@ impl Drop for StackPool {
     fn drop(&mut self) {
         let free = self.free.get_mut().unwrap_or_else(PoisonError::into_inner);
         let arena = self.arena.get_mut().unwrap_or_else(PoisonError::into_inner);
-        arena.unmap_if_all_free(free.warm.iter().chain(&free.released));
+        arena.unmap_if_all_free(free.warm.iter().chain(&free.surplus).chain(&free.released));
     }
 }
 

@@ -43,6 +43,7 @@ fn the_guard_survives_madv_dontneed() {
             unsafe { ((stack.base().get() - 1) as *mut u8).write_volatile(7) };
             pool.free(stack);
         }
+        pool.scavenge();
         assert_eq!(pool.free_counts(), (POOL_HIGH_WATER, 1));
         let warm: Vec<GStack> = (0..POOL_HIGH_WATER)
             .map(|_| pool.alloc().unwrap())
