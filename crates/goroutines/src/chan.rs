@@ -226,7 +226,7 @@ impl<T> Chan<T> {
 
 fn drain_waiters<T>(st: &mut State<T>) -> Vec<Wake> {
     let mut wakes = Vec::new();
-    // SAFETY (both loops): we hold the lock (the caller passes the guarded state).
+    // SAFETY: we hold the lock (the caller passes the guarded state).
     while let Some(sg) = unsafe { dequeue(&mut st.recvq) } {
         sg.success.set(false);
         wakes.push(Wake(sg.waiter.clone()));

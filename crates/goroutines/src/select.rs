@@ -121,11 +121,10 @@ impl<'a, T> RecvCase<'a, T> {
         self.result.take().unwrap_or(Err(RecvError))
     }
 
-    /// # Safety
-    /// The channel is locked by this select.
-    unsafe fn state(&self) -> &mut State<T> {
-        // SAFETY: per the contract, this select holds the lock, and no guard is alive.
-        unsafe { &mut *self.chan.state.data_ptr() }
+    /// The channel's state; dereferenced only while this select holds the channel's lock, with no
+    /// guard alive.
+    fn state(&self) -> *mut State<T> {
+        self.chan.state.data_ptr()
     }
 }
 
@@ -147,11 +146,10 @@ impl<'a, T> SendCase<'a, T> {
         self.result.take().unwrap_or(Ok(()))
     }
 
-    /// # Safety
-    /// The channel is locked by this select.
-    unsafe fn state(&self) -> &mut State<T> {
-        // SAFETY: per the contract, this select holds the lock, and no guard is alive.
-        unsafe { &mut *self.chan.state.data_ptr() }
+    /// The channel's state; dereferenced only while this select holds the channel's lock, with no
+    /// guard alive.
+    fn state(&self) -> *mut State<T> {
+        self.chan.state.data_ptr()
     }
 }
 
@@ -172,7 +170,7 @@ impl<T> Case for RecvCase<'_, T> {
     }
     unsafe fn poll(&self, wakes: &mut Wakes) -> bool {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { self.state() };
+        let st = unsafe { &mut *self.state() };
         match self.chan.try_recv_locked(st) {
             Ok((v, wake)) => {
                 wakes.0.extend(wake);
@@ -191,11 +189,11 @@ impl<T> Case for RecvCase<'_, T> {
         let slot = unsafe { &mut *self.sudog.get() };
         let sg = slot.insert(Sudog::new(at.me.clone(), None, at.shared, at.case));
         // SAFETY: the caller holds the lock.
-        unsafe { self.state() }.recvq.push_back(sg);
+        unsafe { &mut *self.state() }.recvq.push_back(sg);
     }
     unsafe fn dequeue(&self) {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { self.state() };
+        let st = unsafe { &mut *self.state() };
         // SAFETY: the slot holds the sudog while enqueued.
         if let Some(sg) = unsafe { (*self.sudog.get()).as_ref() } {
             let p = sg as *const Sudog<T>;
@@ -236,7 +234,7 @@ impl<T> Case for SendCase<'_, T> {
             return false;
         };
         // SAFETY: the caller holds the lock.
-        let st = unsafe { self.state() };
+        let st = unsafe { &mut *self.state() };
         match self.chan.try_send_locked(st, v) {
             Ok(wake) => {
                 wakes.0.extend(wake);
@@ -258,11 +256,11 @@ impl<T> Case for SendCase<'_, T> {
         let slot = unsafe { &mut *self.sudog.get() };
         let sg = slot.insert(Sudog::new(at.me.clone(), self.value.take(), at.shared, at.case));
         // SAFETY: the caller holds the lock.
-        unsafe { self.state() }.sendq.push_back(sg);
+        unsafe { &mut *self.state() }.sendq.push_back(sg);
     }
     unsafe fn dequeue(&self) {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { self.state() };
+        let st = unsafe { &mut *self.state() };
         // SAFETY: the slot holds the sudog while enqueued.
         if let Some(sg) = unsafe { (*self.sudog.get()).as_ref() } {
             let p = sg as *const Sudog<T>;

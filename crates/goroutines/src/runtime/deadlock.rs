@@ -25,7 +25,7 @@ pub(crate) fn checkdead(sched: &Sched) {
     if FOREIGN_RUNNING.load(Ordering::SeqCst) > 0 {
         return;
     }
-    if sched.ngoroutines.load(Ordering::SeqCst) <= 0 {
+    if sched.gcount() <= 0 {
         return;
     }
     if sched.ps.iter().any(|p| p.timers.len() > 0) {

@@ -25,7 +25,7 @@ use corosensei::{Coroutine, Yielder};
 
 use super::proc::{current_m, Sched};
 use super::stack::GStack;
-use crate::loom::{AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::loom::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
 /// A pointer to a G; Gs live until their runtime's process exits, so copies are always valid.
 pub(crate) type GRef = NonNull<G>;
@@ -107,8 +107,6 @@ pub(crate) struct G {
     wait_reason: AtomicU8,
     /// `probe::clock::now_ns()` when it last parked.
     pub(crate) wait_since: AtomicU64,
-    /// Wake-up parameter set by the waker before `goready` (Go's `gp.param`).
-    pub(crate) param: AtomicUsize,
     /// The runtime this goroutine belongs to.
     pub(crate) sched: Cell<&'static Sched>,
     /// The function to run, until the first run moves it onto the stack.
@@ -141,7 +139,6 @@ impl G {
             status: AtomicU8::new(G_DEAD),
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
-            param: AtomicUsize::new(0),
             sched: Cell::new(sched),
             entry: UnsafeCell::new(None),
             coro: UnsafeCell::new(None),

@@ -215,7 +215,7 @@ impl Runtime {
             runq_overflows: c.runq_overflows.load(Ordering::Relaxed),
             thread_parks: c.thread_parks.load(Ordering::Relaxed),
             threads_started: c.threads_started.load(Ordering::Relaxed),
-            goroutines: self.sched.ngoroutines.load(Ordering::Relaxed).max(0) as u64,
+            goroutines: self.sched.gcount().max(0) as u64,
         }
     }
 

@@ -101,15 +101,6 @@ impl Waiter {
             }
         }
     }
-
-    /// Whether two waiters are the same goroutine or thread.
-    pub(crate) fn same(&self, other: &Waiter) -> bool {
-        match (self, other) {
-            (Waiter::G(a), Waiter::G(b)) => a == b,
-            (Waiter::Thread(a), Waiter::Thread(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
-    }
 }
 
 /// Blocks the caller (which must be `waiter`, from `Waiter::current`) until its waiter is woken.

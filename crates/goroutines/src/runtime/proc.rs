@@ -65,6 +65,17 @@ pub(crate) struct P {
     gfree: UnsafeCell<Vec<GRef>>,
     /// Owner only: scratch for `runqputslow`.
     overflow: UnsafeCell<Vec<GRef>>,
+    /// Goroutines started on this P minus those that exited on it. Written only by the owner
+    /// (a load and a store, no read-modify-write: a shared counter bouncing between cores cost
+    /// more than the rest of a spawn), read by anyone.
+    ngoroutines: AtomicI64,
+}
+
+impl P {
+    fn count_goroutine(&self, delta: i64) {
+        let n = self.ngoroutines.load(Ordering::Relaxed);
+        self.ngoroutines.store(n + delta, Ordering::Relaxed);
+    }
 }
 
 // SAFETY: the UnsafeCell fields are touched only by the M holding the P (acquired under
@@ -75,7 +86,6 @@ unsafe impl Sync for P {}
 #[derive(Default)]
 pub(crate) struct Counters {
     pub(crate) steals: AtomicU64,
-    pub(crate) stolen_gs: AtomicU64,
     pub(crate) runq_overflows: AtomicU64,
     pub(crate) thread_parks: AtomicU64,
     pub(crate) threads_started: AtomicU64,
@@ -102,8 +112,8 @@ pub(crate) struct Sched {
     npidle: AtomicUsize,
     nmspinning: AtomicUsize,
     pub(crate) next_goid: AtomicU64,
-    /// Live goroutines.
-    pub(crate) ngoroutines: AtomicI64,
+    /// Goroutines started by threads without a P (they exit on some P; see `gcount`).
+    ngoroutines_no_p: AtomicI64,
     pub(crate) stacks: StackPool,
     /// Every G ever allocated (Go's `allgs`), for the deadlock report.
     pub(crate) allgs: Mutex<Vec<GRef>>,
@@ -120,7 +130,6 @@ unsafe impl Send for Sched {}
 
 /// An M: an OS thread running the scheduler loop.
 pub(crate) struct M {
-    pub(crate) id: usize,
     pub(crate) sched: &'static Sched,
     thread: OnceLock<Thread>,
     notified: AtomicBool,
@@ -216,6 +225,7 @@ impl Sched {
                 stacks: UnsafeCell::new(StackCache::new()),
                 gfree: UnsafeCell::new(Vec::new()),
                 overflow: UnsafeCell::new(Vec::new()),
+                ngoroutines: AtomicI64::new(0),
             })
             .collect();
         let stacks = StackPool::new(config.stack_size);
@@ -233,7 +243,7 @@ impl Sched {
             npidle: AtomicUsize::new(nprocs),
             nmspinning: AtomicUsize::new(0),
             next_goid: AtomicU64::new(1),
-            ngoroutines: AtomicI64::new(0),
+            ngoroutines_no_p: AtomicI64::new(0),
             stacks,
             allgs: Mutex::new(Vec::new()),
             poller: Poller::new(),
@@ -242,6 +252,16 @@ impl Sched {
             next_mid: AtomicUsize::new(0),
             config,
         }))
+    }
+
+    /// Live goroutines (Go's `gcount`): a sum of per-P counts, exact when the runtime is quiet.
+    pub(crate) fn gcount(&self) -> i64 {
+        self.ngoroutines_no_p.load(Ordering::SeqCst)
+            + self
+                .ps
+                .iter()
+                .map(|p| p.ngoroutines.load(Ordering::SeqCst))
+                .sum::<i64>()
     }
 
     fn lock(&self) -> crate::loom::MutexGuard<'_, SchedLocked> {
@@ -273,7 +293,12 @@ impl Sched {
         // SAFETY: as above: we are the only holder of this G.
         unsafe { *gr.entry.get() = Some(entry) };
         gr.status.store(G_IDLE, Ordering::Relaxed);
-        self.ngoroutines.fetch_add(1, Ordering::Relaxed);
+        match owner {
+            Some((_, p)) => p.count_goroutine(1),
+            None => {
+                self.ngoroutines_no_p.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         if probe::trace::enabled() {
             let parent = super::g::current_g().map(|c| {
                 // SAFETY: the current goroutine is alive.
@@ -430,7 +455,6 @@ impl Sched {
         drop(st);
         let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
         let m = Arc::new(M {
-            id,
             sched: self,
             thread: OnceLock::new(),
             notified: AtomicBool::new(false),
@@ -471,8 +495,10 @@ impl Sched {
         self.pidleget(&mut st)
     }
 
-    /// Whether any P has queued work or the global queue is non-empty.
+    /// Whether any P has queued work or the global queue is non-empty. Fenced, so that it reads
+    /// after the caller's own earlier stores (the spinning protocol's #StoreLoad).
     fn any_work(&self) -> bool {
+        crate::loom::fence(Ordering::SeqCst);
         self.global_len.load(Ordering::SeqCst) > 0 || self.ps.iter().any(|p| !p.runq.is_empty())
     }
 }
@@ -653,7 +679,7 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                 gr.locked_m.store(ptr::null_mut(), Ordering::Relaxed);
                 gr.lock_count.set(0);
                 gr.status.store(G_DEAD, Ordering::Release);
-                sched.ngoroutines.fetch_sub(1, Ordering::Relaxed);
+                p.count_goroutine(-1);
                 // SAFETY: the current M holds `p`; `g` is dead and held by nobody else.
                 unsafe { sched.gfput(p, g) };
                 return;
@@ -869,7 +895,7 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
             if victim.status.load(Ordering::Relaxed) == P_IDLE {
                 continue;
             }
-            if last && victim.runq.len() == 0 && victim.runq.has_runnext() {
+            if last && victim.runq.len() == 1 && victim.runq.has_runnext() {
                 // Go sleeps 3us here: the victim is likely about to run its runnext itself.
                 let until = probe::clock::now_ns() + 3_000;
                 while probe::clock::now_ns() < until {
@@ -891,12 +917,6 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
         }
     }
     None
-}
-
-/// For the deadlock report and `Runtime::drop`: the number of Ms and how many are idle.
-pub(crate) fn m_counts(sched: &Sched) -> (usize, usize) {
-    let st = sched.lock();
-    (st.mcount, st.midle.len())
 }
 
 /// Stops the runtime's threads once they next look for work; goroutines are abandoned.

@@ -671,8 +671,21 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use crate::loom::Arc;
+    use ::loom::sync::Arc;
     use std::num::NonZeroUsize;
+
+    /// Loom's preemption bound when `LOOM_MAX_PREEMPTIONS` does not set one. Unbounded, the
+    /// two-thieves model runs for many minutes; with 3 every model here ends within seconds.
+    const DEFAULT_PREEMPTION_BOUND: usize = 3;
+
+    /// Runs `f` under every interleaving loom explores, within the preemption bound.
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut builder = ::loom::model::Builder::new();
+        builder
+            .preemption_bound
+            .get_or_insert(DEFAULT_PREEMPTION_BOUND);
+        builder.check(f);
+    }
 
     fn g(id: usize) -> NonNull<u64> {
         NonNull::dangling().with_addr(NonZeroUsize::new(id).unwrap())
@@ -718,7 +731,7 @@ mod loom_tests {
     /// (a) The owner pushes 3 Gs and pops while one thief steals.
     #[test]
     fn push_pop_against_steal() {
-        ::loom::model(|| {
+        model(|| {
             let victim = Arc::new(RunQueue::new());
             let thief = spawn_thief(&victim, false);
             let mut seen = Vec::new();
@@ -740,7 +753,7 @@ mod loom_tests {
     /// the owner's look at a full ring and its CAS, and take fewer Gs than the overflow would.
     #[test]
     fn overflow_against_steal() {
-        ::loom::model(|| {
+        model(|| {
             let victim = Arc::new(RunQueue::new());
             let thief = spawn_thief(&victim, false);
             let mut overflow = Vec::new();
@@ -768,7 +781,7 @@ mod loom_tests {
     /// a thief steals with `steal_runnext`.
     #[test]
     fn runnext_against_steal() {
-        ::loom::model(|| {
+        model(|| {
             let victim = Arc::new(RunQueue::new());
             let thief = spawn_thief(&victim, true);
             let mut seen = Vec::new();
@@ -788,7 +801,7 @@ mod loom_tests {
     /// overlap, and only one CAS of each overlap may win.
     #[test]
     fn two_thieves_against_owner() {
-        ::loom::model(|| {
+        model(|| {
             let victim = Arc::new(RunQueue::new());
             let mut overflow = Vec::new();
             // SAFETY: the model's main thread owns `victim`.

@@ -251,11 +251,6 @@ impl Poller {
     pub(crate) fn wake(&self) {
         self.wake_if_later(0);
     }
-
-    /// Whether an M is sleeping for a timer.
-    pub(crate) fn is_polling(&self) -> bool {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).polling
-    }
 }
 
 /// Arms a timer on the current P (the caller runs on an M that holds one).

@@ -97,10 +97,12 @@ impl Arena {
     }
 
     /// Usable bytes of every stack this arena carves.
+    #[cfg(test)]
     pub(super) fn stack_size(&self) -> usize {
         self.slot_size - self.page
     }
 
+    #[cfg(test)]
     pub(super) fn guard_method(&self) -> Option<GuardMethod> {
         self.method
     }
@@ -375,7 +377,7 @@ impl StackError {
     }
 
     /// Whether the kernel's map count limit caused this error.
-    pub(crate) fn is_map_count_limit(&self) -> bool {
+    pub fn is_map_count_limit(&self) -> bool {
         matches!(self.kind, StackErrorKind::MapCountLimit { .. })
     }
 }

@@ -14,7 +14,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::arena::{Arena, GuardMethod};
+#[cfg(test)]
+use super::arena::GuardMethod;
+use super::arena::Arena;
 use super::{GStack, StackError};
 
 /// Free stacks the pool keeps resident. Above this the surplus it receives is `MADV_DONTNEED`'d
@@ -37,7 +39,6 @@ pub(crate) struct StackPool {
     free: Mutex<FreeStacks>,
     /// Separate from `free`, so that frees never wait behind a carve's system calls.
     arena: Mutex<Arena>,
-    stack_size: usize,
 }
 
 #[derive(Debug, Default)]
@@ -74,23 +75,25 @@ impl StackPool {
 
     fn with_arena(arena: Arena) -> StackPool {
         StackPool {
-            stack_size: arena.stack_size(),
             free: Mutex::new(FreeStacks::default()),
             arena: Mutex::new(arena),
         }
     }
 
     /// Usable bytes of each stack, after rounding.
+    #[cfg(test)]
     pub(crate) fn stack_size(&self) -> usize {
-        self.stack_size
+        self.lock_arena().stack_size()
     }
 
     /// How the guard pages are made; `None` before the first stack is carved. Results record it.
+    #[cfg(test)]
     pub(crate) fn guard_method(&self) -> Option<GuardMethod> {
         self.lock_arena().guard_method()
     }
 
     /// A stack for a caller without a P: a free one if any, else a new slot.
+    #[cfg(test)]
     pub(crate) fn alloc(&self) -> Result<GStack, StackError> {
         if let Some(stack) = self.lock_free().pop() {
             return Ok(stack);
@@ -99,6 +102,7 @@ impl StackPool {
     }
 
     /// Takes back a stack (from a finished coroutine, via `Coroutine::into_stack`).
+    #[cfg(test)]
     pub(crate) fn free(&self, stack: GStack) {
         let mut free = self.lock_free();
         if free.warm.len() < POOL_HIGH_WATER {
@@ -220,11 +224,13 @@ impl StackCache {
     }
 
     /// Gives every stack to `pool` (Go's `stackcache_clear`): when a P is destroyed.
+    #[cfg(test)]
     pub(crate) fn clear(&mut self, pool: &StackPool) {
         let count = self.stacks.len();
         pool.put(&mut self.stacks, count);
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.stacks.len()
     }
