@@ -1,0 +1,372 @@
+//! Benchmarks: workloads timed on a model, printed as result lines.
+//!
+//! A benchmark is a workload run under fixed conditions: `pingpong` and `pingpong-1p` are one
+//! workload on all Ps and on one. The names, metrics and units are the Go peer's (`peers/go`),
+//! so `goroutines skynet wall_ms ...` sits beside `go skynet wall_ms ...` in one table.
+//!
+//! ```text
+//!   for each benchmark:
+//!     build the model's runtime (once; warm caches are part of the steady state measured)
+//!     warm-up    measure once, discard
+//!     reps × R   measure once, keep its figures
+//!     print      <model> <bench> procs <n> count
+//!                <model> <bench> <metric> <median> <unit>   one per figure
+//! ```
+//!
+//! Every measurement checks the runner's checksum against the workload's documented one and fails
+//! the whole run if they differ: a fast wrong answer is no result.
+//!
+//! Figures that are process-wide (peak RSS, RSS growth) would be polluted by whatever the process
+//! did before, so those benchmarks run each repetition, warm-up included, in a fresh child
+//! process: the binary re-executes itself as `schedlab __child <model> <bench> --procs N
+//! --size-scale F`, the child measures once and prints result lines, and the parent reads them
+//! back with [`probe::result::parse_lines`].
+//!
+//! The median is the middle value after sorting (the upper middle for an even count), as the Go
+//! peer takes it; medians are printed with two decimals below 100 and one above, as the peer
+//! prints them.
+
+pub mod goroutines;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::process::{Command, ExitStatus, Stdio};
+
+use probe::result::{parse_lines, InvalidResultLine, ResultLine};
+
+use crate::model::Model;
+use crate::workloads::Workload;
+
+/// A workload under fixed conditions, with the name its results carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Benchmark {
+    /// The name in result lines and on the command line.
+    pub name: &'static str,
+    /// What it runs.
+    pub workload: Workload,
+    /// Ps (threads running goroutines) it always runs on; `None` takes `--procs`.
+    pub procs: Option<usize>,
+    /// Whether each repetition runs in a fresh child process (its figures are process-wide).
+    pub fresh_process: bool,
+    /// One line for `--help`: what it runs and the figures it prints.
+    pub summary: &'static str,
+}
+
+const fn benchmark(name: &'static str, workload: Workload, summary: &'static str) -> Benchmark {
+    Benchmark {
+        name,
+        workload,
+        procs: None,
+        fresh_process: false,
+        summary,
+    }
+}
+
+/// Every benchmark, in the order `all` runs them (the Go peer's order).
+pub const BENCHMARKS: [Benchmark; 9] = [
+    benchmark(
+        "skynet",
+        Workload::Skynet,
+        "10-ary tree of goroutines over 1,000,000 leaves, unbuffered channels: wall_ms",
+    ),
+    benchmark(
+        "pingpong",
+        Workload::PingPong,
+        "1,000,000 round trips between two goroutines, unbuffered: ns_per_round_trip",
+    ),
+    Benchmark {
+        procs: Some(1),
+        ..benchmark("pingpong-1p", Workload::PingPong, "pingpong on one P")
+    },
+    benchmark(
+        "spawn",
+        Workload::Spawn,
+        "1,000,000 empty goroutines spawned, then joined: ns_per_goroutine",
+    ),
+    benchmark(
+        "chan-mpmc",
+        Workload::ChanMpmc,
+        "4 senders x 2,500,000 messages, 4 receivers, capacity 1024: mmsg_per_s",
+    ),
+    Benchmark {
+        fresh_process: true,
+        ..benchmark(
+            "sleepers",
+            Workload::Sleepers,
+            "100,000 goroutines sleep 100 ms (own process): wall_ms, peak_rss_mib",
+        )
+    },
+    Benchmark {
+        fresh_process: true,
+        ..benchmark(
+            "idle-memory",
+            Workload::IdleMemory,
+            "100,000 goroutines parked on one channel (own process): bytes_per_goroutine",
+        )
+    },
+    benchmark(
+        "yield",
+        Workload::Yield,
+        "one goroutine yields 10,000,000 times: ns_per_yield",
+    ),
+    Benchmark {
+        procs: Some(1),
+        ..benchmark("yield-1p", Workload::Yield, "yield on one P")
+    },
+];
+
+impl Benchmark {
+    /// The benchmark called `name`, if any.
+    pub fn find(name: &str) -> Option<&'static Benchmark> {
+        BENCHMARKS.iter().find(|b| b.name == name)
+    }
+
+    /// The Ps it runs on when `--procs` asks for `requested`.
+    pub fn procs(&self, requested: usize) -> usize {
+        self.procs.unwrap_or(requested)
+    }
+}
+
+/// How to run benchmarks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Options {
+    /// Ps for benchmarks that do not fix their own.
+    pub procs: usize,
+    /// Measured repetitions after the warm-up; the median is reported.
+    pub reps: usize,
+    /// Multiplies every workload's full size (1 for the real benchmark; tests run tiny ones).
+    pub size_scale: f64,
+}
+
+impl Default for Options {
+    /// One P per available core, 3 repetitions, full sizes.
+    fn default() -> Self {
+        Options {
+            procs: probe::threads::available_parallelism(),
+            reps: 3,
+            size_scale: 1.0,
+        }
+    }
+}
+
+/// The hidden subcommand with which the binary re-executes itself for one fresh-process
+/// repetition.
+pub const CHILD_COMMAND: &str = "__child";
+
+/// Runs each benchmark on `model` (a warm-up, then `options.reps` repetitions) and writes its
+/// result lines to `out` as soon as it finishes. Per-repetition values go to stderr.
+pub fn run(
+    model: Model,
+    benchmarks: &[&'static Benchmark],
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), BenchError> {
+    for benchmark in benchmarks {
+        run_benchmark(model, benchmark, options, out)?;
+    }
+    Ok(())
+}
+
+fn run_benchmark(
+    model: Model,
+    benchmark: &'static Benchmark,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<(), BenchError> {
+    let procs = benchmark.procs(options.procs);
+    let size = benchmark.workload.scaled_size(options.size_scale);
+    let mut measure_once: Box<dyn FnMut() -> Result<Vec<ResultLine>, BenchError>> =
+        if benchmark.fresh_process {
+            let size_scale = options.size_scale;
+            Box::new(move || measure_in_child(model, benchmark, procs, size_scale))
+        } else {
+            match model {
+                Model::Goroutines => {
+                    let runtime = goroutines::runtime(procs)?;
+                    Box::new(move || goroutines::measure(&runtime, benchmark, size))
+                }
+            }
+        };
+    measure_once()?;
+    let runs = (0..options.reps)
+        .map(|_| measure_once())
+        .collect::<Result<Vec<_>, _>>()?;
+    report(model, benchmark, procs, &runs, out)
+}
+
+/// Builds a fresh runtime, measures `benchmark` once on it and returns its figures.
+pub fn measure_in_this_process(
+    model: Model,
+    benchmark: &'static Benchmark,
+    procs: usize,
+    size: u64,
+) -> Result<Vec<ResultLine>, BenchError> {
+    match model {
+        Model::Goroutines => goroutines::measure(&goroutines::runtime(procs)?, benchmark, size),
+    }
+}
+
+/// Runs one repetition in a fresh child process and reads back the figures it printed.
+fn measure_in_child(
+    model: Model,
+    benchmark: &'static Benchmark,
+    procs: usize,
+    size_scale: f64,
+) -> Result<Vec<ResultLine>, BenchError> {
+    let exe = std::env::current_exe().map_err(BenchError::ChildSpawn)?;
+    let output = Command::new(exe)
+        .args([CHILD_COMMAND, model.name(), benchmark.name])
+        .args(["--procs", &procs.to_string()])
+        .args(["--size-scale", &size_scale.to_string()])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(BenchError::ChildSpawn)?;
+    if !output.status.success() {
+        return Err(BenchError::ChildFailed {
+            benchmark: benchmark.name,
+            status: output.status,
+        });
+    }
+    let figures: Vec<ResultLine> = parse_lines(&String::from_utf8_lossy(&output.stdout))
+        .into_iter()
+        .filter(|line| line.model == model.name() && line.workload == benchmark.name)
+        .collect();
+    if figures.is_empty() {
+        return Err(BenchError::ChildSilent {
+            benchmark: benchmark.name,
+        });
+    }
+    Ok(figures)
+}
+
+/// Prints the procs line and the median of each figure; the runs' values go to stderr.
+fn report(
+    model: Model,
+    benchmark: &Benchmark,
+    procs: usize,
+    runs: &[Vec<ResultLine>],
+    out: &mut dyn Write,
+) -> Result<(), BenchError> {
+    let procs_line = ResultLine::new(model.name(), benchmark.name, "procs", procs as f64, "count")
+        .map_err(BenchError::Figure)?;
+    writeln!(out, "{procs_line}").map_err(BenchError::Output)?;
+    let Some(first) = runs.first() else {
+        return out.flush().map_err(BenchError::Output);
+    };
+    for figure in first {
+        let values: Vec<f64> = runs
+            .iter()
+            .filter_map(|run| run.iter().find(|line| line.metric == figure.metric))
+            .map(|line| line.value)
+            .collect();
+        eprintln!(
+            "bench: {} {} runs {:?} {}",
+            benchmark.name, figure.metric, values, figure.unit
+        );
+        let line = ResultLine::new(
+            model.name(),
+            benchmark.name,
+            figure.metric.as_str(),
+            round_like_peers(median(&values)),
+            figure.unit.as_str(),
+        )
+        .map_err(BenchError::Figure)?;
+        writeln!(out, "{line}").map_err(BenchError::Output)?;
+    }
+    out.flush().map_err(BenchError::Output)
+}
+
+/// The middle value after sorting (the upper middle for an even count); 0 for none.
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// About four significant digits, as the peers print: two decimals below 100, one above.
+fn round_like_peers(value: f64) -> f64 {
+    let scale = if value.abs() < 100.0 { 100.0 } else { 10.0 };
+    (value * scale).round() / scale
+}
+
+/// Why a benchmark run failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// The model's runtime could not be built.
+    Runtime(Box<dyn std::error::Error + Send + Sync>),
+    /// A runner returned the wrong checksum.
+    Checksum {
+        /// The benchmark.
+        benchmark: &'static str,
+        /// The workload size it ran.
+        size: u64,
+        /// What the runner returned.
+        got: u64,
+        /// What the workload documents.
+        want: u64,
+    },
+    /// A memory figure could not be read from `/proc`.
+    Memory(io::Error),
+    /// The child process for a fresh-process repetition could not be started.
+    ChildSpawn(io::Error),
+    /// The child process failed.
+    ChildFailed {
+        /// The benchmark it ran.
+        benchmark: &'static str,
+        /// How it exited.
+        status: ExitStatus,
+    },
+    /// The child process printed no result line for its benchmark.
+    ChildSilent {
+        /// The benchmark it ran.
+        benchmark: &'static str,
+    },
+    /// A figure could not be written as a result line (a non-finite value).
+    Figure(InvalidResultLine),
+    /// Writing the results failed.
+    Output(io::Error),
+}
+
+impl fmt::Display for BenchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BenchError::Runtime(error) => write!(f, "cannot build the runtime: {error}"),
+            BenchError::Checksum {
+                benchmark,
+                size,
+                got,
+                want,
+            } => write!(
+                f,
+                "{benchmark}: wrong checksum at size {size}: got {got}, want {want}"
+            ),
+            BenchError::Memory(error) => write!(f, "cannot read /proc/self/status: {error}"),
+            BenchError::ChildSpawn(error) => {
+                write!(f, "cannot start a child process of schedlab: {error}")
+            }
+            BenchError::ChildFailed { benchmark, status } => {
+                write!(f, "{benchmark}: child process failed ({status})")
+            }
+            BenchError::ChildSilent { benchmark } => {
+                write!(f, "{benchmark}: child process printed no result line")
+            }
+            BenchError::Figure(error) => write!(f, "cannot print a figure: {error}"),
+            BenchError::Output(error) => write!(f, "cannot write results: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for BenchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BenchError::Memory(error)
+            | BenchError::ChildSpawn(error)
+            | BenchError::Output(error) => Some(error),
+            BenchError::Figure(error) => Some(error),
+            BenchError::Runtime(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}

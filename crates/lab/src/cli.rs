@@ -1,0 +1,412 @@
+//! The command line: argv parsed into a [`Command`], and the usage text.
+//!
+//! ```text
+//!   schedlab                                        Command::Everything
+//!   schedlab bench <model> <workload>...|all ...    Command::Bench
+//!   schedlab trace <model> <workload> ...           Command::Trace
+//!   schedlab __child <model> <workload> ...         Command::Child (hidden; see lab::bench)
+//!   schedlab -h | --help | help                     Command::Help
+//! ```
+//!
+//! Flags may come anywhere after the subcommand, as `--flag value` or `--flag=value`; `--` ends
+//! the flags. `--size-scale F` (hidden, 0 < F <= 1) multiplies every workload's size, so tests run
+//! the benchmarks in seconds. Every mistake is a [`UsageError`], which `main` prints before
+//! exiting with status 2.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use lab::bench::{Benchmark, Options, BENCHMARKS, CHILD_COMMAND};
+use lab::model::Model;
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    /// No arguments: every benchmark on every model, after a header line.
+    Everything,
+    /// Print the usage text.
+    Help,
+    /// Run benchmarks on one model.
+    Bench {
+        model: Model,
+        benchmarks: Vec<&'static Benchmark>,
+        options: Options,
+    },
+    /// Record a trace of one benchmark at its trace size.
+    Trace {
+        model: Model,
+        benchmark: &'static Benchmark,
+        output: PathBuf,
+        procs: usize,
+    },
+    /// One fresh-process repetition, for a parent `schedlab`.
+    Child {
+        model: Model,
+        benchmark: &'static Benchmark,
+        procs: usize,
+        size_scale: f64,
+    },
+}
+
+/// Where `trace` writes when `-o` is not given.
+const DEFAULT_TRACE_FILE: &str = "trace.json";
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
+    let args = args
+        .into_iter()
+        .map(|arg| arg.into_string().map_err(UsageError::NotUnicode))
+        .collect::<Result<Vec<String>, _>>()?;
+    let flags_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    if args[..flags_end].iter().any(|a| a == "-h" || a == "--help") {
+        return Ok(Command::Help);
+    }
+    let Some((command, rest)) = args.split_first() else {
+        return Ok(Command::Everything);
+    };
+    match command.as_str() {
+        "help" => Ok(Command::Help),
+        "bench" => {
+            let parsed =
+                Parsed::from_args("bench", rest, &[Flag::Procs, Flag::Reps, Flag::SizeScale])?;
+            let (model, names) = parsed.model_and_names("bench")?;
+            if names.is_empty() {
+                return Err(UsageError::MissingWorkload("bench"));
+            }
+            let mut benchmarks = Vec::new();
+            for name in names {
+                if name == "all" {
+                    benchmarks.extend(BENCHMARKS.iter());
+                } else {
+                    benchmarks.push(find_benchmark(name)?);
+                }
+            }
+            let defaults = Options::default();
+            let options = Options {
+                procs: parsed.procs.unwrap_or(defaults.procs),
+                reps: parsed.reps.unwrap_or(defaults.reps),
+                size_scale: parsed.size_scale.unwrap_or(defaults.size_scale),
+            };
+            Ok(Command::Bench {
+                model,
+                benchmarks,
+                options,
+            })
+        }
+        "trace" => {
+            let parsed = Parsed::from_args("trace", rest, &[Flag::Procs, Flag::Output])?;
+            let (model, names) = parsed.model_and_names("trace")?;
+            let benchmark = single_benchmark("trace", names)?;
+            Ok(Command::Trace {
+                model,
+                benchmark,
+                output: parsed
+                    .output
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACE_FILE)),
+                procs: parsed
+                    .procs
+                    .unwrap_or_else(probe::threads::available_parallelism),
+            })
+        }
+        CHILD_COMMAND => {
+            let parsed = Parsed::from_args(CHILD_COMMAND, rest, &[Flag::Procs, Flag::SizeScale])?;
+            let (model, names) = parsed.model_and_names(CHILD_COMMAND)?;
+            let benchmark = single_benchmark(CHILD_COMMAND, names)?;
+            Ok(Command::Child {
+                model,
+                benchmark,
+                procs: parsed
+                    .procs
+                    .unwrap_or_else(probe::threads::available_parallelism),
+                size_scale: parsed.size_scale.unwrap_or(1.0),
+            })
+        }
+        other => Err(UsageError::UnknownCommand(other.to_owned())),
+    }
+}
+
+fn find_benchmark(name: &str) -> Result<&'static Benchmark, UsageError> {
+    Benchmark::find(name).ok_or_else(|| UsageError::UnknownWorkload(name.to_owned()))
+}
+
+fn single_benchmark(
+    command: &'static str,
+    names: &[String],
+) -> Result<&'static Benchmark, UsageError> {
+    match names {
+        [] => Err(UsageError::MissingWorkload(command)),
+        [name] => find_benchmark(name),
+        [_, extra, ..] => Err(UsageError::UnexpectedArgument {
+            command,
+            argument: extra.clone(),
+        }),
+    }
+}
+
+/// A flag some subcommand takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flag {
+    Procs,
+    Reps,
+    SizeScale,
+    Output,
+}
+
+impl Flag {
+    const ALL: [Flag; 4] = [Flag::Procs, Flag::Reps, Flag::SizeScale, Flag::Output];
+
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Flag::Procs => &["--procs"],
+            Flag::Reps => &["--reps"],
+            Flag::SizeScale => &["--size-scale"],
+            Flag::Output => &["-o", "--output"],
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Flag> {
+        Flag::ALL
+            .into_iter()
+            .find(|flag| flag.names().contains(&name))
+    }
+}
+
+/// A subcommand's arguments: its positional words and the flags it was given.
+#[derive(Debug, Default)]
+struct Parsed {
+    positional: Vec<String>,
+    procs: Option<usize>,
+    reps: Option<usize>,
+    size_scale: Option<f64>,
+    output: Option<PathBuf>,
+}
+
+impl Parsed {
+    fn from_args(
+        command: &'static str,
+        args: &[String],
+        allowed: &[Flag],
+    ) -> Result<Parsed, UsageError> {
+        let mut parsed = Parsed::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            if arg == "--" {
+                parsed.positional.extend(args.by_ref().cloned());
+                break;
+            }
+            if !arg.starts_with('-') || arg == "-" {
+                parsed.positional.push(arg.clone());
+                continue;
+            }
+            let (name, inline_value) = match arg.split_once('=') {
+                Some((name, value)) => (name, Some(value.to_owned())),
+                None => (arg.as_str(), None),
+            };
+            let flag = Flag::from_name(name)
+                .filter(|flag| allowed.contains(flag))
+                .ok_or_else(|| UsageError::UnknownFlag {
+                    command,
+                    flag: name.to_owned(),
+                })?;
+            let value = match inline_value {
+                Some(value) => value,
+                None => args
+                    .next()
+                    .cloned()
+                    .ok_or(UsageError::MissingValue(flag.names()[0]))?,
+            };
+            parsed.set(flag, value)?;
+        }
+        Ok(parsed)
+    }
+
+    fn set(&mut self, flag: Flag, value: String) -> Result<(), UsageError> {
+        let bad = |expected: &'static str| UsageError::BadValue {
+            flag: flag.names()[0],
+            value: value.clone(),
+            expected,
+        };
+        match flag {
+            Flag::Procs => {
+                self.procs = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| bad("a whole number of at least 1"))?,
+                )
+            }
+            Flag::Reps => {
+                self.reps = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| bad("a whole number of at least 1"))?,
+                )
+            }
+            Flag::SizeScale => {
+                self.size_scale = Some(
+                    value
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|&f| f > 0.0 && f <= 1.0)
+                        .ok_or_else(|| bad("a number above 0 and at most 1"))?,
+                )
+            }
+            Flag::Output => {
+                if value.is_empty() {
+                    return Err(bad("a file name"));
+                }
+                self.output = Some(PathBuf::from(value))
+            }
+        }
+        Ok(())
+    }
+
+    /// The first positional word as a model, and the words after it.
+    fn model_and_names(&self, command: &'static str) -> Result<(Model, &[String]), UsageError> {
+        let Some((model, names)) = self.positional.split_first() else {
+            return Err(UsageError::MissingModel(command));
+        };
+        let model =
+            Model::from_name(model).ok_or_else(|| UsageError::UnknownModel(model.clone()))?;
+        Ok((model, names))
+    }
+}
+
+/// A mistake on the command line.
+#[derive(Debug)]
+pub enum UsageError {
+    /// An argument is not valid UTF-8.
+    NotUnicode(OsString),
+    /// The first word is no subcommand.
+    UnknownCommand(String),
+    /// The subcommand needs a model and got none.
+    MissingModel(&'static str),
+    /// No model has this name.
+    UnknownModel(String),
+    /// The subcommand needs a workload and got none.
+    MissingWorkload(&'static str),
+    /// No benchmark has this name.
+    UnknownWorkload(String),
+    /// The subcommand takes no such flag.
+    UnknownFlag { command: &'static str, flag: String },
+    /// The flag needs a value and got none.
+    MissingValue(&'static str),
+    /// The flag's value is not what it takes.
+    BadValue {
+        flag: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A word the subcommand does not take.
+    UnexpectedArgument {
+        command: &'static str,
+        argument: String,
+    },
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::NotUnicode(arg) => write!(f, "argument {arg:?} is not valid UTF-8"),
+            UsageError::UnknownCommand(command) => {
+                write!(
+                    f,
+                    "unknown command {command:?} (commands: bench, trace, help)"
+                )
+            }
+            UsageError::MissingModel(command) => {
+                write!(
+                    f,
+                    "{command}: missing the model (models: {})",
+                    model_names()
+                )
+            }
+            UsageError::UnknownModel(model) => {
+                write!(f, "unknown model {model:?} (models: {})", model_names())
+            }
+            UsageError::MissingWorkload(command) => {
+                write!(
+                    f,
+                    "{command}: missing the workload (workloads: {})",
+                    workload_names()
+                )
+            }
+            UsageError::UnknownWorkload(name) => {
+                write!(
+                    f,
+                    "unknown workload {name:?} (workloads: {})",
+                    workload_names()
+                )
+            }
+            UsageError::UnknownFlag { command, flag } => {
+                write!(f, "{command}: unknown flag {flag:?}")
+            }
+            UsageError::MissingValue(flag) => write!(f, "{flag} needs a value"),
+            UsageError::BadValue {
+                flag,
+                value,
+                expected,
+            } => write!(f, "{flag} {value:?}: expected {expected}"),
+            UsageError::UnexpectedArgument { command, argument } => {
+                write!(f, "{command}: unexpected argument {argument:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn model_names() -> String {
+    Model::ALL.map(Model::name).join(", ")
+}
+
+fn workload_names() -> String {
+    let names: Vec<&str> = BENCHMARKS.iter().map(|b| b.name).collect();
+    format!("{}, all", names.join(", "))
+}
+
+/// The text `--help` prints.
+pub fn usage() -> String {
+    let mut text = String::from(
+        "schedlab: runs the same workloads on schedlab's concurrency models and prints one line per
+figure, `<model> <workload> <metric> <value> <unit>`.
+
+Usage:
+  schedlab                                   every benchmark on every model, after a # header
+  schedlab bench <model> <workload>...|all [--procs N] [--reps R]
+  schedlab trace <model> <workload> [-o FILE] [--procs N]
+  schedlab -h | --help
+
+Commands:
+  bench   runs each workload once to warm up, then R times, and prints the median of each figure
+  trace   runs the workload once at a small size while recording scheduler events, and writes
+          them as Chrome Trace Event JSON (open it in https://ui.perfetto.dev)
+
+Options:
+",
+    );
+    text += &format!(
+        "  --procs N      Ps (threads running goroutines) where a workload does not fix its own
+                 [default: the cores available, here {}]
+  --reps R       measured repetitions after the warm-up [default: 3]
+  -o, --output FILE
+                 the trace file [default: {DEFAULT_TRACE_FILE}]
+
+Models:
+",
+        probe::threads::available_parallelism()
+    );
+    for model in Model::ALL {
+        text += &format!("  {:<13}  {}\n", model.name(), model.summary());
+    }
+    text += "\nWorkloads:\n";
+    for benchmark in &BENCHMARKS {
+        text += &format!("  {:<13}  {}\n", benchmark.name, benchmark.summary);
+    }
+    text += "\nExit status: 0 on success, 1 when a run fails (such as a wrong checksum), 2 on a usage error.\n";
+    text
+}

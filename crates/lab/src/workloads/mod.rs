@@ -1,0 +1,140 @@
+//! Workloads: the named jobs every model runs, each with a size and a checksum.
+//!
+//! The contract (DESIGN.md, "Workload"): a workload has size parameters and a checksum; each model
+//! has a runner for it; every runner of a workload returns the same checksum at every size. A
+//! runner that returns anything else has lost or invented work, and the lab refuses its timing.
+//!
+//! One file per workload. Each file holds:
+//!
+//! - the full size the benchmarks use (the same as the Go peer in `peers/go`),
+//! - `checksum(size)`, the documented value every runner must return,
+//! - one runner per model, named after the model: `goroutines(size)` runs inside a goroutine of
+//!   a `goroutines` runtime (call it from `Runtime::run`).
+//!
+//! | workload      | size                    | checksum                          |
+//! | ------------- | ----------------------- | --------------------------------- |
+//! | `skynet`      | leaves (a power of ten) | 0 + 1 + ... + (leaves - 1)        |
+//! | `pingpong`    | round trips             | 0 + 1 + ... + (rounds - 1)        |
+//! | `spawn`       | goroutines              | goroutines joined                 |
+//! | `chan-mpmc`   | messages                | 0 + 1 + ... + (messages - 1)      |
+//! | `sleepers`    | sleeping goroutines     | goroutines joined                 |
+//! | `idle-memory` | parked goroutines       | goroutines released               |
+//! | `yield`       | yields                  | yields made                       |
+//!
+//! Runners never panic on a failed channel operation or join: they stop counting, so the checksum
+//! comes out wrong and the lab reports it.
+
+pub mod chan_mpmc;
+pub mod idle_memory;
+pub mod pingpong;
+pub mod skynet;
+pub mod sleepers;
+pub mod spawn;
+pub mod yield_now;
+
+/// The sum 0 + 1 + ... + (n - 1), the checksum of the workloads that pass the numbers below `n`.
+pub fn sum_below(n: u64) -> u64 {
+    if n == 0 {
+        0
+    } else {
+        n * (n - 1) / 2
+    }
+}
+
+/// A workload, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// A 10-ary tree of goroutines that sum their leaves over unbuffered channels.
+    Skynet,
+    /// Round trips between two goroutines over two unbuffered channels.
+    PingPong,
+    /// Empty goroutines spawned in a loop, then joined.
+    Spawn,
+    /// Four senders and four receivers on one buffered channel.
+    ChanMpmc,
+    /// Goroutines that each sleep 100 ms.
+    Sleepers,
+    /// Goroutines parked on one channel, to weigh a parked goroutine.
+    IdleMemory,
+    /// One goroutine yielding in a loop.
+    Yield,
+}
+
+impl Workload {
+    /// Every workload, in the order the lab runs them.
+    pub const ALL: [Workload; 7] = [
+        Workload::Skynet,
+        Workload::PingPong,
+        Workload::Spawn,
+        Workload::ChanMpmc,
+        Workload::Sleepers,
+        Workload::IdleMemory,
+        Workload::Yield,
+    ];
+
+    /// The name results and the command line use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Skynet => "skynet",
+            Workload::PingPong => "pingpong",
+            Workload::Spawn => "spawn",
+            Workload::ChanMpmc => "chan-mpmc",
+            Workload::Sleepers => "sleepers",
+            Workload::IdleMemory => "idle-memory",
+            Workload::Yield => "yield",
+        }
+    }
+
+    /// The workload called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// The size the benchmarks run (the Go peer's).
+    pub fn full_size(self) -> u64 {
+        match self {
+            Workload::Skynet => skynet::LEAVES,
+            Workload::PingPong => pingpong::ROUNDS,
+            Workload::Spawn => spawn::GOROUTINES,
+            Workload::ChanMpmc => chan_mpmc::MESSAGES,
+            Workload::Sleepers => sleepers::GOROUTINES,
+            Workload::IdleMemory => idle_memory::GOROUTINES,
+            Workload::Yield => yield_now::YIELDS,
+        }
+    }
+
+    /// A size small enough that a trace of it stays readable in Perfetto.
+    pub fn trace_size(self) -> u64 {
+        match self {
+            Workload::Skynet => 10_000,
+            Workload::PingPong => 1_000,
+            Workload::Spawn => 10_000,
+            Workload::ChanMpmc => 100_000,
+            Workload::Sleepers => 1_000,
+            Workload::IdleMemory => 1_000,
+            Workload::Yield => 10_000,
+        }
+    }
+
+    /// The full size times `scale`, at least 1; for skynet, the nearest power of ten.
+    pub fn scaled_size(self, scale: f64) -> u64 {
+        let scaled = (self.full_size() as f64 * scale).round().max(1.0);
+        match self {
+            Workload::Skynet => 10u64.pow(scaled.log10().round() as u32),
+            _ => scaled as u64,
+        }
+    }
+
+    /// The checksum every runner of this workload returns at `size`.
+    pub fn checksum(self, size: u64) -> u64 {
+        match self {
+            Workload::Skynet => skynet::checksum(size),
+            Workload::PingPong => pingpong::checksum(size),
+            Workload::Spawn => spawn::checksum(size),
+            Workload::ChanMpmc => chan_mpmc::checksum(size),
+            Workload::Sleepers => sleepers::checksum(size),
+            Workload::IdleMemory => idle_memory::checksum(size),
+            Workload::Yield => yield_now::checksum(size),
+        }
+    }
+}

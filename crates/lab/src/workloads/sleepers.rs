@@ -1,0 +1,32 @@
+//! sleepers: timers at scale.
+//!
+//! The main goroutine starts `count` goroutines that each sleep [`SLEEP`], then joins them all. On
+//! an ideal runtime the wall time is the sleep itself; what it adds is the cost of arming, firing
+//! and waking `count` timers. The lab runs each repetition in a fresh process and reads the
+//! process's peak RSS afterwards: every sleeper is parked at once, so the peak shows what
+//! `count` parked goroutines with a timer each weigh.
+
+use std::time::Duration;
+
+use goroutines::{go, sleep};
+
+/// Sleeping goroutines the benchmark starts.
+pub const GOROUTINES: u64 = 100_000;
+
+/// How long each one sleeps.
+pub const SLEEP: Duration = Duration::from_millis(100);
+
+/// The goroutines joined: all of them.
+pub fn checksum(count: u64) -> u64 {
+    count
+}
+
+/// Starts `count` goroutines that each sleep [`SLEEP`] on the goroutines runtime, joins them and
+/// returns how many joined without panicking. Call it from inside a goroutine.
+pub fn goroutines(count: u64) -> u64 {
+    let handles: Vec<_> = (0..count).map(|_| go(|| sleep(SLEEP))).collect();
+    handles
+        .into_iter()
+        .map(|handle| u64::from(handle.join().is_ok()))
+        .sum()
+}
