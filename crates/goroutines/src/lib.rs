@@ -41,6 +41,9 @@ mod loom;
 #[cfg(loom)]
 #[path = "runtime/runq.rs"]
 mod runq;
+#[cfg(loom)]
+#[path = "runtime/idle.rs"]
+mod idle;
 
 #[cfg(not(loom))]
 pub mod chan;

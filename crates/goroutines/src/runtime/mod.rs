@@ -2,6 +2,7 @@
 
 pub(crate) mod deadlock;
 pub(crate) mod g;
+pub(crate) mod idle;
 pub(crate) mod park;
 pub(crate) mod proc;
 pub(crate) mod runq;

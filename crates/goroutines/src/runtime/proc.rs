@@ -26,11 +26,12 @@
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ptr::{self, NonNull};
-use std::sync::{Arc, OnceLock};
-use std::thread::{self, Thread};
+use std::sync::Arc;
+use std::thread;
 
 use corosensei::CoroutineResult;
 
+use super::idle::{Idle, Note};
 use super::g::{fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
 use super::runq::RunQueue;
 use super::stack::{self, StackCache, StackPool};
@@ -109,8 +110,7 @@ pub(crate) struct Sched {
     pub(crate) ps: Box<[P]>,
     lock: Mutex<SchedLocked>,
     global_len: AtomicUsize,
-    npidle: AtomicUsize,
-    nmspinning: AtomicUsize,
+    idle: Idle,
     pub(crate) next_goid: AtomicU64,
     /// Goroutines started by threads without a P (they exit on some P; see `gcount`).
     ngoroutines_no_p: AtomicI64,
@@ -131,8 +131,7 @@ unsafe impl Send for Sched {}
 /// An M: an OS thread running the scheduler loop.
 pub(crate) struct M {
     pub(crate) sched: &'static Sched,
-    thread: OnceLock<Thread>,
-    notified: AtomicBool,
+    note: Note,
     next_p: AtomicUsize,
     next_spinning: AtomicBool,
     // Own thread only:
@@ -190,10 +189,7 @@ impl M {
     }
 
     fn notewakeup(&self) {
-        self.notified.store(true, Ordering::Release);
-        if let Some(t) = self.thread.get() {
-            t.unpark();
-        }
+        self.note.wakeup();
     }
 
     fn notesleep(&self) {
@@ -201,9 +197,7 @@ impl M {
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::ThreadPark);
         }
-        while !self.notified.swap(false, Ordering::Acquire) {
-            thread::park();
-        }
+        self.note.sleep();
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::ThreadUnpark);
         }
@@ -240,8 +234,7 @@ impl Sched {
                 gfree: Vec::new(),
             }),
             global_len: AtomicUsize::new(0),
-            npidle: AtomicUsize::new(nprocs),
-            nmspinning: AtomicUsize::new(0),
+            idle: Idle::new(nprocs),
             next_goid: AtomicU64::new(1),
             ngoroutines_no_p: AtomicI64::new(0),
             stacks,
@@ -416,18 +409,9 @@ impl Sched {
 
     /// Wakes a spinning M if there is an idle P and nobody spins (Go's `wakep`).
     pub(crate) fn wakep(&'static self) {
-        if self.npidle.load(Ordering::SeqCst) == 0 {
-            return;
+        if self.idle.should_wake() {
+            self.startm(None, true);
         }
-        if self.nmspinning.load(Ordering::SeqCst) != 0
-            || self
-                .nmspinning
-                .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
-                .is_err()
-        {
-            return;
-        }
-        self.startm(None, true);
     }
 
     /// Runs an M with P `p` (or an idle P), starting a thread if no M is idle (Go's `startm`).
@@ -439,7 +423,7 @@ impl Sched {
             None => {
                 drop(st);
                 if spinning {
-                    self.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                    self.idle.end_spinning();
                 }
                 return;
             }
@@ -456,8 +440,7 @@ impl Sched {
         let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
         let m = Arc::new(M {
             sched: self,
-            thread: OnceLock::new(),
-            notified: AtomicBool::new(false),
+            note: Note::new(),
             next_p: AtomicUsize::new(p),
             next_spinning: AtomicBool::new(spinning),
             p: Cell::new(NO_P),
@@ -479,14 +462,14 @@ impl Sched {
     fn pidleget(&self, st: &mut SchedLocked) -> Option<usize> {
         let p = st.pidle.pop()?;
         self.ps[p].status.store(P_RUNNING, Ordering::Relaxed);
-        self.npidle.fetch_sub(1, Ordering::SeqCst);
+        self.idle.p_taken();
         Some(p)
     }
 
     fn pidleput(&self, st: &mut SchedLocked, p: usize) {
         self.ps[p].status.store(P_IDLE, Ordering::Relaxed);
         st.pidle.push(p);
-        self.npidle.fetch_add(1, Ordering::SeqCst);
+        self.idle.p_idled();
     }
 
     /// Tries to take a P for a thread that lost its own (used by the poller on wake-up).
@@ -505,7 +488,6 @@ impl Sched {
 
 /// The body of every scheduler thread (Go's `mstart` + `schedule` loop).
 fn mstart(m: Arc<M>) {
-    let _ = m.thread.set(thread::current());
     CURRENT_M.with(|c| c.set(Arc::as_ptr(&m)));
     stack::ensure_altstack();
     m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
@@ -525,7 +507,7 @@ fn mstart(m: Arc<M>) {
         };
         if m.spinning.get() {
             m.spinning.set(false);
-            if m.sched.nmspinning.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if m.sched.idle.end_spinning() {
                 // The last spinner found work: make sure another takes over the search
                 // (Go's `resetspinning`).
                 m.sched.wakep();
@@ -760,11 +742,10 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
             return Some((g, false));
         }
-        let busy = sched.ps.len() - sched.npidle.load(Ordering::SeqCst);
-        if m.spinning.get() || 2 * sched.nmspinning.load(Ordering::SeqCst) < busy {
+        if m.spinning.get() || sched.idle.may_spin(sched.ps.len()) {
             if !m.spinning.get() {
                 m.spinning.set(true);
-                sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+                sched.idle.begin_spinning();
             }
             if let Some(g) = steal_work(m, p) {
                 return Some((g, false));
@@ -803,14 +784,14 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         }
         if m.spinning.get() {
             m.spinning.set(false);
-            sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
-            // #StoreLoad, then re-check everything a submitter may have published while we
-            // were still counted as spinning.
+            sched.idle.end_spinning();
+            // Re-check everything a submitter may have published while we were still counted
+            // as spinning (the other half of `Idle::should_wake`).
             if sched.any_work() {
                 if let Some(pid) = sched.acquire_idle_p() {
                     m.p.set(pid);
                     m.spinning.set(true);
-                    sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+                    sched.idle.begin_spinning();
                     continue 'top;
                 }
             }
@@ -826,7 +807,7 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
                 m.p.set(pid);
                 // Timers may be due on any P: search them all, as a spinner does.
                 m.spinning.set(true);
-                sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+                sched.idle.begin_spinning();
                 continue 'top;
             }
         }
