@@ -22,6 +22,18 @@
 //!                          while the mutex still counts as held
 //! ```
 //!
+//! Invariants:
+//! - `LOCKED` is set while a guard exists. In starvation mode the mutex is also held, with
+//!   `LOCKED` clear, from the `unlock` that hands it over until its receiver sets `LOCKED`.
+//! - The waiter count counts lockers that have announced themselves in the state word and have
+//!   not yet been picked by an `unlock` (normal mode) or received the mutex (starvation mode); it
+//!   never counts a locker twice.
+//! - `WOKEN` is set by at most one locker or unlocker at a time, and cleared by the locker that
+//!   was woken (or that set it while spinning) on its next successful CAS.
+//! - `STARVING` is set only by a waiter that has waited over 1 ms, only while `LOCKED` is set
+//!   (an unlock in starvation mode expects a waiter to hand to), and cleared only by a waiter that
+//!   received the mutex by handoff.
+//!
 //! Normal mode (Go's comment, condensed): waiters queue FIFO, but a woken waiter does not own the
 //! mutex; it competes with goroutines arriving now, which are already on a CPU and usually win.
 //! A waiter that loses goes back to the FRONT of the queue (the semaphore's `lifo`). That keeps
@@ -34,23 +46,15 @@
 //! waited under 1 ms: starvation mode costs a context switch per handoff, and two goroutines
 //! could otherwise stay in lock-step in it forever.
 //!
+//! Rejected, as Go's history shows: plain barging, Go's mutex before 1.9, which can starve a
+//! waiter for as long as others keep re-locking (golang/go#13086); and a fair lock that hands
+//! over on every unlock, which costs a context switch per unlock under contention.
+//!
 //! Spinning: before queueing, a locker may spin briefly when it could pay off (Go's
 //! `sync_runtime_canSpin`): fewer than 4 rounds of 30 `spin_loop` hints, on a multicore machine,
 //! on a goroutine whose runtime has more than one P and whose P has nothing else to run. Go also
 //! requires another P to be running (not idle or spinning); the scheduler does not export those
 //! counts, so this spins in that case too, at most 120 hints. Plain threads never spin.
-//!
-//! Invariants:
-//! - `LOCKED` is set while some guard exists, except in starvation mode between the `unlock`
-//!   that hands the mutex over and the moment the receiver sets it.
-//! - The waiter count counts lockers that have announced themselves in the state word and have
-//!   not yet been picked by an `unlock` (normal mode) or received the mutex (starvation mode); it
-//!   never counts a locker twice.
-//! - `WOKEN` is set by at most one locker or unlocker at a time, and cleared by the locker that
-//!   was woken (or that set it while spinning) on its next successful CAS.
-//! - `STARVING` is set only by a waiter that has waited over 1 ms, only while `LOCKED` is set
-//!   (an unlock in starvation mode expects a waiter to hand to), and cleared only by a waiter that
-//!   received the mutex by handoff.
 //!
 //! Differences from Go, each what a Rust programmer expects: the mutex owns its data and is
 //! unlocked by dropping its guard; the guard is `!Send`, so the goroutine that locked is the one
@@ -146,6 +150,12 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 ///
 /// It is `!Send`: the goroutine (or thread) that locked unlocks. It may be held across any
 /// blocking call of this crate, during which the goroutine may move to another OS thread.
+///
+/// ```compile_fail
+/// fn hand_to_another_goroutine<T: Send>(_: T) {}
+/// let mutex = goroutines::sync::Mutex::new(0);
+/// hand_to_another_goroutine(mutex.lock());
+/// ```
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,

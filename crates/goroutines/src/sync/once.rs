@@ -64,6 +64,7 @@ pub struct Once {
 
 impl Once {
     /// A `Once` whose function has not run.
+    #[must_use]
     pub const fn new() -> Once {
         Once {
             done: AtomicBool::new(false),
@@ -100,6 +101,7 @@ impl Once {
     }
 
     /// Whether a call has run its function to completion (or to its panic).
+    #[must_use]
     pub fn is_completed(&self) -> bool {
         self.done.load(Ordering::Acquire)
     }

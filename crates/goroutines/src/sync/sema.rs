@@ -42,6 +42,7 @@
 //! block and mutex profiles, which this crate does not have, so `SemaWaiter` omits them.
 
 use std::collections::VecDeque;
+use std::ptr;
 
 use parking_lot::Mutex as QueueLock;
 
@@ -120,9 +121,9 @@ impl Sema {
                 return;
             }
             if lifo {
-                queue.push_front(&entry);
+                queue.push_front(ptr::from_ref(&entry));
             } else {
-                queue.push_back(&entry);
+                queue.push_back(ptr::from_ref(&entry));
             }
             block(&me, reason, move || drop(queue));
             if entry.ticket.load(Ordering::Relaxed) || self.try_acquire() {

@@ -75,6 +75,7 @@ struct Inner {
 
 impl WaitGroup {
     /// A group with a zero counter.
+    #[must_use]
     pub fn new() -> WaitGroup {
         WaitGroup {
             inner: Arc::new(Inner {
@@ -108,14 +109,12 @@ impl WaitGroup {
             if delta > 0 && counter == 0 && waiters != 0 {
                 misuse_concurrent_add();
             }
-            let next = counter + delta as i64;
-            if next < 0 {
-                panic!("sync: negative WaitGroup counter");
-            }
-            if next > i64::from(i32::MAX) {
+            let next = counter.saturating_add(delta as i64);
+            assert!(next >= 0, "sync: negative WaitGroup counter");
+            let Ok(next) = i32::try_from(next) else {
                 panic!("sync: WaitGroup counter overflow");
-            }
-            let new = ((next as u64) << COUNTER_SHIFT) | waiters;
+            };
+            let new = (u64::from(next.unsigned_abs()) << COUNTER_SHIFT) | waiters;
             match state.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => break new,
                 Err(now) => old = now,
@@ -162,9 +161,10 @@ impl WaitGroup {
             match state.compare_exchange_weak(old, old + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     self.inner.sema.acquire(false, WaitReason::WaitGroupWait);
-                    if state.load(Ordering::Acquire) != 0 {
-                        panic!("sync: WaitGroup is reused before previous Wait has returned");
-                    }
+                    assert!(
+                        state.load(Ordering::Acquire) == 0,
+                        "sync: WaitGroup is reused before previous Wait has returned"
+                    );
                     return;
                 }
                 Err(now) => old = now,
