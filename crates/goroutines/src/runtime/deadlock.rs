@@ -5,14 +5,18 @@
 //! thread that has used a goroutine primitive is still running (see `park.rs`), and goroutines
 //! remain: every one of them is parked on something that only another goroutine could release.
 //!
-//! A plain thread that holds a channel but has never used a goroutine primitive is invisible to
-//! this check; programs that feed goroutines that way turn detection off with
-//! `Builder::deadlock_detection(false)`.
+//! Plain threads are the hard part: a goroutine runtime cannot know whether some thread will
+//! still send on a channel or unlock a mutex. So the check stands down while any thread of the
+//! process is neither a scheduler thread (of any runtime) nor a plain thread blocked in a
+//! goroutine primitive: it counts the process's threads in /proc/self/status. Such a thread might
+//! still rescue the goroutines; the price is that a deadlock beside an unrelated idle thread goes
+//! unreported (as Go misses deadlocks beside pending timers).
 
 use std::fmt::Write as _;
 
 use super::g::{G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
-use super::park::FOREIGN_RUNNING;
+use super::park::{FOREIGN_BLOCKED, FOREIGN_RUNNING};
+use super::proc::ALL_MS;
 use super::proc::Sched;
 use crate::loom::Ordering;
 
@@ -29,6 +33,14 @@ pub(crate) fn checkdead(sched: &Sched) {
         return;
     }
     if sched.ps.iter().any(|p| p.timers.len() > 0) {
+        return;
+    }
+    // Last and dearest: every thread of the process must be accounted for.
+    let Ok(threads) = probe::threads::os_threads() else {
+        return;
+    };
+    let accounted = ALL_MS.load(Ordering::SeqCst) as isize + FOREIGN_BLOCKED.load(Ordering::SeqCst);
+    if threads as isize > accounted {
         return;
     }
     let mut out = String::from("fatal error: all goroutines are asleep - deadlock!\n\n");

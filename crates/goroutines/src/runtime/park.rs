@@ -20,6 +20,21 @@ use crate::loom::{AtomicBool, AtomicIsize, Ordering};
 
 /// Plain threads that have used a goroutine primitive and are not blocked in one.
 pub(crate) static FOREIGN_RUNNING: AtomicIsize = AtomicIsize::new(0);
+/// Plain threads blocked in a goroutine primitive now.
+pub(crate) static FOREIGN_BLOCKED: AtomicIsize = AtomicIsize::new(0);
+
+/// A plain thread stops running: it is about to block in a goroutine primitive.
+fn foreign_blocks() {
+    FOREIGN_BLOCKED.fetch_add(1, Ordering::SeqCst);
+    FOREIGN_RUNNING.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// A plain thread runs again (counted by its waker, before the wake-up, or by itself when it
+/// did not block after all).
+fn foreign_runs() {
+    FOREIGN_RUNNING.fetch_add(1, Ordering::SeqCst);
+    FOREIGN_BLOCKED.fetch_sub(1, Ordering::SeqCst);
+}
 
 /// A plain OS thread's wake-up token.
 pub(crate) struct ThreadWaiter {
@@ -95,7 +110,7 @@ impl Waiter {
         match self {
             Waiter::G(g) => goready(g),
             Waiter::Thread(t) => {
-                FOREIGN_RUNNING.fetch_add(1, Ordering::SeqCst);
+                foreign_runs();
                 t.notified.store(true, Ordering::Release);
                 t.thread.unpark();
             }
@@ -113,7 +128,7 @@ pub(crate) fn block<U: FnOnce()>(waiter: &Waiter, reason: WaitReason, unlock: U)
             true
         }),
         Waiter::Thread(t) => {
-            FOREIGN_RUNNING.fetch_sub(1, Ordering::SeqCst);
+            foreign_blocks();
             unlock();
             while !t.notified.swap(false, Ordering::Acquire) {
                 thread::park();
@@ -129,9 +144,9 @@ pub(crate) fn block_if<P: FnOnce() -> bool>(waiter: &Waiter, reason: WaitReason,
     match waiter {
         Waiter::G(_) => gopark(reason, move |_| park()),
         Waiter::Thread(t) => {
-            FOREIGN_RUNNING.fetch_sub(1, Ordering::SeqCst);
+            foreign_blocks();
             if !park() {
-                FOREIGN_RUNNING.fetch_add(1, Ordering::SeqCst);
+                foreign_runs();
                 return;
             }
             while !t.notified.swap(false, Ordering::Acquire) {

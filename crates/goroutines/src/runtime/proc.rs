@@ -40,6 +40,9 @@ use super::Config;
 use crate::loom::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex, Ordering};
 
 const NO_P: usize = usize::MAX;
+
+/// Scheduler threads alive in the process, across all runtimes (for the deadlock check).
+pub(crate) static ALL_MS: AtomicUsize = AtomicUsize::new(0);
 /// Go checks the global queue once every 61 scheduler ticks so a busy local queue cannot starve it.
 const GLOBAL_QUEUE_TICK: u32 = 61;
 /// Passes over all Ps in `steal_work` (Go's `stealTries`).
@@ -247,6 +250,11 @@ impl Sched {
         }))
     }
 
+    /// Whether another P is running goroutines (for `sync::Mutex`'s spinning).
+    pub(crate) fn another_p_running(&self) -> bool {
+        self.idle.another_p_running(self.ps.len())
+    }
+
     /// Live goroutines (Go's `gcount`): a sum of per-P counts, exact when the runtime is quiet.
     pub(crate) fn gcount(&self) -> i64 {
         self.ngoroutines_no_p.load(Ordering::SeqCst)
@@ -451,6 +459,7 @@ impl Sched {
             locked_g: Cell::new(ptr::null()),
         });
         self.counters.threads_started.fetch_add(1, Ordering::Relaxed);
+        ALL_MS.fetch_add(1, Ordering::SeqCst);
         let spawned = thread::Builder::new()
             .name(format!("goroutines-m{id}"))
             .spawn(move || mstart(m));
@@ -522,6 +531,7 @@ fn mstart(m: Arc<M>) {
         execute(&m, g, inherit);
     }
     CURRENT_M.with(|c| c.set(ptr::null()));
+    ALL_MS.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Hands this M's P to the M that `g` is locked to, and wakes it to run `g` (Go's
@@ -622,6 +632,12 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                 if let Some(task) = entry {
                     task.run();
                 }
+                // Goroutine-local values are dropped here, on the goroutine, where their
+                // destructors may block like any goroutine code; a panic in one is caught like a
+                // goroutine's own (the default hook has printed it).
+                // SAFETY: the locals belong to this goroutine, which is running.
+                let locals = unsafe { (*gptr.as_ref().locals.get()).take() };
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(locals)));
             }));
         }
         let (lo, hi) = gr.guard.get();
@@ -652,8 +668,6 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                 let stack = c.into_stack();
                 // SAFETY: the current M holds `p`.
                 unsafe { (*p.stacks.get()).free(&sched.stacks, stack) };
-                // SAFETY: `g` is dead; locals were its own.
-                unsafe { *gr.locals.get() = None };
                 if ptr::eq(m.locked_g.get(), gr) {
                     // A goroutine that exits locked releases its thread (Go would end the thread).
                     m.locked_g.set(ptr::null());

@@ -52,9 +52,8 @@
 //!
 //! Spinning: before queueing, a locker may spin briefly when it could pay off (Go's
 //! `sync_runtime_canSpin`): fewer than 4 rounds of 30 `spin_loop` hints, on a multicore machine,
-//! on a goroutine whose runtime has more than one P and whose P has nothing else to run. Go also
-//! requires another P to be running (not idle or spinning); the scheduler does not export those
-//! counts, so this spins in that case too, at most 120 hints. Plain threads never spin.
+//! on a goroutine whose runtime has more than one P, another of them running (not idle or
+//! spinning), and whose own P has nothing else to run. Plain threads never spin.
 //!
 //! Differences from Go, each what a Rust programmer expects: the mutex owns its data and is
 //! unlocked by dropping its guard; the guard is `!Send`, so the goroutine that locked is the one
@@ -377,7 +376,7 @@ fn can_spin(spins: u32) -> bool {
     let Some(p) = m.p() else {
         return false;
     };
-    m.sched.ps.len() > 1 && p.runq.is_empty()
+    m.sched.ps.len() > 1 && m.sched.another_p_running() && p.runq.is_empty()
 }
 
 impl<T: Default> Default for Mutex<T> {
