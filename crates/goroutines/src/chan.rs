@@ -68,7 +68,12 @@ pub(crate) struct Sudog<T> {
 }
 
 impl<T> Sudog<T> {
-    pub(crate) fn new(waiter: Waiter, elem: Option<T>, select: *const SelectShared, case: usize) -> Self {
+    pub(crate) fn new(
+        waiter: Waiter,
+        elem: Option<T>,
+        select: *const SelectShared,
+        case: usize,
+    ) -> Self {
         Sudog {
             waiter,
             elem: UnsafeCell::new(elem),
@@ -168,7 +173,10 @@ impl<T> Chan<T> {
     }
 
     /// Under the lock: tries to receive without blocking.
-    pub(crate) fn try_recv_locked(&self, st: &mut State<T>) -> Result<(T, Option<Wake>), TryRecvError> {
+    pub(crate) fn try_recv_locked(
+        &self,
+        st: &mut State<T>,
+    ) -> Result<(T, Option<Wake>), TryRecvError> {
         // SAFETY: we hold the lock.
         if let Some(sg) = unsafe { dequeue(&mut st.sendq) } {
             // SAFETY: the sender is blocked; its elem is ours to take under the lock.
@@ -518,13 +526,17 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("cap", &self.chan.cap).finish()
+        f.debug_struct("Sender")
+            .field("cap", &self.chan.cap)
+            .finish()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("cap", &self.chan.cap).finish()
+        f.debug_struct("Receiver")
+            .field("cap", &self.chan.cap)
+            .finish()
     }
 }
 

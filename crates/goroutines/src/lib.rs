@@ -39,11 +39,11 @@
 mod loom;
 
 #[cfg(loom)]
-#[path = "runtime/runq.rs"]
-mod runq;
-#[cfg(loom)]
 #[path = "runtime/idle.rs"]
 mod idle;
+#[cfg(loom)]
+#[path = "runtime/runq.rs"]
+mod runq;
 
 #[cfg(not(loom))]
 pub mod chan;
@@ -55,9 +55,9 @@ pub(crate) mod runtime;
 #[doc(hidden)]
 pub mod select;
 #[cfg(not(loom))]
-pub mod time;
-#[cfg(not(loom))]
 pub mod sync;
+#[cfg(not(loom))]
+pub mod time;
 
 #[cfg(not(loom))]
 pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
@@ -65,8 +65,8 @@ pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySe
 pub use local::LocalKey;
 #[cfg(not(loom))]
 pub use runtime::{
-    go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime,
-    StackError, Stats, DEFAULT_STACK_SIZE,
+    go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder,
+    JoinError, JoinHandle, Runtime, StackError, Stats, DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]
 pub use time::{after, tick, Timer};

@@ -72,7 +72,9 @@ impl<T: 'static> LocalKey<T> {
             }
         }
         let boxed: Box<dyn Any> = Box::new((self.init)());
-        let ptr = boxed.downcast_ref::<T>().map_or(std::ptr::null(), |t| t as *const T);
+        let ptr = boxed
+            .downcast_ref::<T>()
+            .map_or(std::ptr::null(), |t| t as *const T);
         map.values.insert(key, boxed);
         ptr
     }

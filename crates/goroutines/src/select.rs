@@ -31,7 +31,10 @@ use std::time::Duration;
 
 use parking_lot::lock_api::RawMutex as _;
 
-use crate::chan::{Chan, Receiver, RecvError, SelectShared, SendError, Sender, State, Sudog, TryRecvError, TrySendError, Wake};
+use crate::chan::{
+    Chan, Receiver, RecvError, SelectShared, SendError, Sender, State, Sudog, TryRecvError,
+    TrySendError, Wake,
+};
 use crate::loom::{AtomicBool, AtomicUsize, Ordering};
 use crate::runtime::g::WaitReason;
 use crate::runtime::park::{block, Waiter};
@@ -254,7 +257,12 @@ impl<T> Case for SendCase<'_, T> {
     unsafe fn enqueue(&self, at: Enqueue<'_>) {
         // SAFETY: only this select touches its sudog slot; it is not queued yet.
         let slot = unsafe { &mut *self.sudog.get() };
-        let sg = slot.insert(Sudog::new(at.me.clone(), self.value.take(), at.shared, at.case));
+        let sg = slot.insert(Sudog::new(
+            at.me.clone(),
+            self.value.take(),
+            at.shared,
+            at.case,
+        ));
         // SAFETY: the caller holds the lock.
         unsafe { &mut *self.state() }.sendq.push_back(sg);
     }
@@ -341,7 +349,10 @@ fn selectgo(cases: &[&dyn Case], block_: bool) -> Option<usize> {
     let lock_all = || lockorder.iter().for_each(|&i| cases[i].lock_chan());
     let unlock_all = || {
         // SAFETY: every channel in `lockorder` was locked by `lock_all` just before.
-        lockorder.iter().rev().for_each(|&i| unsafe { cases[i].unlock_chan() })
+        lockorder
+            .iter()
+            .rev()
+            .for_each(|&i| unsafe { cases[i].unlock_chan() })
     };
 
     lock_all();
@@ -431,28 +442,40 @@ macro_rules! select {
 #[macro_export]
 macro_rules! __select_parse {
     // recv(rx) -> pat => body
-    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt recv($rx:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*) => {
+    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt recv($rx:expr) -> $p:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::RecvCase::new(&$rx)) $p => $body]) @mode $m @default $d $($rest)*)
+    };
+    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt recv($rx:expr) -> $p:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::RecvCase::new(&$rx)) $p => $body]) @mode $m @default $d $($rest)*)
     };
     (@cases ($($c:tt)*) @mode $m:tt @default $d:tt recv($rx:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::RecvCase::new(&$rx)) $p => { $body }]) @mode $m @default $d $($($rest)*)?)
     };
     // send(tx, value) -> pat => body
-    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt send($tx:expr, $v:expr) -> $p:pat => $body:block $(,)? $($rest:tt)*) => {
+    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt send($tx:expr, $v:expr) -> $p:pat => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::SendCase::new(&$tx, $v)) $p => $body]) @mode $m @default $d $($rest)*)
+    };
+    (@cases ($($c:tt)*) @mode $m:tt @default $d:tt send($tx:expr, $v:expr) -> $p:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::SendCase::new(&$tx, $v)) $p => $body]) @mode $m @default $d $($rest)*)
     };
     (@cases ($($c:tt)*) @mode $m:tt @default $d:tt send($tx:expr, $v:expr) -> $p:pat => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(@cases ($($c)* [__case ($crate::select::SendCase::new(&$tx, $v)) $p => { $body }]) @mode $m @default $d $($($rest)*)?)
     };
     // default(timeout) => body
-    (@cases $c:tt @mode $m:tt @default $d:tt default($t:expr) => $body:block $(,)? $($rest:tt)*) => {
+    (@cases $c:tt @mode $m:tt @default $d:tt default($t:expr) => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@cases $c @mode ($crate::select::Mode::Timeout($t)) @default ($body) $($rest)*)
+    };
+    (@cases $c:tt @mode $m:tt @default $d:tt default($t:expr) => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@cases $c @mode ($crate::select::Mode::Timeout($t)) @default ($body) $($rest)*)
     };
     (@cases $c:tt @mode $m:tt @default $d:tt default($t:expr) => $body:expr $(, $($rest:tt)*)?) => {
         $crate::__select_parse!(@cases $c @mode ($crate::select::Mode::Timeout($t)) @default ({ $body }) $($($rest)*)?)
     };
     // default => body
-    (@cases $c:tt @mode $m:tt @default $d:tt default => $body:block $(,)? $($rest:tt)*) => {
+    (@cases $c:tt @mode $m:tt @default $d:tt default => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse!(@cases $c @mode ($crate::select::Mode::NonBlocking) @default ($body) $($rest)*)
+    };
+    (@cases $c:tt @mode $m:tt @default $d:tt default => $body:block $($rest:tt)*) => {
         $crate::__select_parse!(@cases $c @mode ($crate::select::Mode::NonBlocking) @default ($body) $($rest)*)
     };
     (@cases $c:tt @mode $m:tt @default $d:tt default => $body:expr $(, $($rest:tt)*)?) => {

@@ -53,7 +53,11 @@ fn a_locked_goroutine_stays_on_its_thread_and_keeps_it_to_itself() {
                 1 => sleep(Duration::from_micros(50)),
                 _ => assert_eq!(rx.recv(), Ok(i / 3)),
             }
-            assert_eq!(std::thread::current().id(), me, "locked goroutine moved threads");
+            assert_eq!(
+                std::thread::current().id(),
+                me,
+                "locked goroutine moved threads"
+            );
         }
         *locked_thread.lock().unwrap() = None;
         unlock_os_thread();
@@ -63,7 +67,11 @@ fn a_locked_goroutine_stays_on_its_thread_and_keeps_it_to_itself() {
             h.join().unwrap();
         }
         let _ = pinger.join();
-        assert_eq!(intruders.load(Ordering::SeqCst), 0, "another goroutine ran on the locked thread");
+        assert_eq!(
+            intruders.load(Ordering::SeqCst),
+            0,
+            "another goroutine ran on the locked thread"
+        );
         assert!(others_ran.load(Ordering::SeqCst) > 0);
     });
 }

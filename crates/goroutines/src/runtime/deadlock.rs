@@ -7,8 +7,9 @@
 //!
 //! Plain threads are the hard part: a goroutine runtime cannot know whether some thread will
 //! still send on a channel or unlock a mutex. So the check stands down while any thread of the
-//! process is neither a scheduler thread (of any runtime) nor a plain thread blocked in a
-//! goroutine primitive: it counts the process's threads in /proc/self/status. Such a thread might
+//! process is neither an idle scheduler thread (of any runtime) nor a plain thread blocked in a
+//! goroutine primitive: it counts the process's threads in /proc/self/status. A plain thread that
+//! blocks runs the check itself, since it may be the last thing that was running. Such a thread might
 //! still rescue the goroutines; the price is that a deadlock beside an unrelated idle thread goes
 //! unreported (as Go misses deadlocks beside pending timers).
 
@@ -16,8 +17,8 @@ use std::fmt::Write as _;
 
 use super::g::{G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
 use super::park::{FOREIGN_BLOCKED, FOREIGN_RUNNING};
-use super::proc::ALL_MS;
 use super::proc::Sched;
+use super::proc::IDLE_MS;
 use crate::loom::Ordering;
 
 /// Prints Go's deadlock error and the goroutine dump, then exits with status 2, if the runtime is
@@ -39,7 +40,7 @@ pub(crate) fn checkdead(sched: &Sched) {
     let Ok(threads) = probe::threads::os_threads() else {
         return;
     };
-    let accounted = ALL_MS.load(Ordering::SeqCst) as isize + FOREIGN_BLOCKED.load(Ordering::SeqCst);
+    let accounted = IDLE_MS.load(Ordering::SeqCst) + FOREIGN_BLOCKED.load(Ordering::SeqCst);
     if threads as isize > accounted {
         return;
     }
@@ -53,7 +54,11 @@ pub(crate) fn checkdead(sched: &Sched) {
 /// traceback headers print them (`goroutine 1 [chan receive, 3 ms]:`).
 pub(crate) fn goroutine_dump(sched: &Sched) -> String {
     let now = super::g::coarse_now_ns();
-    let gs: Vec<_> = sched.allgs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let gs: Vec<_> = sched
+        .allgs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let mut out = String::new();
     for g in gs {
         // SAFETY: Gs are never freed while the runtime lives; we read only atomics.
@@ -68,7 +73,11 @@ pub(crate) fn goroutine_dump(sched: &Sched) -> String {
             }
             _ => "unknown".to_string(),
         };
-        let _ = writeln!(out, "goroutine {} [{state}]:\n", g.id.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "goroutine {} [{state}]:\n",
+            g.id.load(Ordering::Relaxed)
+        );
     }
     out
 }

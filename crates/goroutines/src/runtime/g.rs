@@ -269,7 +269,9 @@ pub(crate) fn coarse_now_ns() -> u64 {
     };
     // SAFETY: clock_gettime writes one timespec to the valid pointer we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
 }
 
 /// A runtime invariant broke: print Go's `fatal error:` line and abort.
@@ -297,7 +299,8 @@ pub fn lock_os_thread() {
     gr.lock_count.set(gr.lock_count.get().saturating_add(1));
     if gr.lock_count.get() == 1 {
         m.locked_g.set(gr);
-        gr.locked_m.store(m as *const _ as *mut _, Ordering::Release);
+        gr.locked_m
+            .store(m as *const _ as *mut _, Ordering::Release);
     }
 }
 

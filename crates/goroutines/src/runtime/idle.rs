@@ -39,8 +39,7 @@ impl Idle {
     /// Whether some P other than the caller's runs goroutines: neither idle nor held by a
     /// spinning M (the condition of Go's `sync_runtime_canSpin`).
     pub(crate) fn another_p_running(&self, nprocs: usize) -> bool {
-        nprocs
-            > self.npidle.load(Ordering::Relaxed) + self.nmspinning.load(Ordering::Relaxed) + 1
+        nprocs > self.npidle.load(Ordering::Relaxed) + self.nmspinning.load(Ordering::Relaxed) + 1
     }
 
     /// A P went idle (called under the scheduler lock).

@@ -16,9 +16,9 @@ use std::panic;
 use std::sync::Arc;
 
 use self::g::{current_g, suspend, AfterSwitch};
+pub use self::g::{lock_os_thread, unlock_os_thread};
 use self::park::register_foreign_thread;
 use self::proc::{current_m, Sched};
-pub use self::g::{lock_os_thread, unlock_os_thread};
 pub use self::stack::StackError;
 use crate::loom::Ordering;
 
@@ -157,7 +157,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("procs", &self.procs()).finish()
+        f.debug_struct("Runtime")
+            .field("procs", &self.procs())
+            .finish()
     }
 }
 

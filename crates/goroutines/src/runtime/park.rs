@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::thread::{self, Thread};
 
 use super::g::{current_g, gopark, goready, GRef, WaitReason};
+use super::proc::checkdead_all;
 use crate::loom::{AtomicBool, AtomicIsize, Ordering};
 
 /// Plain threads that have used a goroutine primitive and are not blocked in one.
@@ -130,6 +131,7 @@ pub(crate) fn block<U: FnOnce()>(waiter: &Waiter, reason: WaitReason, unlock: U)
         Waiter::Thread(t) => {
             foreign_blocks();
             unlock();
+            checkdead_all();
             while !t.notified.swap(false, Ordering::Acquire) {
                 thread::park();
             }
@@ -149,6 +151,7 @@ pub(crate) fn block_if<P: FnOnce() -> bool>(waiter: &Waiter, reason: WaitReason,
                 foreign_runs();
                 return;
             }
+            checkdead_all();
             while !t.notified.swap(false, Ordering::Acquire) {
                 thread::park();
             }

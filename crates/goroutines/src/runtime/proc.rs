@@ -31,18 +31,29 @@ use std::thread;
 
 use corosensei::CoroutineResult;
 
+use super::g::{
+    fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING,
+};
 use super::idle::{Idle, Note};
-use super::g::{fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
 use super::runq::RunQueue;
 use super::stack::{self, StackCache, StackPool};
 use super::time::{Poller, Timers};
 use super::Config;
-use crate::loom::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex, Ordering};
+use crate::loom::{
+    AtomicBool, AtomicI64, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex,
+    Ordering,
+};
 
 const NO_P: usize = usize::MAX;
 
-/// Scheduler threads alive in the process, across all runtimes (for the deadlock check).
-pub(crate) static ALL_MS: AtomicUsize = AtomicUsize::new(0);
+/// Scheduler threads parked for lack of work, across all runtimes (for the deadlock check).
+/// Incremented by the M as it parks, decremented by whoever wakes it, before the wake-up, so a
+/// woken M never counts as idle.
+pub(crate) static IDLE_MS: AtomicIsize = AtomicIsize::new(0);
+
+/// Every runtime built in this process (they are never freed), for the deadlock check a plain
+/// thread runs when it blocks.
+static RUNTIMES: std::sync::Mutex<Vec<&'static Sched>> = std::sync::Mutex::new(Vec::new());
 /// Go checks the global queue once every 61 scheduler ticks so a busy local queue cannot starve it.
 const GLOBAL_QUEUE_TICK: u32 = 61;
 /// Passes over all Ps in `steal_work` (Go's `stealTries`).
@@ -196,7 +207,10 @@ impl M {
     }
 
     fn notesleep(&self) {
-        self.sched.counters.thread_parks.fetch_add(1, Ordering::Relaxed);
+        self.sched
+            .counters
+            .thread_parks
+            .fetch_add(1, Ordering::Relaxed);
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::ThreadPark);
         }
@@ -226,7 +240,7 @@ impl Sched {
             })
             .collect();
         let stacks = StackPool::new(config.stack_size);
-        Box::leak(Box::new(Sched {
+        let sched: &'static Sched = Box::leak(Box::new(Sched {
             ps,
             lock: Mutex::new(SchedLocked {
                 global: VecDeque::new(),
@@ -247,7 +261,19 @@ impl Sched {
             shutdown: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
             config,
-        }))
+        }));
+        RUNTIMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(sched);
+        sched
+    }
+
+    /// Runs the deadlock check if every M of this runtime is idle (the caller holds the lock).
+    fn checkdead_if_idle(&self, st: &SchedLocked) {
+        if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !self.any_work() {
+            super::deadlock::checkdead(self);
+        }
     }
 
     /// Whether another P is running goroutines (for `sync::Mutex`'s spinning).
@@ -437,6 +463,7 @@ impl Sched {
             }
         };
         if let Some(m) = st.midle.pop() {
+            IDLE_MS.fetch_sub(1, Ordering::SeqCst);
             drop(st);
             m.next_p.store(p, Ordering::Relaxed);
             m.next_spinning.store(spinning, Ordering::Relaxed);
@@ -455,11 +482,14 @@ impl Sched {
             spinning: Cell::new(false),
             curg: Cell::new(ptr::null()),
             after_switch: Cell::new(AfterSwitch::None),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407)),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407),
+            ),
             locked_g: Cell::new(ptr::null()),
         });
-        self.counters.threads_started.fetch_add(1, Ordering::Relaxed);
-        ALL_MS.fetch_add(1, Ordering::SeqCst);
+        self.counters
+            .threads_started
+            .fetch_add(1, Ordering::Relaxed);
         let spawned = thread::Builder::new()
             .name(format!("goroutines-m{id}"))
             .spawn(move || mstart(m));
@@ -531,7 +561,6 @@ fn mstart(m: Arc<M>) {
         execute(&m, g, inherit);
     }
     CURRENT_M.with(|c| c.set(ptr::null()));
-    ALL_MS.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// Hands this M's P to the M that `g` is locked to, and wakes it to run `g` (Go's
@@ -550,6 +579,7 @@ fn startlockedm(m: &M, g: GRef, locked: *const M) {
     {
         let mut st = m.sched.lock();
         st.nmidlelocked -= 1;
+        IDLE_MS.fetch_sub(1, Ordering::SeqCst);
     }
     lm.next_p.store(p.id, Ordering::Release);
     lm.notewakeup();
@@ -567,9 +597,8 @@ fn stoplockedm(m: &M) -> bool {
     {
         let mut st = sched.lock();
         st.nmidlelocked += 1;
-        if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !sched.any_work() {
-            super::deadlock::checkdead(sched);
-        }
+        IDLE_MS.fetch_add(1, Ordering::SeqCst);
+        sched.checkdead_if_idle(&st);
     }
     m.notesleep();
     if sched.shutdown.load(Ordering::Relaxed) {
@@ -626,19 +655,22 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
             let entry = unsafe { (*gr.entry.get()).take() };
             gr.guard.set(stack.guard_range());
             let gptr = g;
-            *coro = Some(corosensei::Coroutine::with_stack(stack, move |yielder, ()| {
-                // SAFETY: this G runs this coroutine; nobody else touches `yielder`.
-                unsafe { gptr.as_ref() }.yielder.set(yielder as *const _);
-                if let Some(task) = entry {
-                    task.run();
-                }
-                // Goroutine-local values are dropped here, on the goroutine, where their
-                // destructors may block like any goroutine code; a panic in one is caught like a
-                // goroutine's own (the default hook has printed it).
-                // SAFETY: the locals belong to this goroutine, which is running.
-                let locals = unsafe { (*gptr.as_ref().locals.get()).take() };
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(locals)));
-            }));
+            *coro = Some(corosensei::Coroutine::with_stack(
+                stack,
+                move |yielder, ()| {
+                    // SAFETY: this G runs this coroutine; nobody else touches `yielder`.
+                    unsafe { gptr.as_ref() }.yielder.set(yielder as *const _);
+                    if let Some(task) = entry {
+                        task.run();
+                    }
+                    // Goroutine-local values are dropped here, on the goroutine, where their
+                    // destructors may block like any goroutine code; a panic in one is caught like a
+                    // goroutine's own (the default hook has printed it).
+                    // SAFETY: the locals belong to this goroutine, which is running.
+                    let locals = unsafe { (*gptr.as_ref().locals.get()).take() };
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(locals)));
+                },
+            ));
         }
         let (lo, hi) = gr.guard.get();
         stack::set_running_guard(lo, hi, gr.id.load(Ordering::Relaxed));
@@ -697,7 +729,12 @@ fn execute(m: &M, mut g: GRef, inherit: bool) {
                     // unlockf refused: run it again at once (Go's `park_m`).
                     if gr
                         .status
-                        .compare_exchange(G_WAITING, G_RUNNABLE, Ordering::AcqRel, Ordering::Acquire)
+                        .compare_exchange(
+                            G_WAITING,
+                            G_RUNNABLE,
+                            Ordering::AcqRel,
+                            Ordering::Acquire,
+                        )
                         .is_err()
                     {
                         fatal("parked goroutine changed state under unlockf");
@@ -815,7 +852,12 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             sched.stacks.scavenge();
         }
         // Sleep until the earliest timer of any P, as the one poller; or park until handed a P.
-        let poll_until = sched.ps.iter().map(|p| p.timers.next_when()).min().unwrap_or(u64::MAX);
+        let poll_until = sched
+            .ps
+            .iter()
+            .map(|p| p.timers.next_when())
+            .min()
+            .unwrap_or(u64::MAX);
         if poll_until != u64::MAX && sched.poller.block_until(poll_until) {
             if let Some(pid) = sched.acquire_idle_p() {
                 m.p.set(pid);
@@ -843,9 +885,8 @@ fn stopm(m: &M) {
     {
         let mut st = sched.lock();
         st.midle.push(current_m_arc(m));
-        if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !sched.any_work() {
-            super::deadlock::checkdead(sched);
-        }
+        IDLE_MS.fetch_add(1, Ordering::SeqCst);
+        sched.checkdead_if_idle(&st);
     }
     m.notesleep();
     m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
@@ -914,11 +955,25 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
     None
 }
 
+/// A plain thread is about to block in a goroutine primitive: if that leaves some runtime with
+/// nothing running, that runtime's last M found no deadlock only because this thread still ran;
+/// check again (Go never needs this: it has no foreign threads).
+pub(crate) fn checkdead_all() {
+    let runtimes: Vec<&'static Sched> = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    for sched in runtimes {
+        if sched.config.deadlock_detection && !sched.shutdown.load(Ordering::Relaxed) {
+            let st = sched.lock();
+            sched.checkdead_if_idle(&st);
+        }
+    }
+}
+
 /// Stops the runtime's threads once they next look for work; goroutines are abandoned.
 pub(crate) fn shutdown(sched: &'static Sched) {
     sched.shutdown.store(true, Ordering::SeqCst);
     let idle: Vec<Arc<M>> = std::mem::take(&mut sched.lock().midle);
     for m in idle {
+        IDLE_MS.fetch_sub(1, Ordering::SeqCst);
         m.next_p.store(NO_P, Ordering::Relaxed);
         m.notewakeup();
     }

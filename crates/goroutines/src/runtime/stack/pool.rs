@@ -14,9 +14,9 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::arena::Arena;
 #[cfg(test)]
 use super::arena::GuardMethod;
-use super::arena::Arena;
 use super::{GStack, StackError};
 
 /// Free stacks the pool keeps resident. Above this the surplus it receives is `MADV_DONTNEED`'d

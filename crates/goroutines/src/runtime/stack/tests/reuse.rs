@@ -138,7 +138,11 @@ fn the_pool_releases_the_memory_of_stacks_beyond_its_high_water_mark() {
         for stack in stacks.by_ref().take(POOL_HIGH_WATER + 1) {
             pool.free(stack);
         }
-        assert_eq!(pool.free_counts(), (POOL_HIGH_WATER + 1, 0), "surplus waits");
+        assert_eq!(
+            pool.free_counts(),
+            (POOL_HIGH_WATER + 1, 0),
+            "surplus waits"
+        );
         assert_eq!(pool.scavenge(), 1);
         assert_eq!(pool.free_counts(), (POOL_HIGH_WATER, 1), "StackPool::free");
         let mut cache = StackCache::new();

@@ -1,0 +1,276 @@
+//! Deadlock detection (Go's `checkdead`), in child processes (this binary re-run for one scenario,
+//! as rayon's `tests/stack_overflow_crash.rs` does): a program whose every goroutine is blocked for
+//! good exits with status 2 and Go's message and goroutine dump; with detection off it stays
+//! alive; a goroutine that merely sleeps is not a deadlock.
+//!
+//! This test has no libtest harness (`harness = false` in Cargo.toml): the check stands down while
+//! any thread of the process might still act, and libtest's main thread, waiting for the test
+//! thread, is such a thread. So `main` speaks the small part of libtest's command line that cargo
+//! and nextest use (`--list`, `--exact NAME`, name filters), and a child runs its scenario on the
+//! process's main thread, as a real program would.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use goroutines::{chan, go, goroutine_id, sleep, Runtime};
+
+/// Set in a child process to the name of the test it runs as the child.
+const CHILD_ENV: &str = "GOROUTINES_TEST_CHILD";
+/// How long a child may take before the parent kills it as hung.
+const CHILD_LIMIT: Duration = Duration::from_secs(10);
+
+fn runtime(detection: bool) -> Runtime {
+    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
+    unsafe {
+        goroutines::Builder::new()
+            .procs(2)
+            .deadlock_detection(detection)
+            .build()
+    }
+    .unwrap()
+}
+
+fn spawn_child(test: &str) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, test)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `test` as a child to its end, killing it after `CHILD_LIMIT`. Returns its output and
+/// whether it had to be killed.
+fn run_child(test: &str) -> (Output, bool) {
+    let child = spawn_child(test);
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
+    match rx.recv_timeout(CHILD_LIMIT) {
+        Ok(out) => (out, false),
+        Err(_) => {
+            // SAFETY: `kill` has no memory-safety preconditions; `pid` is our child, which the
+            // waiting thread has not reaped, since it has not exited.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            (rx.recv().unwrap(), true)
+        }
+    }
+}
+
+/// Checks the child's report: status 2, Go's message, and the main goroutine (whose id the child
+/// printed) listed as waiting on a channel receive.
+fn assert_reported(test: &str) {
+    let (out, killed) = run_child(test);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !killed,
+        "deadlock not reported; the child hung.\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("fatal error: all goroutines are asleep - deadlock!"),
+        "stderr:\n{stderr}"
+    );
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("main goroutine "))
+        .unwrap_or_else(|| panic!("the child did not print its goroutine id:\n{stdout}"));
+    let header = format!("goroutine {id} [chan receive");
+    assert!(
+        stderr.lines().any(|l| l.starts_with(&header)),
+        "no line starting {header:?} in stderr:\n{stderr}"
+    );
+}
+
+/// The main goroutine receives on a channel nobody will ever send on.
+fn receive_forever() {
+    println!("main goroutine {}", goroutine_id().unwrap());
+    let (_tx, rx) = chan::<u32>(0);
+    let _ = rx.recv();
+    unreachable!("nobody sends");
+}
+
+fn receive_with_no_sender_is_reported_as_a_deadlock(child: bool) {
+    let name = "receive_with_no_sender_is_reported_as_a_deadlock";
+    if child {
+        runtime(true).run(receive_forever);
+        unreachable!("the deadlock exits the process");
+    }
+    assert_reported(name);
+}
+
+fn deadlock_is_reported_when_the_last_plain_thread_blocks_after_the_goroutines(child: bool) {
+    let name = "deadlock_is_reported_when_the_last_plain_thread_blocks_after_the_goroutines";
+    if child {
+        let rt = runtime(true);
+        let main = rt.go(receive_forever);
+        // This thread still works on something else while the goroutine blocks and the scheduler
+        // goes idle; only then does it wait too, and nothing is left to run.
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = main.join();
+        unreachable!("the deadlock exits the process");
+    }
+    assert_reported(name);
+}
+
+fn with_detection_off_a_deadlocked_program_stays_alive(child: bool) {
+    let name = "with_detection_off_a_deadlocked_program_stays_alive";
+    if child {
+        let rt = runtime(false);
+        let main = rt.go(receive_forever);
+        // Tell the parent once the goroutine is parked.
+        while !rt.goroutine_dump().contains("[chan receive") {
+            std::thread::yield_now();
+        }
+        println!("parked");
+        let _ = main.join();
+        unreachable!("nobody sends");
+    }
+    let mut child = spawn_child(name);
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if line.as_deref().is_ok_and(|l| l == "parked") {
+                let _ = tx.send(());
+                return;
+            }
+        }
+    });
+    let parked = rx.recv_timeout(CHILD_LIMIT);
+    // The check: still alive 500 ms after its only goroutine blocked for good.
+    if parked.is_ok() {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let alive = child.try_wait().unwrap().is_none();
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        parked.is_ok(),
+        "the child never reported its goroutine parked; stderr:\n{stderr}"
+    );
+    assert!(
+        alive,
+        "the child exited ({}); stderr:\n{stderr}",
+        out.status
+    );
+    assert!(!stderr.contains("deadlock"), "stderr:\n{stderr}");
+}
+
+fn waiting_on_a_sleeping_goroutine_is_not_a_deadlock(child: bool) {
+    let name = "waiting_on_a_sleeping_goroutine_is_not_a_deadlock";
+    if child {
+        runtime(true).run(|| {
+            go(|| sleep(Duration::from_millis(200))).join().unwrap();
+            // Also through a channel: the sender sleeps first.
+            let (tx, rx) = chan(0);
+            go(move || {
+                sleep(Duration::from_millis(200));
+                tx.send(1).unwrap();
+            });
+            assert_eq!(rx.recv(), Ok(1));
+        });
+        println!("finished");
+        return;
+    }
+    let (out, killed) = run_child(name);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!killed, "the child hung; stderr:\n{stderr}");
+    assert!(out.status.success(), "{}; stderr:\n{stderr}", out.status);
+    assert!(stdout.lines().any(|l| l == "finished"), "stdout:\n{stdout}");
+    assert!(!stderr.contains("deadlock"), "stderr:\n{stderr}");
+}
+
+/// A scenario: runs its child side when given true, else the parent side that checks a child.
+type Scenario = fn(bool);
+
+/// The scenarios, by name.
+const TESTS: &[(&str, Scenario)] = &[
+    (
+        "receive_with_no_sender_is_reported_as_a_deadlock",
+        receive_with_no_sender_is_reported_as_a_deadlock,
+    ),
+    (
+        "deadlock_is_reported_when_the_last_plain_thread_blocks_after_the_goroutines",
+        deadlock_is_reported_when_the_last_plain_thread_blocks_after_the_goroutines,
+    ),
+    (
+        "with_detection_off_a_deadlocked_program_stays_alive",
+        with_detection_off_a_deadlocked_program_stays_alive,
+    ),
+    (
+        "waiting_on_a_sleeping_goroutine_is_not_a_deadlock",
+        waiting_on_a_sleeping_goroutine_is_not_a_deadlock,
+    ),
+];
+
+fn main() {
+    if let Ok(name) = std::env::var(CHILD_ENV) {
+        match TESTS.iter().find(|(n, _)| *n == name) {
+            Some((_, test)) => test(true),
+            None => panic!("no scenario {name}"),
+        }
+        return;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |f: &str| args.iter().any(|a| a == f);
+    // Name filters: the arguments that are neither flags nor the values of libtest's options.
+    const WITH_VALUE: &[&str] = &[
+        "--format",
+        "--logfile",
+        "--test-threads",
+        "--skip",
+        "--color",
+        "-Z",
+    ];
+    let mut filters: Vec<&String> = Vec::new();
+    let mut args_iter = args.iter();
+    while let Some(a) = args_iter.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            args_iter.next();
+        } else if !a.starts_with('-') {
+            filters.push(a);
+        }
+    }
+    let selected = |name: &str| {
+        filters.is_empty()
+            || filters.iter().any(|f| {
+                if flag("--exact") {
+                    name == *f
+                } else {
+                    name.contains(f.as_str())
+                }
+            })
+    };
+    if flag("--list") {
+        // No scenario is ignored, so the `--ignored` listing is empty.
+        if !flag("--ignored") {
+            for (name, _) in TESTS.iter().filter(|(n, _)| selected(n)) {
+                println!("{name}: test");
+            }
+        }
+        return;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in TESTS.iter().filter(|(n, _)| selected(n)) {
+        let ok = std::panic::catch_unwind(|| test(false)).is_ok();
+        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if ok {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    let filtered = TESTS.len() - passed - failed;
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {filtered} filtered out"
+    );
+    if failed > 0 {
+        std::process::exit(101);
+    }
+}

@@ -1,0 +1,75 @@
+//! 100,000 goroutines parked at once must not cost a memory mapping each: the process's map
+//! count (lines of `/proc/self/maps`) stays far below the kernel's default `vm.max_map_count`
+//! (65,530), which one guarded mapping per stack would pass at about 32,700 goroutines.
+
+use std::time::{Duration, Instant};
+
+use goroutines::{chan, go, Runtime};
+
+const GOROUTINES: usize = 100_000;
+const MAP_LIMIT: usize = 10_000;
+
+fn runtime() -> Runtime {
+    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
+    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
+}
+
+/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`. There is
+/// no event for "parked", so this polls the dump.
+fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
+    let pattern = format!("[{reason},");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let parked = rt
+            .goroutine_dump()
+            .lines()
+            .filter(|l| l.contains(&pattern))
+            .count();
+        if parked >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{parked} of {n} goroutines parked on {reason}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn map_count() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+#[test]
+fn hundred_thousand_parked_goroutines_stay_far_below_the_map_limit() {
+    let before = map_count();
+    let rt = runtime();
+    let (gate, gate_rx) = chan::<()>(0);
+    let handles = rt.run(move || {
+        (0..GOROUTINES)
+            .map(|_| {
+                let gate_rx = gate_rx.clone();
+                go(move || gate_rx.recv().is_err())
+            })
+            .collect::<Vec<_>>()
+    });
+    wait_parked(&rt, "chan receive", GOROUTINES);
+    let parked = map_count();
+    assert!(
+        parked < MAP_LIMIT,
+        "{parked} maps with {GOROUTINES} goroutines parked ({before} before)"
+    );
+    drop(gate);
+    println!("maps: {before} before the runtime, {parked} with {GOROUTINES} goroutines parked");
+    let closed = rt.run(move || {
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|&woken_by_close| woken_by_close)
+            .count()
+    });
+    assert_eq!(closed, GOROUTINES);
+}

@@ -1,0 +1,207 @@
+//! Timers: `sleep` sleeps at least its duration, sleepers wake in the order of their deadlines,
+//! `after` fires once, `tick` ticks until its receiver is dropped, and a stopped `Timer` never
+//! fires.
+
+use std::time::{Duration, Instant};
+
+use goroutines::{after, chan, go, select, sleep, tick, Runtime, Timer};
+
+fn runtime() -> Runtime {
+    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
+    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
+}
+
+#[test]
+fn sleep_sleeps_at_least_its_duration() {
+    let rt = runtime();
+    rt.run(|| {
+        for ms in [0, 1, 10, 50] {
+            let d = Duration::from_millis(ms);
+            let start = Instant::now();
+            sleep(d);
+            let slept = start.elapsed();
+            assert!(slept >= d, "sleep({d:?}) returned after {slept:?}");
+            assert!(
+                slept < d + Duration::from_secs(2),
+                "sleep({d:?}) returned after {slept:?}"
+            );
+        }
+    });
+}
+
+/// 1,000 sleepers, started in a scrambled order, wake in the order of their deadlines.
+///
+/// Sleepers that share a deadline are ties and may wake in any order. Distinct deadlines are
+/// 20 ms apart, wider than the operating system's own wake-up slop: timers that fall due while
+/// the one polling thread oversleeps are readied as one batch, and within a batch the last one
+/// readied runs first (it takes the P's `runnext`, as in Go). On the 2-core VM these tests were
+/// written on, plain `std::thread::sleep` oversleeps by up to ~5 ms, so 1 ms spacing made this
+/// test fail without any fault in the runtime's timer order.
+#[test]
+fn sleepers_wake_in_the_order_of_their_deadlines() {
+    const SLEEPERS: u64 = 1000;
+    const DEADLINES: u64 = 50;
+    const SPACING_MS: u64 = 20;
+    // Every deadline lies past the time it takes to start all the sleepers.
+    const OFFSET_MS: u64 = 50;
+    const TIE_MS: u64 = 1;
+    let rt = runtime();
+    let woken = rt.run(|| {
+        let (tx, rx) = chan(SLEEPERS as usize);
+        let base = Instant::now();
+        for i in 0..SLEEPERS {
+            // Scrambled: 7919 is prime, so i * 7919 walks every residue.
+            let deadline_ms = OFFSET_MS + (i * 7919 % SLEEPERS) % DEADLINES * SPACING_MS;
+            let tx = tx.clone();
+            go(move || {
+                let deadline = base + Duration::from_millis(deadline_ms);
+                sleep(deadline.saturating_duration_since(Instant::now()));
+                let on_time = Instant::now() >= deadline;
+                tx.send((deadline_ms, on_time)).unwrap();
+            });
+        }
+        drop(tx);
+        rx.iter().collect::<Vec<_>>()
+    });
+    assert_eq!(woken.len(), SLEEPERS as usize);
+    assert!(
+        woken.iter().all(|&(_, on_time)| on_time),
+        "a sleeper woke early"
+    );
+    let mut latest = 0;
+    for (k, &(deadline_ms, _)) in woken.iter().enumerate() {
+        assert!(
+            deadline_ms + TIE_MS >= latest,
+            "wake {k}: deadline {deadline_ms} ms after one of {latest} ms; order: {:?}",
+            woken.iter().map(|w| w.0).collect::<Vec<_>>()
+        );
+        latest = latest.max(deadline_ms);
+    }
+}
+
+#[test]
+fn after_fires_once() {
+    let rt = runtime();
+    rt.run(|| {
+        let d = Duration::from_millis(20);
+        let start = Instant::now();
+        let rx = after(d);
+        let fired = rx.recv().expect("after never fired");
+        assert!(
+            fired >= start + d,
+            "fired {:?} after the start",
+            fired - start
+        );
+        assert!(start.elapsed() < d + Duration::from_secs(2));
+        // Nothing more arrives, however long one waits (the channel may close, but it carries no
+        // second value).
+        select! {
+            recv(rx) -> v => assert!(v.is_err(), "after fired twice"),
+            default(Duration::from_millis(100)) => {}
+        }
+    });
+}
+
+#[test]
+fn tick_delivers_ticks_a_period_apart() {
+    let rt = runtime();
+    rt.run(|| {
+        let period = Duration::from_millis(10);
+        let start = Instant::now();
+        let ticks = tick(period);
+        let mut last = start;
+        for k in 1..=3 {
+            let t = ticks.recv().expect("the ticker stopped");
+            assert!(t >= last, "tick {k} went back in time");
+            last = t;
+        }
+        // Ticks a slow receiver misses are dropped, never delivered early: three ticks take at
+        // least three periods.
+        assert!(
+            last - start >= 3 * period,
+            "three ticks in {:?}",
+            last - start
+        );
+        assert!(start.elapsed() < 3 * period + Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn stopped_timer_never_fires() {
+    let rt = runtime();
+    rt.run(|| {
+        let timer = Timer::after(Duration::from_millis(50));
+        timer.stop();
+        // Wait well past the time it would have fired.
+        select! {
+            recv(timer.receiver()) -> v => panic!("a stopped timer delivered {v:?}"),
+            default(Duration::from_millis(200)) => {}
+        }
+        // A timer left running fires.
+        let running = Timer::after(Duration::from_millis(10));
+        running
+            .receiver()
+            .recv()
+            .expect("the running timer never fired");
+    });
+}
+
+/// Voluntary context switches of the whole process so far: each time any of its threads blocked.
+fn voluntary_switches() -> i64 {
+    // SAFETY: all zeros is a valid `rusage`, a plain C struct of integers.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage to the valid pointer we pass.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+    usage.ru_nvcsw
+}
+
+/// How many times the process's threads blocked during `window`, once the runtime has had
+/// `settle` to go idle. A ticker that still runs wakes the scheduler once per period, and the
+/// scheduler blocks again after each tick.
+fn wake_ups_while_idle(settle: Duration, window: Duration) -> i64 {
+    std::thread::sleep(settle);
+    let before = voluntary_switches();
+    std::thread::sleep(window);
+    // This thread's own sleep is one switch.
+    voluntary_switches() - before - 1
+}
+
+/// A dropped ticker stops: once its receiver is gone the runtime goes quiet, where a ticker left
+/// running wakes it every period. The public API has no view of pending timers, so this counts
+/// the process's voluntary context switches while it should be idle.
+#[test]
+fn tick_stops_when_its_receiver_is_dropped() {
+    const PERIOD: Duration = Duration::from_millis(5);
+    const WINDOW: Duration = Duration::from_millis(100);
+    const SETTLE: Duration = Duration::from_millis(50);
+    let rt = runtime();
+    // First, that the measure sees a running ticker: kept alive (its buffer full, so its ticks
+    // are dropped) it wakes the scheduler about WINDOW / PERIOD times.
+    let running = rt.run(|| {
+        let ticks = tick(PERIOD);
+        ticks.recv().unwrap();
+        ticks
+    });
+    let wakes_running = wake_ups_while_idle(SETTLE, WINDOW);
+    drop(running);
+    assert!(
+        wakes_running >= 5,
+        "a running ticker woke the process {wakes_running} times"
+    );
+    // Then a ticker dropped after three ticks: no wake-up at all once it has noticed.
+    rt.run(|| {
+        let ticks = tick(PERIOD);
+        for _ in 0..3 {
+            ticks.recv().unwrap();
+        }
+    });
+    let wakes_dropped = wake_ups_while_idle(SETTLE, WINDOW);
+    println!(
+        "wake-ups in {WINDOW:?}: running ticker {wakes_running}, dropped ticker {wakes_dropped}"
+    );
+    assert!(
+        wakes_dropped <= 1,
+        "a dropped ticker still woke the process {wakes_dropped} times in {WINDOW:?} \
+         (a running one: {wakes_running})"
+    );
+}
