@@ -60,6 +60,8 @@ const GLOBAL_QUEUE_TICK: u32 = 61;
 const STEAL_TRIES: usize = 4;
 /// How long a spinning M keeps looking for work before it gives up its P.
 const SPIN_NS: u64 = 50_000;
+/// How long a spinning M pauses between two searches.
+const SPIN_BACKOFF_NS: u64 = 500;
 /// Free Gs a P keeps before moving half to the global free list (Go's `gfput`).
 const GFREE_MAX: usize = 64;
 
@@ -73,6 +75,9 @@ pub(crate) struct P {
     status: AtomicU8,
     /// Incremented on every schedule that does not inherit a time slice.
     pub(crate) schedtick: AtomicU32,
+    /// Incremented on every schedule, `runnext` included: thieves read it to tell a P that is
+    /// busy handing goroutines back and forth from one stuck in a long-running goroutine.
+    switches: AtomicU32,
     pub(crate) timers: Timers,
     /// Owner only.
     stacks: UnsafeCell<StackCache>,
@@ -129,6 +134,8 @@ pub(crate) struct Sched {
     /// Goroutines started by threads without a P (they exit on some P; see `gcount`).
     ngoroutines_no_p: AtomicI64,
     pub(crate) stacks: StackPool,
+    /// The numbers in 1..=nprocs coprime with nprocs (Go's `randomOrder.coprimes`).
+    steal_strides: Box<[usize]>,
     /// Every G ever allocated (Go's `allgs`), for the deadlock report.
     pub(crate) allgs: Mutex<Vec<GRef>>,
     pub(crate) poller: Poller,
@@ -232,6 +239,7 @@ impl Sched {
                 runq: RunQueue::new(),
                 status: AtomicU8::new(P_IDLE),
                 schedtick: AtomicU32::new(0),
+                switches: AtomicU32::new(0),
                 timers: Timers::new(),
                 stacks: UnsafeCell::new(StackCache::new()),
                 gfree: UnsafeCell::new(Vec::new()),
@@ -255,6 +263,7 @@ impl Sched {
             next_goid: AtomicU64::new(1),
             ngoroutines_no_p: AtomicI64::new(0),
             stacks,
+            steal_strides: (1..=nprocs).filter(|&c| gcd(c, nprocs) == 1).collect(),
             allgs: Mutex::new(Vec::new()),
             poller: Poller::new(),
             counters: Counters::default(),
@@ -525,6 +534,21 @@ impl Sched {
     }
 }
 
+/// Busy-waits for about `ns` nanoseconds without touching shared memory.
+fn spin_for(ns: u64) {
+    let until = probe::clock::now_ns() + ns;
+    while probe::clock::now_ns() < until {
+        std::hint::spin_loop();
+    }
+}
+
+fn gcd(mut a: usize, mut b: usize) -> usize {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// The body of every scheduler thread (Go's `mstart` + `schedule` loop).
 fn mstart(m: Arc<M>) {
     CURRENT_M.with(|c| c.set(Arc::as_ptr(&m)));
@@ -632,9 +656,13 @@ fn handoffp(sched: &'static Sched, p: &P) {
 fn execute(m: &M, mut g: GRef, inherit: bool) {
     let sched = m.sched;
     let p = m.p().unwrap_or_else(|| fatal("execute without a P"));
+    // Owner-only counters: a load and a store, no read-modify-write.
     if !inherit {
-        p.schedtick.fetch_add(1, Ordering::Relaxed);
+        let t = p.schedtick.load(Ordering::Relaxed);
+        p.schedtick.store(t.wrapping_add(1), Ordering::Relaxed);
     }
+    let s = p.switches.load(Ordering::Relaxed);
+    p.switches.store(s.wrapping_add(1), Ordering::Relaxed);
     loop {
         // SAFETY: we took `g` off a run queue; we are its only holder until it parks.
         let gr = unsafe { g.as_ref() };
@@ -808,9 +836,9 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             match spin_since {
                 None => spin_since = Some(now),
                 Some(t0) if now.saturating_sub(t0) < SPIN_NS => {
-                    for _ in 0..32 {
-                        std::hint::spin_loop();
-                    }
+                    // Back off between searches: every search reads the other Ps' queues, and
+                    // a spinner polling them back to back slows their owners down.
+                    spin_for(SPIN_BACKOFF_NS);
                     continue 'top;
                 }
                 Some(_) => {}
@@ -912,9 +940,12 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
     }
     for pass in 0..STEAL_TRIES {
         let last = pass == STEAL_TRIES - 1;
+        // Go's `stealOrder`: a random start and a random stride coprime with the number of Ps
+        // visit every P once, in an order that differs from thief to thief.
         let start = m.fastrand() as usize % n;
+        let stride = sched.steal_strides[m.fastrand() as usize % sched.steal_strides.len()];
         for k in 0..n {
-            let victim = &sched.ps[(start + k) % n];
+            let victim = &sched.ps[(start + k * stride) % n];
             if victim.id == p.id {
                 continue;
             }
@@ -931,15 +962,18 @@ fn steal_work(m: &M, p: &P) -> Option<GRef> {
             if victim.status.load(Ordering::Relaxed) == P_IDLE {
                 continue;
             }
+            let mut take_runnext = last;
             if last && victim.runq.len() == 1 && victim.runq.has_runnext() {
                 // Go sleeps 3us here: the victim is likely about to run its runnext itself.
-                let until = probe::clock::now_ns() + 3_000;
-                while probe::clock::now_ns() < until {
-                    std::hint::spin_loop();
-                }
+                // Unlike Go, leave `runnext` alone if the victim switched goroutines meanwhile:
+                // it is not stuck, it is handing goroutines back and forth (a channel ping-pong),
+                // and taking one would only split the pair across threads.
+                let before = victim.switches.load(Ordering::Relaxed);
+                spin_for(3_000);
+                take_runnext = victim.switches.load(Ordering::Relaxed) == before;
             }
             // SAFETY: this M holds `p`, whose queue is the destination.
-            if let Some(g) = unsafe { victim.runq.steal_into(&p.runq, last) } {
+            if let Some(g) = unsafe { victim.runq.steal_into(&p.runq, take_runnext) } {
                 sched.counters.steals.fetch_add(1, Ordering::Relaxed);
                 if probe::trace::enabled() {
                     probe::trace::record(probe::trace::EventKind::Steal {
