@@ -833,17 +833,10 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             // producers need not wake a thread (a futex wake costs the waker a microsecond or
             // more, more than a whole channel round trip).
             let now = probe::clock::now_ns();
-            match spin_since {
-                None => spin_since = Some(now),
-                Some(t0) if now.saturating_sub(t0) < SPIN_NS => {
-                    // Back off between searches: every search reads the other Ps' queues, and
-                    // a spinner polling them back to back slows their owners down.
-                    spin_for(SPIN_BACKOFF_NS);
-                    continue 'top;
-                }
-                Some(_) => {}
-            }
-            if spin_since.is_some_and(|t0| now.saturating_sub(t0) < SPIN_NS) {
+            if now - *spin_since.get_or_insert(now) < SPIN_NS {
+                // Back off between searches: every search reads the other Ps' queues, and a
+                // spinner polling them back to back slows their owners down.
+                spin_for(SPIN_BACKOFF_NS);
                 continue 'top;
             }
         }
