@@ -65,7 +65,7 @@ pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySe
 pub use local::LocalKey;
 #[cfg(not(loom))]
 pub use runtime::{
-    go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder,
+    blocking, go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder,
     JoinError, JoinHandle, Runtime, StackError, Stats, DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]

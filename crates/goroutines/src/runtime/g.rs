@@ -60,6 +60,8 @@ pub(crate) enum WaitReason {
     WaitGroupWait,
     OnceWait,
     Semacquire,
+    IoRead,
+    IoWrite,
 }
 
 impl WaitReason {
@@ -77,11 +79,12 @@ impl WaitReason {
             WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::OnceWait => "sync.Once.Do",
             WaitReason::Semacquire => "semacquire",
+            WaitReason::IoRead | WaitReason::IoWrite => "IO wait",
         }
     }
 
     fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 11] = [
+        const ALL: [WaitReason; 13] = [
             WaitReason::None,
             WaitReason::ChanSend,
             WaitReason::ChanReceive,
@@ -93,6 +96,8 @@ impl WaitReason {
             WaitReason::WaitGroupWait,
             WaitReason::OnceWait,
             WaitReason::Semacquire,
+            WaitReason::IoRead,
+            WaitReason::IoWrite,
         ];
         ALL.get(v as usize).copied().unwrap_or(WaitReason::None)
     }

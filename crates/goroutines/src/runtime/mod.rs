@@ -3,6 +3,7 @@
 pub(crate) mod deadlock;
 pub(crate) mod g;
 pub(crate) mod idle;
+pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod proc;
 pub(crate) mod runq;
@@ -121,13 +122,15 @@ impl Builder {
             Some(n) => n,
             None => gomaxprocs_from_env()?.unwrap_or_else(probe::threads::available_parallelism),
         };
-        Ok(Runtime {
-            sched: Sched::new(Config {
-                procs,
-                stack_size: self.stack_size,
-                deadlock_detection: self.deadlock_detection,
-            }),
+        let sched = Sched::new(Config {
+            procs,
+            stack_size: self.stack_size,
+            deadlock_detection: self.deadlock_detection,
         })
+        .map_err(|e| BuildError {
+            message: format!("cannot create the network poller: {e}"),
+        })?;
+        Ok(Runtime { sched })
     }
 }
 
@@ -300,6 +303,17 @@ pub fn yield_now() {
         }
         None => std::thread::yield_now(),
     }
+}
+
+/// Runs `f`, a call that may block its OS thread (a file read, a DNS lookup, a C library), without
+/// stalling other goroutines (Go's `entersyscall`/`exitsyscall`). The goroutine's P stays with it
+/// for calls that return quickly; if `f` blocks for longer while other goroutines wait, sysmon
+/// hands the P to another thread. On a plain thread it just calls `f`.
+pub fn blocking<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    f()
 }
 
 /// The id of the running goroutine (Go's `goid`), or None on a plain thread.

@@ -37,7 +37,8 @@ use super::g::{
 use super::idle::{Idle, Note};
 use super::runq::RunQueue;
 use super::stack::{self, StackCache, StackPool};
-use super::time::{Poller, Timers};
+use super::netpoll::NetPoll;
+use super::time::Timers;
 use super::Config;
 use crate::loom::{
     AtomicBool, AtomicI64, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex,
@@ -138,7 +139,7 @@ pub(crate) struct Sched {
     steal_strides: Box<[usize]>,
     /// Every G ever allocated (Go's `allgs`), for the deadlock report.
     pub(crate) allgs: Mutex<Vec<GRef>>,
-    pub(crate) poller: Poller,
+    pub(crate) netpoll: NetPoll,
     pub(crate) counters: Counters,
     pub(crate) shutdown: AtomicBool,
     next_mid: AtomicUsize,
@@ -230,8 +231,9 @@ impl M {
 
 impl Sched {
     /// Builds a scheduler with `config.procs` Ps, all idle, and no Ms yet.
-    pub(crate) fn new(config: Config) -> &'static Sched {
+    pub(crate) fn new(config: Config) -> std::io::Result<&'static Sched> {
         stack::install_overflow_handler();
+        let netpoll = NetPoll::new()?;
         let nprocs = config.procs;
         let ps: Box<[P]> = (0..nprocs)
             .map(|id| P {
@@ -265,7 +267,7 @@ impl Sched {
             stacks,
             steal_strides: (1..=nprocs).filter(|&c| gcd(c, nprocs) == 1).collect(),
             allgs: Mutex::new(Vec::new()),
-            poller: Poller::new(),
+            netpoll,
             counters: Counters::default(),
             shutdown: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
@@ -275,7 +277,36 @@ impl Sched {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sched);
-        sched
+        Ok(sched)
+    }
+
+    /// Makes the goroutines of a netpoll result runnable: returns the first for the caller to run
+    /// when it holds a P, and puts the rest on the global queue (Go's `injectglist`), waking Ms
+    /// for them.
+    pub(crate) fn inject(&'static self, ready: Vec<GRef>) -> Option<GRef> {
+        let mut ready = ready.into_iter();
+        let first = ready.next()?;
+        for g in ready {
+            self.mark_runnable(g);
+            self.globrunqput(g);
+            self.wakep();
+        }
+        self.mark_runnable(first);
+        Some(first)
+    }
+
+    /// A goroutine the poller took from a wait becomes runnable.
+    fn mark_runnable(&self, g: GRef) {
+        // SAFETY: Gs are never freed while the runtime lives.
+        let gr = unsafe { g.as_ref() };
+        if gr
+            .status
+            .compare_exchange(G_WAITING, G_RUNNABLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            fatal("netpoll readied a goroutine that is not waiting");
+        }
+        gr.set_wait_reason(super::g::WaitReason::None);
     }
 
     /// Runs the deadlock check if every M of this runtime is idle (the caller holds the lock).
@@ -821,6 +852,13 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
             return Some((g, false));
         }
+        // Poll the network without blocking, if some M polled before and nobody blocks in it
+        // now (Go: "an optimization before we do stealing").
+        if sched.netpoll.has_sockets() && sched.netpoll.lastpoll() != 0 {
+            if let Some(g) = sched.inject(sched.netpoll.poll_now()) {
+                return Some((g, false));
+            }
+        }
         if m.spinning.get() || sched.idle.may_spin(sched.ps.len()) {
             if !m.spinning.get() {
                 m.spinning.set(true);
@@ -872,19 +910,36 @@ fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         if sched.stacks.has_surplus() {
             sched.stacks.scavenge();
         }
-        // Sleep until the earliest timer of any P, as the one poller; or park until handed a P.
+        // Block in the network poller until the earliest timer of any P, as the one M that does;
+        // or park until handed a P.
         let poll_until = sched
             .ps
             .iter()
             .map(|p| p.timers.next_when())
             .min()
             .unwrap_or(u64::MAX);
-        if poll_until != u64::MAX && sched.poller.block_until(poll_until) {
-            if let Some(pid) = sched.acquire_idle_p() {
-                m.p.set(pid);
-                // Timers may be due on any P: search them all, as a spinner does.
-                m.spinning.set(true);
-                sched.idle.begin_spinning();
+        if poll_until != u64::MAX || sched.netpoll.has_sockets() {
+            if let Some(ready) = sched.netpoll.block_until(poll_until) {
+                if sched.shutdown.load(Ordering::Relaxed) {
+                    return None;
+                }
+                match sched.acquire_idle_p() {
+                    Some(pid) => {
+                        m.p.set(pid);
+                        if let Some(g) = sched.inject(ready) {
+                            return Some((g, false));
+                        }
+                        // Timers may be due on any P: search them all, as a spinner does.
+                        m.spinning.set(true);
+                        sched.idle.begin_spinning();
+                    }
+                    None => {
+                        // Every P is busy: leave the goroutines to them.
+                        if let Some(g) = sched.inject(ready) {
+                            sched.globrunqput(g);
+                        }
+                    }
+                }
                 continue 'top;
             }
         }
@@ -1004,5 +1059,5 @@ pub(crate) fn shutdown(sched: &'static Sched) {
         m.next_p.store(NO_P, Ordering::Relaxed);
         m.notewakeup();
     }
-    sched.poller.wake();
+    sched.netpoll.wake();
 }

@@ -7,9 +7,9 @@
 //!   re-checks after taking the lock.
 //! - A timer's action runs on an M, outside every heap lock, and never blocks: it readies a
 //!   goroutine or does a non-blocking send.
-//! - When every M is idle and a timer is pending, exactly one M sleeps in `Poller::block_until`
-//!   until the earliest `when`; adding an earlier timer wakes it (Go's `netpollBreak`), so it sleeps
-//!   again with the new deadline.
+//! - When every M is idle and a timer is pending, exactly one M blocks in the network poller
+//!   (`NetPoll::block_until`) until the earliest `when`; adding an earlier timer wakes it (Go's
+//!   `netpollBreak`), so it blocks again with the new deadline.
 //!
 //! Cancelled timers (a select whose timeout did not fire, a stopped ticker) stay in the heap
 //! until they are due and are then dropped without running; a heap where more than half of over
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use super::g::{current_g, gopark, goready, GRef, WaitReason};
 use super::proc::current_m;
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// What a timer does when it fires.
 pub(crate) enum TimerAction {
@@ -183,76 +183,6 @@ impl Timers {
     }
 }
 
-/// The sleep of the one idle M that waits for the earliest timer (a stand-in for `netpoll`'s
-/// blocking wait, which issue 3 replaces with epoll).
-pub(crate) struct Poller {
-    state: Mutex<PollState>,
-    cv: Condvar,
-}
-
-struct PollState {
-    polling: bool,
-    until: u64,
-    woken: bool,
-}
-
-impl Poller {
-    pub(crate) fn new() -> Poller {
-        Poller {
-            state: Mutex::new(PollState {
-                polling: false,
-                until: u64::MAX,
-                woken: false,
-            }),
-            cv: Condvar::new(),
-        }
-    }
-
-    /// Sleeps as the one poller until `until` (a `probe::clock` time) or a wake-up; returns true
-    /// after sleeping. Returns false at once when another thread is the poller, after waking it if
-    /// `until` is earlier than its deadline.
-    pub(crate) fn block_until(&self, until: u64) -> bool {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.polling {
-            if until < st.until {
-                st.woken = true;
-                self.cv.notify_all();
-            }
-            return false;
-        }
-        st.polling = true;
-        st.until = until;
-        while !st.woken {
-            let now = probe::clock::now_ns();
-            if now >= until {
-                break;
-            }
-            st = match self.cv.wait_timeout(st, Duration::from_nanos(until - now)) {
-                Ok((st, _)) => st,
-                Err(e) => e.into_inner().0,
-            };
-        }
-        st.woken = false;
-        st.polling = false;
-        st.until = u64::MAX;
-        true
-    }
-
-    /// Wakes the poller if it sleeps past `when` (Go's `wakeNetPoller`).
-    pub(crate) fn wake_if_later(&self, when: u64) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if st.polling && when < st.until {
-            st.woken = true;
-            self.cv.notify_all();
-        }
-    }
-
-    /// Wakes the poller, if any.
-    pub(crate) fn wake(&self) {
-        self.wake_if_later(0);
-    }
-}
-
 /// Arms a timer on the current P (the caller runs on an M that holds one).
 pub(crate) fn add_timer(when: u64, action: TimerAction) {
     let Some(m) = current_m() else {
@@ -261,7 +191,7 @@ pub(crate) fn add_timer(when: u64, action: TimerAction) {
     let sched = m.sched;
     let p = m.p().unwrap_or(&sched.ps[0]);
     if p.timers.add(when, action) {
-        sched.poller.wake_if_later(when);
+        sched.netpoll.wake_if_later(when);
     }
 }
 

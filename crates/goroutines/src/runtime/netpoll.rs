@@ -1,0 +1,349 @@
+//! The network poller, after Go's `runtime/netpoll.go` and `netpoll_epoll.go`: goroutines that
+//! wait for a socket park on its `PollDesc`; epoll (through mio) tells which are ready.
+//!
+//! ```text
+//!   goroutine: read() -> EAGAIN -> wait_read(pd) -> gopark(unlockf: CAS rg NIL -> G)
+//!   any idle M: netpoll(timeout) -> epoll_wait -> for each event: swap rg -> READY, ready(G)
+//!   timer earlier than the blocked poll, or shutdown: netpoll_break (mio::Waker, an eventfd)
+//! ```
+//!
+//! Invariants:
+//! - Each fd is registered once, when it is created, edge-triggered for both directions (Go's
+//!   register-once model): no re-arming system calls, ever.
+//! - `rg`/`wg` are binary semaphores (Go's `pdReady`/G/nil): `READY` means an event arrived that
+//!   nobody consumed yet; a G pointer means that goroutine is parked waiting. A G is stored only
+//!   by its own `gopark`'s unlockf (after the switch), and taken only by a swap, so it is readied
+//!   exactly once.
+//! - No thread owns the poller: whichever idle M gets the lock blocks in it, until the earliest
+//!   timer; the others do not wait for it. sysmon polls when nobody has for 10 ms.
+//! - A `PollDesc` is never freed, only reused (Go's `pollcache`): an event still in flight for a
+//!   closed socket finds a live descriptor, and its token's sequence number (`seq`, bumped on
+//!   reuse) tells it is stale.
+
+use std::io;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+
+use super::g::{current_g, gopark, GRef, WaitReason};
+use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// Nobody waits and no event is pending.
+const PD_NIL: usize = 0;
+/// An event arrived that no waiter consumed yet.
+const PD_READY: usize = 1;
+
+/// The token of the poller's own waker.
+const WAKER_TOKEN: Token = Token(usize::MAX);
+/// Low bits of a token hold the descriptor's address, high bits its sequence number.
+const ADDR_BITS: u32 = 52;
+const ADDR_MASK: usize = (1 << ADDR_BITS) - 1;
+
+/// Per-socket wait state (Go's `pollDesc`).
+pub(crate) struct PollDesc {
+    /// Readers: `PD_NIL`, `PD_READY` or a parked G.
+    rg: AtomicUsize,
+    /// Writers: as `rg`.
+    wg: AtomicUsize,
+    /// Bumped on every reuse; events carrying an older one are stale.
+    seq: AtomicU32,
+    /// Set by `close`: waiters wake with an error and new waits fail.
+    closing: AtomicBool,
+    /// Read / write deadline expired (set by the deadline timer before it unblocks the waiter).
+    rd_expired: AtomicBool,
+    wd_expired: AtomicBool,
+}
+
+/// Which half of a socket a wait is for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Read,
+    Write,
+}
+
+impl PollDesc {
+    fn new() -> PollDesc {
+        PollDesc {
+            rg: AtomicUsize::new(PD_NIL),
+            wg: AtomicUsize::new(PD_NIL),
+            seq: AtomicU32::new(0),
+            closing: AtomicBool::new(false),
+            rd_expired: AtomicBool::new(false),
+            wd_expired: AtomicBool::new(false),
+        }
+    }
+
+    fn sem(&self, mode: Mode) -> &AtomicUsize {
+        match mode {
+            Mode::Read => &self.rg,
+            Mode::Write => &self.wg,
+        }
+    }
+
+    fn expired(&self, mode: Mode) -> &AtomicBool {
+        match mode {
+            Mode::Read => &self.rd_expired,
+            Mode::Write => &self.wd_expired,
+        }
+    }
+
+    /// The mio token for this descriptor's current use.
+    pub(crate) fn token(&'static self) -> Token {
+        let addr = self as *const PollDesc as usize;
+        debug_assert_eq!(addr & !ADDR_MASK, 0);
+        let seq = (self.seq.load(Ordering::Relaxed) as usize) & ((1 << (64 - ADDR_BITS)) - 1);
+        Token(seq << ADDR_BITS | addr)
+    }
+
+    /// Parks the calling goroutine until the socket is ready for `mode` (Go's `netpollblock`).
+    /// Returns Ok when an event arrived, `TimedOut` when the deadline expired, and an error when
+    /// the socket was closed. Must be called on a goroutine.
+    pub(crate) fn wait(&'static self, mode: Mode) -> io::Result<()> {
+        debug_assert!(current_g().is_some());
+        let sem = self.sem(mode);
+        loop {
+            self.check_errors(mode)?;
+            // Consume a pending event without parking.
+            if sem
+                .compare_exchange(PD_READY, PD_NIL, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return Ok(());
+            }
+            let reason = match mode {
+                Mode::Read => WaitReason::IoRead,
+                Mode::Write => WaitReason::IoWrite,
+            };
+            gopark(reason, |g| {
+                // Park only if nothing arrived meanwhile, and the socket is still open.
+                !self.closing.load(Ordering::Acquire)
+                    && !self.expired(mode).load(Ordering::Acquire)
+                    && sem
+                        .compare_exchange(PD_NIL, g.as_ptr() as usize, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
+            });
+            // Woken by an event (READY), a deadline, or close (NIL); or not parked at all.
+            if sem.swap(PD_NIL, Ordering::AcqRel) == PD_READY {
+                return Ok(());
+            }
+        }
+    }
+
+    fn check_errors(&self, mode: Mode) -> io::Result<()> {
+        if self.closing.load(Ordering::Acquire) {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "use of closed network connection"));
+        }
+        if self.expired(mode).load(Ordering::Acquire) {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "i/o timeout"));
+        }
+        Ok(())
+    }
+
+    /// Marks the `mode` deadline expired (or clears it) and wakes a waiter so it sees it.
+    pub(crate) fn set_expired(&self, mode: Mode, expired: bool) -> Option<GRef> {
+        self.expired(mode).store(expired, Ordering::Release);
+        if expired {
+            self.unblock(mode, false)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the waiter of `mode`, if one is parked; with `ioready`, leaves READY for the next
+    /// wait (Go's `netpollunblock`).
+    fn unblock(&self, mode: Mode, ioready: bool) -> Option<GRef> {
+        let sem = self.sem(mode);
+        let mut old = sem.load(Ordering::Acquire);
+        loop {
+            if old == PD_READY {
+                return None;
+            }
+            if old == PD_NIL && !ioready {
+                return None;
+            }
+            let new = if ioready { PD_READY } else { PD_NIL };
+            match sem.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    return if old > PD_READY {
+                        std::ptr::NonNull::new(old as *mut super::g::G)
+                    } else {
+                        None
+                    };
+                }
+                Err(now) => old = now,
+            }
+        }
+    }
+
+    /// Closes the descriptor for waiting: current and future waiters get an error.
+    pub(crate) fn close(&self) -> Vec<GRef> {
+        self.closing.store(true, Ordering::Release);
+        [Mode::Read, Mode::Write]
+            .into_iter()
+            .filter_map(|m| self.unblock(m, false))
+            .collect()
+    }
+}
+
+/// One runtime's poller.
+pub(crate) struct NetPoll {
+    poll: Mutex<(Poll, Events)>,
+    registry: Registry,
+    waker: Waker,
+    /// Deadline of the M blocked in `epoll_wait` (`u64::MAX`: none, or forever).
+    until: AtomicU64,
+    /// Whether an M is blocked in the poll now.
+    blocked: AtomicBool,
+    /// `probe::clock` time of the last poll; 0 while an M is blocked in it (Go's `lastpoll`).
+    lastpoll: AtomicU64,
+    /// Parked readers and writers, and sockets registered: whether polling is worth it.
+    registered: AtomicUsize,
+    /// Free descriptors for reuse.
+    cache: Mutex<Vec<&'static PollDesc>>,
+}
+
+impl NetPoll {
+    pub(crate) fn new() -> io::Result<NetPoll> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Waker::new(&registry, WAKER_TOKEN)?;
+        Ok(NetPoll {
+            poll: Mutex::new((poll, Events::with_capacity(128))),
+            registry,
+            waker,
+            until: AtomicU64::new(u64::MAX),
+            blocked: AtomicBool::new(false),
+            lastpoll: AtomicU64::new(probe::clock::now_ns()),
+            registered: AtomicUsize::new(0),
+            cache: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Registers `source` once, edge-triggered for reading and writing (Go's `poll_runtime_pollOpen`).
+    pub(crate) fn open<S: mio::event::Source + ?Sized>(&self, source: &mut S) -> io::Result<&'static PollDesc> {
+        let pd = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| Box::leak(Box::new(PollDesc::new())));
+        pd.seq.fetch_add(1, Ordering::Relaxed);
+        pd.rg.store(PD_NIL, Ordering::Relaxed);
+        pd.wg.store(PD_NIL, Ordering::Relaxed);
+        pd.closing.store(false, Ordering::Relaxed);
+        pd.rd_expired.store(false, Ordering::Relaxed);
+        pd.wd_expired.store(false, Ordering::Relaxed);
+        if let Err(e) = self
+            .registry
+            .register(source, pd.token(), Interest::READABLE | Interest::WRITABLE)
+        {
+            self.cache.lock().unwrap_or_else(|e| e.into_inner()).push(pd);
+            return Err(e);
+        }
+        self.registered.fetch_add(1, Ordering::Relaxed);
+        Ok(pd)
+    }
+
+    /// Deregisters `source` and recycles its descriptor; returns the goroutines to ready.
+    pub(crate) fn close<S: mio::event::Source + ?Sized>(&self, source: &mut S, pd: &'static PollDesc) -> Vec<GRef> {
+        let _ = self.registry.deregister(source);
+        let woken = pd.close();
+        self.registered.fetch_sub(1, Ordering::Relaxed);
+        self.cache.lock().unwrap_or_else(|e| e.into_inner()).push(pd);
+        woken
+    }
+
+    /// Whether any socket is registered (else there is nothing to poll for).
+    pub(crate) fn has_sockets(&self) -> bool {
+        self.registered.load(Ordering::Relaxed) > 0
+    }
+
+    /// Polls without blocking if no other M is polling; returns the goroutines made ready.
+    pub(crate) fn poll_now(&self) -> Vec<GRef> {
+        match self.poll.try_lock() {
+            Ok(mut guard) => self.poll_locked(&mut guard, Some(Duration::ZERO)),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Blocks in the poll until an event, `until` (a `probe::clock` time; `u64::MAX`: no
+    /// deadline), or `netpoll_break`. Returns None at once when another M is blocked in it,
+    /// after waking that M if `until` is earlier than its deadline.
+    pub(crate) fn block_until(&self, until: u64) -> Option<Vec<GRef>> {
+        let mut guard = match self.poll.try_lock() {
+            Ok(g) => g,
+            Err(_) => {
+                self.wake_if_later(until);
+                return None;
+            }
+        };
+        self.until.store(until, Ordering::SeqCst);
+        self.blocked.store(true, Ordering::SeqCst);
+        self.lastpoll.store(0, Ordering::SeqCst);
+        let timeout = if until == u64::MAX {
+            None
+        } else {
+            Some(Duration::from_nanos(until.saturating_sub(probe::clock::now_ns())))
+        };
+        let ready = self.poll_locked(&mut guard, timeout);
+        self.blocked.store(false, Ordering::SeqCst);
+        self.until.store(u64::MAX, Ordering::SeqCst);
+        Some(ready)
+    }
+
+    fn poll_locked(&self, guard: &mut (Poll, Events), timeout: Option<Duration>) -> Vec<GRef> {
+        let (poll, events) = guard;
+        let mut ready = Vec::new();
+        if let Err(e) = poll.poll(events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                super::g::fatal(&format!("netpoll: epoll_wait failed: {e}"));
+            }
+        }
+        self.lastpoll.store(probe::clock::now_ns().max(1), Ordering::SeqCst);
+        for event in events.iter() {
+            if event.token() == WAKER_TOKEN {
+                continue;
+            }
+            let token = event.token().0;
+            let addr = token & ADDR_MASK;
+            // SAFETY: tokens are made by `PollDesc::token` from descriptors that are never freed
+            // (they are leaked and recycled), so the address is a live `PollDesc`.
+            let pd = unsafe { &*(addr as *const PollDesc) };
+            let seq = (pd.seq.load(Ordering::Relaxed) as usize) & ((1 << (64 - ADDR_BITS)) - 1);
+            if token >> ADDR_BITS != seq {
+                continue; // a stale event of the descriptor's previous socket
+            }
+            let (r, w) = (
+                event.is_readable() || event.is_read_closed() || event.is_error(),
+                event.is_writable() || event.is_write_closed() || event.is_error(),
+            );
+            if r {
+                ready.extend(pd.unblock(Mode::Read, true));
+            }
+            if w {
+                ready.extend(pd.unblock(Mode::Write, true));
+            }
+        }
+        ready
+    }
+
+    /// Wakes the M blocked in the poll (Go's `netpollBreak`).
+    pub(crate) fn wake(&self) {
+        if self.blocked.load(Ordering::SeqCst) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Wakes the blocked M if it would sleep past `when` (Go's `wakeNetPoller`).
+    pub(crate) fn wake_if_later(&self, when: u64) {
+        if self.blocked.load(Ordering::SeqCst) && when < self.until.load(Ordering::SeqCst) {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// `probe::clock` time of the last poll, or 0 while an M is blocked in one.
+    pub(crate) fn lastpoll(&self) -> u64 {
+        self.lastpoll.load(Ordering::SeqCst)
+    }
+}
