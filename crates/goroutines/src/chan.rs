@@ -345,6 +345,7 @@ impl<T> Sender<T> {
     /// there is room in the buffer. Fails with the value back if the channel is closed or every
     /// receiver is gone, including while blocked.
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
+        crate::runtime::preempt_check();
         let mut st = self.chan.lock();
         match self.chan.try_send_locked(&mut st, v) {
             Ok(wake) => {
@@ -374,6 +375,7 @@ impl<T> Sender<T> {
 
     /// Sends without blocking.
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        crate::runtime::preempt_check();
         let mut st = self.chan.lock();
         let r = self.chan.try_send_locked(&mut st, v);
         drop(st);
@@ -423,6 +425,7 @@ impl<T> Receiver<T> {
     /// Receives a value, parking the goroutine (or blocking the thread) until one is sent. Fails
     /// once the channel is closed (or every sender dropped) and the buffer is drained.
     pub fn recv(&self) -> Result<T, RecvError> {
+        crate::runtime::preempt_check();
         let mut st = self.chan.lock();
         match self.chan.try_recv_locked(&mut st) {
             Ok((v, wake)) => {
@@ -448,6 +451,7 @@ impl<T> Receiver<T> {
 
     /// Receives without blocking.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        crate::runtime::preempt_check();
         let mut st = self.chan.lock();
         let r = self.chan.try_recv_locked(&mut st);
         drop(st);

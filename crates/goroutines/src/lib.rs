@@ -48,7 +48,13 @@ mod runq;
 #[cfg(not(loom))]
 pub mod chan;
 #[cfg(not(loom))]
+pub mod dns;
+#[cfg(not(loom))]
+pub mod fs;
+#[cfg(not(loom))]
 mod local;
+#[cfg(not(loom))]
+pub mod net;
 #[cfg(not(loom))]
 pub(crate) mod runtime;
 #[cfg(not(loom))]
@@ -65,8 +71,9 @@ pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySe
 pub use local::LocalKey;
 #[cfg(not(loom))]
 pub use runtime::{
-    blocking, go, goroutine_id, lock_os_thread, run, sleep, unlock_os_thread, yield_now, BuildError, Builder,
-    JoinError, JoinHandle, Runtime, StackError, Stats, DEFAULT_STACK_SIZE,
+    blocking, go, goroutine_id, lock_os_thread, preempt_check, run, sleep, unlock_os_thread,
+    yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime, StackError, Stats,
+    DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]
 pub use time::{after, tick, Timer};

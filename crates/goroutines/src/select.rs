@@ -312,6 +312,7 @@ pub enum Mode {
 /// case reports `won()`. Used by the `select!` expansion.
 #[doc(hidden)]
 pub fn select_cases(cases: &[&dyn Case], mode: Mode) -> bool {
+    crate::runtime::preempt_check();
     match mode {
         Mode::Timeout(d) if d.is_zero() => select_cases(cases, Mode::NonBlocking),
         Mode::Timeout(d) => {

@@ -82,11 +82,16 @@ fn guard_is_held_across_sleep_and_yield_while_others_park() {
         rt.go(move || {
             let mut guard = data.lock();
             held_tx.send(()).unwrap();
+            // Park at least once, even if the release comes before the first look at it (the
+            // holder's thread may be descheduled that long on a loaded machine).
             let mut parks = 0;
-            while !release.load(Ordering::Acquire) {
+            loop {
                 goroutines::sleep(Duration::from_millis(1));
                 yield_now();
                 parks += 1;
+                if release.load(Ordering::Acquire) {
+                    break;
+                }
             }
             assert!(guard.is_empty(), "a waiter got in while the guard was held");
             guard.push(usize::MAX);

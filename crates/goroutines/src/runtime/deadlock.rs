@@ -17,6 +17,11 @@ use std::fmt::Write as _;
 
 use super::g::{G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
 use super::park::{FOREIGN_BLOCKED, FOREIGN_RUNNING};
+use crate::loom::AtomicIsize;
+
+/// Threads the runtime keeps that never feed a goroutine (sysmon, the SIGQUIT watcher): the check
+/// counts them among the accounted-for threads.
+pub(crate) static HELPER_THREADS: AtomicIsize = AtomicIsize::new(0);
 use super::proc::Sched;
 use super::proc::IDLE_MS;
 use crate::loom::Ordering;
@@ -40,7 +45,9 @@ pub(crate) fn checkdead(sched: &Sched) {
     let Ok(threads) = probe::threads::os_threads() else {
         return;
     };
-    let accounted = IDLE_MS.load(Ordering::SeqCst) + FOREIGN_BLOCKED.load(Ordering::SeqCst);
+    let accounted = IDLE_MS.load(Ordering::SeqCst)
+        + FOREIGN_BLOCKED.load(Ordering::SeqCst)
+        + HELPER_THREADS.load(Ordering::SeqCst);
     if threads as isize > accounted {
         return;
     }

@@ -25,7 +25,7 @@ use corosensei::{Coroutine, Yielder};
 
 use super::proc::{current_m, Sched};
 use super::stack::GStack;
-use crate::loom::{AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use crate::loom::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 
 /// A pointer to a G; Gs live until their runtime's process exits, so copies are always valid.
 pub(crate) type GRef = NonNull<G>;
@@ -118,6 +118,9 @@ pub(crate) struct G {
     pub(crate) entry: UnsafeCell<Option<std::sync::Arc<dyn super::task::Runnable>>>,
     /// The coroutine, from the first run to exit.
     pub(crate) coro: UnsafeCell<Option<Coro>>,
+    /// Set by sysmon when the goroutine has run for 10 ms without a switch; its next runtime
+    /// call yields (`preempt_check`).
+    pub(crate) preempt: AtomicBool,
     /// The M this goroutine is wired to by `lock_os_thread` (Go's `g.lockedm`), or null.
     pub(crate) locked_m: AtomicPtr<super::proc::M>,
     /// Nesting depth of `lock_os_thread` calls; touched only by the goroutine itself.
@@ -147,6 +150,7 @@ impl G {
             sched: Cell::new(sched),
             entry: UnsafeCell::new(None),
             coro: UnsafeCell::new(None),
+            preempt: AtomicBool::new(false),
             locked_m: AtomicPtr::new(ptr::null_mut()),
             lock_count: Cell::new(0),
             guard: Cell::new((0, 0)),
@@ -174,8 +178,12 @@ pub(crate) enum AfterSwitch {
         unlockf: unsafe fn(*mut (), GRef) -> bool,
         data: *mut (),
     },
-    /// `yield_now` or a preemption: back on a run queue.
+    /// `yield_now`: back on the local run queue.
     Yield,
+    /// Preempted by sysmon (`preempt_check`): to the global queue.
+    Preempt,
+    /// Left a `blocking` call and found no P: to the global queue, and the M stops.
+    ExitSyscall,
 }
 
 thread_local! {

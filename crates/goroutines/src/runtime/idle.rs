@@ -42,6 +42,14 @@ impl Idle {
         nprocs > self.npidle.load(Ordering::Relaxed) + self.nmspinning.load(Ordering::Relaxed) + 1
     }
 
+    pub(crate) fn npidle(&self) -> usize {
+        self.npidle.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn nmspinning(&self) -> usize {
+        self.nmspinning.load(Ordering::SeqCst)
+    }
+
     /// A P went idle (called under the scheduler lock).
     pub(crate) fn p_idled(&self) {
         self.npidle.fetch_add(1, Ordering::SeqCst);

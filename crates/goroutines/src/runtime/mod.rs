@@ -7,7 +7,9 @@ pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod proc;
 pub(crate) mod runq;
+pub(crate) mod sigquit;
 pub(crate) mod stack;
+pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod time;
 
@@ -21,6 +23,7 @@ pub use self::g::{lock_os_thread, unlock_os_thread};
 use self::park::register_foreign_thread;
 use self::proc::{current_m, Sched};
 pub use self::stack::StackError;
+pub use self::sysmon::preempt_check;
 use crate::loom::Ordering;
 
 /// Default usable stack size of a goroutine: a virtual reservation, paid for in RSS only as
@@ -33,6 +36,8 @@ pub(crate) struct Config {
     pub(crate) procs: usize,
     pub(crate) stack_size: usize,
     pub(crate) deadlock_detection: bool,
+    pub(crate) max_threads: usize,
+    pub(crate) sigquit_dump: bool,
 }
 
 /// Builds a [`Runtime`].
@@ -41,7 +46,12 @@ pub struct Builder {
     procs: Option<usize>,
     stack_size: usize,
     deadlock_detection: bool,
+    max_threads: usize,
+    sigquit_dump: bool,
 }
+
+/// Go's default limit on OS threads (`sched.maxmcount`).
+pub const DEFAULT_MAX_THREADS: usize = 10_000;
 
 /// Why a runtime could not be built.
 #[derive(Debug)]
@@ -71,7 +81,26 @@ impl Builder {
             procs: None,
             stack_size: DEFAULT_STACK_SIZE,
             deadlock_detection: true,
+            max_threads: DEFAULT_MAX_THREADS,
+            sigquit_dump: true,
         }
+    }
+
+    /// On SIGQUIT, print every goroutine with its state, wait reason and wait time, then exit with
+    /// status 2, as Go does (on by default). The runtime then owns SIGQUIT: a program that wants
+    /// the signal for itself turns this off. The handler is process-wide; once any runtime has
+    /// installed it, it stays.
+    pub fn sigquit_dump(mut self, on: bool) -> Builder {
+        self.sigquit_dump = on;
+        self
+    }
+
+    /// Caps the OS threads the runtime may start (Go's `debug.SetMaxThreads`, 10,000 by default).
+    /// Threads beyond the Ps come from blocking calls and from goroutines that hog a P. Past the
+    /// cap the program prints Go's `thread exhaustion` error and exits with status 2.
+    pub fn max_threads(mut self, n: usize) -> Builder {
+        self.max_threads = n.max(1);
+        self
     }
 
     /// Sets the number of Ps: how many goroutines run in parallel (Go's GOMAXPROCS).
@@ -126,9 +155,11 @@ impl Builder {
             procs,
             stack_size: self.stack_size,
             deadlock_detection: self.deadlock_detection,
+            max_threads: self.max_threads,
+            sigquit_dump: self.sigquit_dump,
         })
         .map_err(|e| BuildError {
-            message: format!("cannot create the network poller: {e}"),
+            message: format!("cannot start the runtime (network poller or SIGQUIT watcher): {e}"),
         })?;
         Ok(Runtime { sched })
     }
@@ -178,6 +209,8 @@ pub struct Stats {
     pub thread_parks: u64,
     /// Scheduler threads started.
     pub threads_started: u64,
+    /// Ps that sysmon took from goroutines running 10 ms without a runtime call.
+    pub hog_retakes: u64,
     /// Goroutines alive now.
     pub goroutines: u64,
 }
@@ -221,6 +254,7 @@ impl Runtime {
             runq_overflows: c.runq_overflows.load(Ordering::Relaxed),
             thread_parks: c.thread_parks.load(Ordering::Relaxed),
             threads_started: c.threads_started.load(Ordering::Relaxed),
+            hog_retakes: c.hog_retakes.load(Ordering::Relaxed),
             goroutines: self.sched.gcount().max(0) as u64,
         }
     }
@@ -274,6 +308,7 @@ where
     let Some(g) = current_g() else {
         panic!("goroutines::go called outside a goroutine; use Runtime::go from plain threads")
     };
+    preempt_check();
     // SAFETY: the current goroutine is alive while it runs.
     let sched = unsafe { g.as_ref() }.sched.get();
     spawn_on(sched, f)
@@ -313,7 +348,7 @@ pub fn blocking<F, R>(f: F) -> R
 where
     F: FnOnce() -> R,
 {
-    f()
+    sysmon::syscall(f)
 }
 
 /// The id of the running goroutine (Go's `goid`), or None on a plain thread.

@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Invariants:
-//! - Each fd is registered once, when it is created, edge-triggered for both directions (Go's
-//!   register-once model): no re-arming system calls, ever.
+//! - Each fd is registered once (by `crate::net`, when a goroutine first has to wait on it),
+//!   edge-triggered for both directions (Go's register-once model): no re-arming system calls.
 //! - `rg`/`wg` are binary semaphores (Go's `pdReady`/G/nil): `READY` means an event arrived that
 //!   nobody consumed yet; a G pointer means that goroutine is parked waiting. A G is stored only
 //!   by its own `gopark`'s unlockf (after the switch), and taken only by a swap, so it is readied
@@ -116,12 +116,25 @@ impl PollDesc {
                 Mode::Write => WaitReason::IoWrite,
             };
             gopark(reason, |g| {
-                // Park only if nothing arrived meanwhile, and the socket is still open.
-                !self.closing.load(Ordering::Acquire)
-                    && !self.expired(mode).load(Ordering::Acquire)
-                    && sem
-                        .compare_exchange(PD_NIL, g.as_ptr() as usize, Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok()
+                // Publish the G first, then look at the flags (Go's netpollblock: pdWait, then
+                // netpollcheckerr). A closer or deadline sets its flag, then looks at `sem`: with
+                // both sides SeqCst, either it finds the G, or we see its flag and take the G
+                // back. Checking the flags first would lose a wake-up that lands in between.
+                let me = g.as_ptr() as usize;
+                if sem
+                    .compare_exchange(PD_NIL, me, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_err()
+                {
+                    return false; // an event arrived meanwhile
+                }
+                if self.closing.load(Ordering::SeqCst) || self.expired(mode).load(Ordering::SeqCst)
+                {
+                    // If a waker took the G already, it readies us: stay parked.
+                    return sem
+                        .compare_exchange(me, PD_NIL, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err();
+                }
+                true
             });
             // Woken by an event (READY), a deadline, or close (NIL); or not parked at all.
             if sem.swap(PD_NIL, Ordering::AcqRel) == PD_READY {
@@ -132,7 +145,10 @@ impl PollDesc {
 
     fn check_errors(&self, mode: Mode) -> io::Result<()> {
         if self.closing.load(Ordering::Acquire) {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "use of closed network connection"));
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "use of closed network connection",
+            ));
         }
         if self.expired(mode).load(Ordering::Acquire) {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "i/o timeout"));
@@ -142,7 +158,7 @@ impl PollDesc {
 
     /// Marks the `mode` deadline expired (or clears it) and wakes a waiter so it sees it.
     pub(crate) fn set_expired(&self, mode: Mode, expired: bool) -> Option<GRef> {
-        self.expired(mode).store(expired, Ordering::Release);
+        self.expired(mode).store(expired, Ordering::SeqCst);
         if expired {
             self.unblock(mode, false)
         } else {
@@ -154,7 +170,8 @@ impl PollDesc {
     /// wait (Go's `netpollunblock`).
     fn unblock(&self, mode: Mode, ioready: bool) -> Option<GRef> {
         let sem = self.sem(mode);
-        let mut old = sem.load(Ordering::Acquire);
+        // SeqCst, as the flag stores of `set_expired` and `close` before it (see `wait`).
+        let mut old = sem.load(Ordering::SeqCst);
         loop {
             if old == PD_READY {
                 return None;
@@ -163,7 +180,7 @@ impl PollDesc {
                 return None;
             }
             let new = if ioready { PD_READY } else { PD_NIL };
-            match sem.compare_exchange(old, new, Ordering::AcqRel, Ordering::Acquire) {
+            match sem.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
                 Ok(_) => {
                     return if old > PD_READY {
                         std::ptr::NonNull::new(old as *mut super::g::G)
@@ -178,12 +195,18 @@ impl PollDesc {
 
     /// Closes the descriptor for waiting: current and future waiters get an error.
     pub(crate) fn close(&self) -> Vec<GRef> {
-        self.closing.store(true, Ordering::Release);
+        self.closing.store(true, Ordering::SeqCst);
         [Mode::Read, Mode::Write]
             .into_iter()
             .filter_map(|m| self.unblock(m, false))
             .collect()
     }
+}
+
+/// The poller of the running goroutine's runtime; None on a plain thread.
+pub(crate) fn current_netpoll() -> Option<&'static NetPoll> {
+    // SAFETY: the running goroutine is alive while it runs, and its runtime's `Sched` is leaked.
+    current_g().map(|g| &unsafe { g.as_ref() }.sched.get().netpoll)
 }
 
 /// One runtime's poller.
@@ -221,7 +244,10 @@ impl NetPoll {
     }
 
     /// Registers `source` once, edge-triggered for reading and writing (Go's `poll_runtime_pollOpen`).
-    pub(crate) fn open<S: mio::event::Source + ?Sized>(&self, source: &mut S) -> io::Result<&'static PollDesc> {
+    pub(crate) fn open<S: mio::event::Source + ?Sized>(
+        &self,
+        source: &mut S,
+    ) -> io::Result<&'static PollDesc> {
         let pd = self
             .cache
             .lock()
@@ -234,11 +260,14 @@ impl NetPoll {
         pd.closing.store(false, Ordering::Relaxed);
         pd.rd_expired.store(false, Ordering::Relaxed);
         pd.wd_expired.store(false, Ordering::Relaxed);
-        if let Err(e) = self
-            .registry
-            .register(source, pd.token(), Interest::READABLE | Interest::WRITABLE)
+        if let Err(e) =
+            self.registry
+                .register(source, pd.token(), Interest::READABLE | Interest::WRITABLE)
         {
-            self.cache.lock().unwrap_or_else(|e| e.into_inner()).push(pd);
+            self.cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(pd);
             return Err(e);
         }
         self.registered.fetch_add(1, Ordering::Relaxed);
@@ -246,11 +275,18 @@ impl NetPoll {
     }
 
     /// Deregisters `source` and recycles its descriptor; returns the goroutines to ready.
-    pub(crate) fn close<S: mio::event::Source + ?Sized>(&self, source: &mut S, pd: &'static PollDesc) -> Vec<GRef> {
+    pub(crate) fn close<S: mio::event::Source + ?Sized>(
+        &self,
+        source: &mut S,
+        pd: &'static PollDesc,
+    ) -> Vec<GRef> {
         let _ = self.registry.deregister(source);
         let woken = pd.close();
         self.registered.fetch_sub(1, Ordering::Relaxed);
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).push(pd);
+        self.cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(pd);
         woken
     }
 
@@ -284,7 +320,9 @@ impl NetPoll {
         let timeout = if until == u64::MAX {
             None
         } else {
-            Some(Duration::from_nanos(until.saturating_sub(probe::clock::now_ns())))
+            Some(Duration::from_nanos(
+                until.saturating_sub(probe::clock::now_ns()),
+            ))
         };
         let ready = self.poll_locked(&mut guard, timeout);
         self.blocked.store(false, Ordering::SeqCst);
@@ -300,7 +338,8 @@ impl NetPoll {
                 super::g::fatal(&format!("netpoll: epoll_wait failed: {e}"));
             }
         }
-        self.lastpoll.store(probe::clock::now_ns().max(1), Ordering::SeqCst);
+        self.lastpoll
+            .store(probe::clock::now_ns().max(1), Ordering::SeqCst);
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
                 continue;

@@ -185,6 +185,7 @@ impl<T: ?Sized> Mutex<T> {
     /// (Go's `Lock`). Locking a mutex this goroutine already holds waits forever.
     #[inline]
     pub fn lock(&self) -> MutexGuard<'_, T> {
+        crate::runtime::preempt_check();
         self.lock_waiting_as(WaitReason::MutexLock)
     }
 

@@ -102,7 +102,6 @@ impl StackPool {
     }
 
     /// Takes back a stack (from a finished coroutine, via `Coroutine::into_stack`).
-    #[cfg(test)]
     pub(crate) fn free(&self, stack: GStack) {
         let mut free = self.lock_free();
         if free.warm.len() < POOL_HIGH_WATER {

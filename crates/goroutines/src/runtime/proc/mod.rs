@@ -18,6 +18,23 @@
 //! - Spinning Ms are at most half of the busy Ps (`2*nmspinning < nprocs - npidle`).
 //! - A new or woken G goes to `runnext` and inherits the time slice; other Ps steal `runnext` only
 //!   on their last pass. `yield_now` puts the G at the tail of the local ring.
+//! - A P's state word names its M (`p_state`), so no transition can be mistaken for another M's:
+//!
+//! ```text
+//!   IDLE --take_p--> RUNNING(m) --blocking()--> SYSCALL(m) --exitsyscall CAS--> RUNNING(m)
+//!                      |   ^                        |
+//!                      |   +-- sysmon: m in runtime |  sysmon CAS (work waits, or 10 ms)
+//!                      v   |                        v
+//!                   RETAKING(m) --m in user code--> IDLE --handoffp--> RUNNING(m') / idle list
+//! ```
+//!
+//!   An M touches its P only between `enter_runtime` and `exit_runtime`, which check the state
+//!   word (see `sysmon.rs` for the handshake); an M that finds its P taken goes on without one and
+//!   its goroutine ends up on the global queue.
+//!
+//! Files: this one holds the structures and the queues; `schedule.rs` the loop of an M
+//! (`mstart`, `findrunnable`, `execute`); `lockedm.rs` goroutines locked to threads and
+//! `handoffp`.
 //!
 //! Rejected designs, as proc.go's header lists: a centralised run queue (contention), handing a G
 //! directly to an unparked thread (thrashes between threads), and waking a thread for every readied
@@ -35,15 +52,22 @@ use super::g::{
     fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING,
 };
 use super::idle::{Idle, Note};
+use super::netpoll::NetPoll;
 use super::runq::RunQueue;
 use super::stack::{self, StackCache, StackPool};
-use super::netpoll::NetPoll;
 use super::time::Timers;
 use super::Config;
 use crate::loom::{
-    AtomicBool, AtomicI64, AtomicIsize, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Mutex,
+    AtomicBool, AtomicI64, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Mutex,
     Ordering,
 };
+
+mod lockedm;
+mod schedule;
+
+pub(crate) use self::lockedm::handoffp;
+use self::lockedm::{startlockedm, stoplockedm};
+use self::schedule::{gcd, mstart};
 
 const NO_P: usize = usize::MAX;
 
@@ -66,14 +90,32 @@ const SPIN_BACKOFF_NS: u64 = 500;
 /// Free Gs a P keeps before moving half to the global free list (Go's `gfput`).
 const GFREE_MAX: usize = 64;
 
-const P_IDLE: u8 = 0;
-const P_RUNNING: u8 = 1;
+/// No M holds the P; it is on the idle list (or being handed over).
+pub(crate) const P_IDLE: u64 = 0;
+/// An M holds the P and runs goroutines (or runtime code) with it.
+pub(crate) const P_RUNNING: u64 = 1;
+/// Its M is inside `blocking` (Go's `_Psyscall`): sysmon may take the P.
+pub(crate) const P_SYSCALL: u64 = 2;
+/// sysmon is deciding whether to take the P from a goroutine that hogs it; its M waits for the
+/// decision before it touches the P.
+pub(crate) const P_RETAKING: u64 = 3;
+
+/// The state word of a P held by M `mid` in `status`.
+pub(crate) fn p_state(mid: usize, status: u64) -> u64 {
+    ((mid as u64 + 1) << 8) | status
+}
 
 /// A P: a run queue, timers, and caches; held by at most one M at a time.
 pub(crate) struct P {
     pub(crate) id: usize,
     pub(crate) runq: RunQueue<G>,
-    status: AtomicU8,
+    /// The P's state word: `(M id + 1) << 8 | P_*` (see `p_state`), so that a transition names
+    /// the M it belongs to and cannot be confused with another M's (an ABA on the status alone).
+    pub(crate) state: AtomicU64,
+    /// The M that holds the P, for sysmon (the state word decides; this only locates the M).
+    pub(crate) owner: AtomicPtr<M>,
+    /// Incremented by every `blocking` call (Go's `syscalltick`), for sysmon.
+    pub(crate) syscalltick: AtomicU32,
     /// Incremented on every schedule that does not inherit a time slice.
     pub(crate) schedtick: AtomicU32,
     /// Incremented on every schedule, `runnext` included: thieves read it to tell a P that is
@@ -108,6 +150,8 @@ unsafe impl Sync for P {}
 pub(crate) struct Counters {
     pub(crate) steals: AtomicU64,
     pub(crate) runq_overflows: AtomicU64,
+    /// Ps sysmon took from goroutines that ran 10 ms without a runtime call.
+    pub(crate) hog_retakes: AtomicU64,
     pub(crate) thread_parks: AtomicU64,
     pub(crate) threads_started: AtomicU64,
 }
@@ -130,7 +174,7 @@ pub(crate) struct Sched {
     pub(crate) ps: Box<[P]>,
     lock: Mutex<SchedLocked>,
     global_len: AtomicUsize,
-    idle: Idle,
+    pub(crate) idle: Idle,
     pub(crate) next_goid: AtomicU64,
     /// Goroutines started by threads without a P (they exit on some P; see `gcount`).
     ngoroutines_no_p: AtomicI64,
@@ -142,6 +186,9 @@ pub(crate) struct Sched {
     pub(crate) netpoll: NetPoll,
     pub(crate) counters: Counters,
     pub(crate) shutdown: AtomicBool,
+    /// sysmon sleeps on this while every P is idle (Go's `sysmonnote`).
+    pub(crate) sysmon_note: super::idle::Note,
+    pub(crate) sysmon_waiting: AtomicBool,
     next_mid: AtomicUsize,
 }
 
@@ -152,6 +199,7 @@ unsafe impl Send for Sched {}
 
 /// An M: an OS thread running the scheduler loop.
 pub(crate) struct M {
+    pub(crate) id: usize,
     pub(crate) sched: &'static Sched,
     note: Note,
     next_p: AtomicUsize,
@@ -159,7 +207,11 @@ pub(crate) struct M {
     // Own thread only:
     p: Cell<usize>,
     spinning: Cell<bool>,
-    curg: Cell<*const G>,
+    /// The goroutine running on this M (read by sysmon to mark it for preemption).
+    pub(crate) curg: AtomicPtr<G>,
+    /// True while a goroutine runs user code on this M: the M will not touch its P until it
+    /// enters the runtime (`enter_runtime`), so sysmon may take the P (see `sysmon.rs`).
+    pub(crate) in_user: AtomicBool,
     after_switch: Cell<AfterSwitch>,
     rng: Cell<u64>,
     /// The goroutine wired to this thread by `lock_os_thread`, if any (Go's `m.lockedg`).
@@ -234,12 +286,17 @@ impl Sched {
     pub(crate) fn new(config: Config) -> std::io::Result<&'static Sched> {
         stack::install_overflow_handler();
         let netpoll = NetPoll::new()?;
+        if config.sigquit_dump {
+            super::sigquit::install()?;
+        }
         let nprocs = config.procs;
         let ps: Box<[P]> = (0..nprocs)
             .map(|id| P {
                 id,
                 runq: RunQueue::new(),
-                status: AtomicU8::new(P_IDLE),
+                state: AtomicU64::new(P_IDLE),
+                owner: AtomicPtr::new(ptr::null_mut()),
+                syscalltick: AtomicU32::new(0),
                 schedtick: AtomicU32::new(0),
                 switches: AtomicU32::new(0),
                 timers: Timers::new(),
@@ -270,6 +327,8 @@ impl Sched {
             netpoll,
             counters: Counters::default(),
             shutdown: AtomicBool::new(false),
+            sysmon_note: super::idle::Note::new(),
+            sysmon_waiting: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
             config,
         }));
@@ -277,6 +336,7 @@ impl Sched {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(sched);
+        super::sysmon::start(sched);
         Ok(sched)
     }
 
@@ -309,6 +369,16 @@ impl Sched {
         gr.set_wait_reason(super::g::WaitReason::None);
     }
 
+    /// Goroutines on the global queue (a snapshot).
+    pub(crate) fn global_len(&self) -> usize {
+        self.global_len.load(Ordering::Relaxed)
+    }
+
+    /// Whether some P is idle or some M spins: someone else could pick up new work.
+    pub(crate) fn idle_or_spinning(&self) -> bool {
+        self.idle.npidle() + self.idle.nmspinning() > 0
+    }
+
     /// Runs the deadlock check if every M of this runtime is idle (the caller holds the lock).
     fn checkdead_if_idle(&self, st: &SchedLocked) {
         if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !self.any_work() {
@@ -335,37 +405,26 @@ impl Sched {
         self.lock.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether `m` is one of this runtime's Ms and holds a P.
-    fn owned_p(&'static self, m: Option<&'static M>) -> Option<(&'static M, &'static P)> {
-        let m = m?;
+    /// Runs `f` with the caller's P, if the caller runs on one of this runtime's Ms and still
+    /// holds its P; returns None otherwise. Called from goroutine code, it enters the runtime
+    /// around `f` (sysmon may have taken the P from a goroutine that hogged it).
+    fn with_own_p<R>(&'static self, f: impl FnOnce(&'static P) -> R) -> Option<R> {
+        let m = current_m()?;
         if !ptr::eq(m.sched, self) {
             return None;
         }
-        m.p().map(|p| (m, p))
+        let user = m.in_user.load(Ordering::Relaxed);
+        let p = if user { enter_runtime(m) } else { m.p() };
+        let r = p.map(f);
+        if user {
+            exit_runtime(m);
+        }
+        r
     }
 
     /// Starts a goroutine (Go's `newproc`).
     pub(crate) fn newproc(&'static self, entry: Arc<dyn super::task::Runnable>) -> u64 {
-        let owner = self.owned_p(current_m());
-        let g = match owner {
-            // SAFETY: the current M holds `p`.
-            Some((_, p)) => unsafe { self.gfget(p) },
-            None => self.lock().gfree.pop(),
-        };
-        let g = g.unwrap_or_else(|| self.malg());
-        // SAFETY: a G taken from a free list or just allocated is held by nobody else.
-        let gr = unsafe { g.as_ref() };
         let id = self.next_goid.fetch_add(1, Ordering::Relaxed);
-        gr.id.store(id, Ordering::Relaxed);
-        // SAFETY: as above: we are the only holder of this G.
-        unsafe { *gr.entry.get() = Some(entry) };
-        gr.status.store(G_IDLE, Ordering::Relaxed);
-        match owner {
-            Some((_, p)) => p.count_goroutine(1),
-            None => {
-                self.ngoroutines_no_p.fetch_add(1, Ordering::Relaxed);
-            }
-        }
         if probe::trace::enabled() {
             let parent = super::g::current_g().map(|c| {
                 // SAFETY: the current goroutine is alive.
@@ -373,13 +432,33 @@ impl Sched {
             });
             probe::trace::record(probe::trace::EventKind::Spawn { task: id, parent });
         }
-        match owner {
-            // SAFETY: the current M holds `p`.
-            Some((_, p)) => unsafe { self.runqput(p, g, true) },
-            None => self.globrunqput(g),
+        let mut entry = Some(entry);
+        let placed = self.with_own_p(|p| {
+            // SAFETY: `with_own_p` runs this with the caller's own P.
+            let g = unsafe { self.gfget(p) }.unwrap_or_else(|| self.malg());
+            self.init_g(g, id, entry.take());
+            p.count_goroutine(1);
+            // SAFETY: as above.
+            unsafe { self.runqput(p, g, true) };
+        });
+        if placed.is_none() {
+            let g = self.lock().gfree.pop().unwrap_or_else(|| self.malg());
+            self.init_g(g, id, entry.take());
+            self.ngoroutines_no_p.fetch_add(1, Ordering::Relaxed);
+            self.globrunqput(g);
         }
         self.wakep();
         id
+    }
+
+    /// Readies a fresh or recycled G to run `entry` as goroutine `id`.
+    fn init_g(&self, g: GRef, id: u64, entry: Option<Arc<dyn super::task::Runnable>>) {
+        // SAFETY: a G taken from a free list or just allocated is held by nobody else.
+        let gr = unsafe { g.as_ref() };
+        gr.id.store(id, Ordering::Relaxed);
+        // SAFETY: as above: we are the only holder of this G.
+        unsafe { *gr.entry.get() = entry };
+        gr.status.store(G_IDLE, Ordering::Relaxed);
     }
 
     fn malg(&'static self) -> GRef {
@@ -417,10 +496,12 @@ impl Sched {
     /// Puts a runnable G on this runtime: the current P's `runnext` when the caller holds one of
     /// this runtime's Ps, else the global queue. Then makes sure someone will run it.
     pub(crate) fn ready(&'static self, g: GRef) {
-        match self.owned_p(current_m()) {
-            // SAFETY: the current M holds `p`.
-            Some((_, p)) => unsafe { self.runqput(p, g, true) },
-            None => self.globrunqput(g),
+        let on_own_p = self.with_own_p(|p| {
+            // SAFETY: `with_own_p` runs this with the caller's own P.
+            unsafe { self.runqput(p, g, true) }
+        });
+        if on_own_p.is_none() {
+            self.globrunqput(g);
         }
         self.wakep();
     }
@@ -510,17 +591,28 @@ impl Sched {
             m.notewakeup();
             return;
         }
+        if st.mcount >= self.config.max_threads {
+            drop(st);
+            // Go: "runtime: program exceeds 10000-thread limit", then exit 2.
+            eprintln!(
+                "runtime: program exceeds {}-thread limit\nfatal error: thread exhaustion",
+                self.config.max_threads
+            );
+            std::process::exit(2);
+        }
         st.mcount += 1;
         drop(st);
         let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
         let m = Arc::new(M {
+            id,
             sched: self,
             note: Note::new(),
             next_p: AtomicUsize::new(p),
             next_spinning: AtomicBool::new(spinning),
             p: Cell::new(NO_P),
             spinning: Cell::new(false),
-            curg: Cell::new(ptr::null()),
+            curg: AtomicPtr::new(ptr::null_mut()),
+            in_user: AtomicBool::new(false),
             after_switch: Cell::new(AfterSwitch::None),
             rng: Cell::new(
                 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407),
@@ -540,13 +632,18 @@ impl Sched {
 
     fn pidleget(&self, st: &mut SchedLocked) -> Option<usize> {
         let p = st.pidle.pop()?;
-        self.ps[p].status.store(P_RUNNING, Ordering::Relaxed);
         self.idle.p_taken();
+        if self.sysmon_waiting.load(Ordering::SeqCst)
+            && self.sysmon_waiting.swap(false, Ordering::SeqCst)
+        {
+            self.sysmon_note.wakeup();
+        }
         Some(p)
     }
 
     fn pidleput(&self, st: &mut SchedLocked, p: usize) {
-        self.ps[p].status.store(P_IDLE, Ordering::Relaxed);
+        self.ps[p].owner.store(ptr::null_mut(), Ordering::Relaxed);
+        self.ps[p].state.store(P_IDLE, Ordering::Release);
         st.pidle.push(p);
         self.idle.p_idled();
     }
@@ -565,408 +662,58 @@ impl Sched {
     }
 }
 
-/// Busy-waits for about `ns` nanoseconds without touching shared memory.
-fn spin_for(ns: u64) {
-    let until = probe::clock::now_ns() + ns;
-    while probe::clock::now_ns() < until {
-        std::hint::spin_loop();
+/// Makes `pid` the P of `m` (NO_P: none): the P's state word names `m` from now on.
+fn take_p(m: &M, pid: usize) {
+    m.p.set(pid);
+    if let Some(p) = m.p() {
+        p.owner.store(m as *const M as *mut M, Ordering::Relaxed);
+        p.state.store(p_state(m.id, P_RUNNING), Ordering::Release);
     }
 }
 
-fn gcd(mut a: usize, mut b: usize) -> usize {
-    while b != 0 {
-        (a, b) = (b, a % b);
-    }
-    a
-}
-
-/// The body of every scheduler thread (Go's `mstart` + `schedule` loop).
-fn mstart(m: Arc<M>) {
-    CURRENT_M.with(|c| c.set(Arc::as_ptr(&m)));
-    stack::ensure_altstack();
-    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
-    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+/// Returns to the runtime from goroutine code (or from the switch back to the M): from here the M
+/// may touch its P, if it still has it. Returns the P, or None when sysmon took it meanwhile (the
+/// goroutine hogged it); then the M has no P any more.
+pub(crate) fn enter_runtime(m: &M) -> Option<&'static P> {
+    let p = m.p()?;
+    m.in_user.store(false, Ordering::Relaxed);
+    super::sysmon::light_barrier();
+    let mine = p_state(m.id, P_RUNNING);
     loop {
-        if let Some(g) = NonNull::new(m.locked_g.get().cast_mut()) {
-            // Our goroutine is wired to this thread and has parked or yielded: give the P away
-            // and wait until it is runnable again and handed back to us with a P.
-            if !stoplockedm(&m) {
-                break;
-            }
-            execute(&m, g, false);
+        let s = p.state.load(Ordering::Acquire);
+        if s == mine {
+            return Some(p);
+        }
+        if s & 0xff == P_RETAKING && s >> 8 == mine >> 8 {
+            // sysmon is deciding; it takes a system call's time.
+            std::hint::spin_loop();
             continue;
         }
-        let Some((g, inherit)) = findrunnable(&m) else {
-            break;
-        };
-        if m.spinning.get() {
-            m.spinning.set(false);
-            if m.sched.idle.end_spinning() {
-                // The last spinner found work: make sure another takes over the search
-                // (Go's `resetspinning`).
-                m.sched.wakep();
-            }
-        }
-        // SAFETY: `g` came off a run queue; Gs live as long as the runtime.
-        let locked = unsafe { g.as_ref() }.locked_m.load(Ordering::Acquire);
-        if !locked.is_null() && !ptr::eq(locked, Arc::as_ptr(&m)) {
-            startlockedm(&m, g, locked);
-            continue;
-        }
-        execute(&m, g, inherit);
+        m.p.set(NO_P);
+        return None;
     }
-    CURRENT_M.with(|c| c.set(ptr::null()));
 }
 
-/// Hands this M's P to the M that `g` is locked to, and wakes it to run `g` (Go's
-/// `startlockedm`). This M goes on without a P.
-fn startlockedm(m: &M, g: GRef, locked: *const M) {
-    let Some(p) = m.p() else {
-        fatal("startlockedm without a P")
-    };
+/// Forgets the M's P (it was taken by sysmon).
+pub(crate) fn drop_p(m: &M) {
     m.p.set(NO_P);
-    // SAFETY: an M that a goroutine is locked to keeps running (waiting in `stoplockedm`) for
-    // as long as the lock holds, and Ms are freed only when their thread exits.
-    let lm = unsafe { &*locked };
-    if !ptr::eq(lm.locked_g.get(), g.as_ptr()) {
-        fatal("goroutine locked to a thread that does not know it");
-    }
-    {
-        let mut st = m.sched.lock();
-        st.nmidlelocked -= 1;
-        IDLE_MS.fetch_sub(1, Ordering::SeqCst);
-    }
-    lm.next_p.store(p.id, Ordering::Release);
-    lm.notewakeup();
 }
 
-/// Parks an M whose locked goroutine is not runnable, after handing its P to whoever can use it
-/// (Go's `stoplockedm` + `handoffp`). Returns true once the goroutine is runnable and a P has been
-/// handed back; false when the runtime shuts down.
-fn stoplockedm(m: &M) -> bool {
-    let sched = m.sched;
-    if let Some(p) = m.p() {
-        m.p.set(NO_P);
-        handoffp(sched, p);
-    }
-    {
-        let mut st = sched.lock();
-        st.nmidlelocked += 1;
-        IDLE_MS.fetch_add(1, Ordering::SeqCst);
-        sched.checkdead_if_idle(&st);
-    }
-    m.notesleep();
-    if sched.shutdown.load(Ordering::Relaxed) {
-        return false;
-    }
-    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
-    m.p().is_some()
-}
-
-/// Gives away a P whose M will not run goroutines for a while (Go's `handoffp`): to a new M if
-/// it has work or timers, else to the idle list.
-fn handoffp(sched: &'static Sched, p: &P) {
-    if !p.runq.is_empty()
-        || sched.global_len.load(Ordering::SeqCst) > 0
-        || p.timers.next_when() != u64::MAX
-    {
-        sched.startm(Some(p.id), false);
-        return;
-    }
-    let mut st = sched.lock();
-    sched.pidleput(&mut st, p.id);
-    drop(st);
-    // Someone may have published work before the P went idle.
-    if sched.any_work() {
-        sched.wakep();
+/// Gives a P-less M an idle P, if there is one.
+pub(crate) fn acquire_p_for(m: &M) -> bool {
+    match m.sched.acquire_idle_p() {
+        Some(pid) => {
+            take_p(m, pid);
+            true
+        }
+        None => false,
     }
 }
 
-/// Runs `g` on `m` until it parks, yields or exits, then does what it asked (Go's `execute`,
-/// `park_m`, `gosched_m`, `goexit0`).
-fn execute(m: &M, mut g: GRef, inherit: bool) {
-    let sched = m.sched;
-    let p = m.p().unwrap_or_else(|| fatal("execute without a P"));
-    // Owner-only counters: a load and a store, no read-modify-write.
-    if !inherit {
-        let t = p.schedtick.load(Ordering::Relaxed);
-        p.schedtick.store(t.wrapping_add(1), Ordering::Relaxed);
-    }
-    let s = p.switches.load(Ordering::Relaxed);
-    p.switches.store(s.wrapping_add(1), Ordering::Relaxed);
-    loop {
-        // SAFETY: we took `g` off a run queue; we are its only holder until it parks.
-        let gr = unsafe { g.as_ref() };
-        gr.status.store(G_RUNNING, Ordering::Relaxed);
-        m.curg.set(gr);
-        set_current_g(gr);
-        // SAFETY: as above; the coroutine is touched only by its holder.
-        let coro = unsafe { &mut *gr.coro.get() };
-        if coro.is_none() {
-            // First run: the goroutine gets its stack now.
-            // SAFETY: the current M holds `p`.
-            let stacks = unsafe { &mut *p.stacks.get() };
-            let stack = match stacks.alloc(&sched.stacks) {
-                Ok(s) => s,
-                Err(e) => fatal(&format!("goroutine {}: {e}", gr.id.load(Ordering::Relaxed))),
-            };
-            // SAFETY: as above.
-            let entry = unsafe { (*gr.entry.get()).take() };
-            gr.guard.set(stack.guard_range());
-            let gptr = g;
-            *coro = Some(corosensei::Coroutine::with_stack(
-                stack,
-                move |yielder, ()| {
-                    // SAFETY: this G runs this coroutine; nobody else touches `yielder`.
-                    unsafe { gptr.as_ref() }.yielder.set(yielder as *const _);
-                    if let Some(task) = entry {
-                        task.run();
-                    }
-                    // Goroutine-local values are dropped here, on the goroutine, where their
-                    // destructors may block like any goroutine code; a panic in one is caught like a
-                    // goroutine's own (the default hook has printed it).
-                    // SAFETY: the locals belong to this goroutine, which is running.
-                    let locals = unsafe { (*gptr.as_ref().locals.get()).take() };
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(locals)));
-                },
-            ));
-        }
-        let (lo, hi) = gr.guard.get();
-        stack::set_running_guard(lo, hi, gr.id.load(Ordering::Relaxed));
-        if probe::trace::enabled() {
-            probe::trace::record(probe::trace::EventKind::RunBegin {
-                task: gr.id.load(Ordering::Relaxed),
-                proc_id: p.id as u32,
-            });
-        }
-        let result = match coro.as_mut() {
-            Some(c) => c.resume(()),
-            None => fatal("goroutine without a coroutine"),
-        };
-        stack::clear_running_guard();
-        set_current_g(ptr::null());
-        m.curg.set(ptr::null());
-        if probe::trace::enabled() {
-            probe::trace::record(probe::trace::EventKind::RunEnd {
-                task: gr.id.load(Ordering::Relaxed),
-                proc_id: p.id as u32,
-            });
-        }
-        // A P changes hands only in this loop, so `p` is still ours.
-        match result {
-            CoroutineResult::Return(()) => {
-                let Some(c) = coro.take() else { return };
-                let stack = c.into_stack();
-                // SAFETY: the current M holds `p`.
-                unsafe { (*p.stacks.get()).free(&sched.stacks, stack) };
-                if ptr::eq(m.locked_g.get(), gr) {
-                    // A goroutine that exits locked releases its thread (Go would end the thread).
-                    m.locked_g.set(ptr::null());
-                }
-                gr.locked_m.store(ptr::null_mut(), Ordering::Relaxed);
-                gr.lock_count.set(0);
-                gr.status.store(G_DEAD, Ordering::Release);
-                p.count_goroutine(-1);
-                // SAFETY: the current M holds `p`; `g` is dead and held by nobody else.
-                unsafe { sched.gfput(p, g) };
-                return;
-            }
-            CoroutineResult::Yield(()) => match m.after_switch.replace(AfterSwitch::None) {
-                AfterSwitch::Park { unlockf, data } => {
-                    gr.status.store(G_WAITING, Ordering::Release);
-                    if probe::trace::enabled() {
-                        probe::trace::record(probe::trace::EventKind::Park {
-                            task: gr.id.load(Ordering::Relaxed),
-                            reason: gr.wait_reason().as_str(),
-                        });
-                    }
-                    // SAFETY: `data` points into the parked goroutine's `gopark` frame, which
-                    // stays put until it is resumed; `unlockf` is the trampoline made for it.
-                    if unsafe { unlockf(data, g) } {
-                        return;
-                    }
-                    // unlockf refused: run it again at once (Go's `park_m`).
-                    if gr
-                        .status
-                        .compare_exchange(
-                            G_WAITING,
-                            G_RUNNABLE,
-                            Ordering::AcqRel,
-                            Ordering::Acquire,
-                        )
-                        .is_err()
-                    {
-                        fatal("parked goroutine changed state under unlockf");
-                    }
-                    g = NonNull::from(gr);
-                }
-                AfterSwitch::Yield => {
-                    gr.status.store(G_RUNNABLE, Ordering::Relaxed);
-                    if ptr::eq(m.locked_g.get(), gr) {
-                        // Another M must pick it up and hand it back to us: use the global
-                        // queue, since this M is about to give its P away.
-                        sched.globrunqput(g);
-                        sched.wakep();
-                        return;
-                    }
-                    // SAFETY: the current M holds `p`.
-                    unsafe { sched.runqput(p, g, false) };
-                    return;
-                }
-                AfterSwitch::None => fatal("goroutine suspended without saying why"),
-            },
-        }
-    }
-}
-
-/// Finds a goroutine to run, or parks the thread until there is one (Go's `findRunnable`).
-/// Returns `(g, inherit_time)`, or None when the runtime shuts down.
-fn findrunnable(m: &M) -> Option<(GRef, bool)> {
-    let sched = m.sched;
-    let mut spin_since: Option<u64> = None;
-    'top: loop {
-        if sched.shutdown.load(Ordering::Relaxed) {
-            release_p(m);
-            return None;
-        }
-        let Some(p) = m.p() else {
-            // No P: wait for one to be handed over.
-            stopm(m);
-            continue;
-        };
-        if p.timers.next_when() != u64::MAX {
-            p.timers.run_due(probe::clock::now_ns());
-        }
-        // SAFETY (all the `unsafe` calls on `p` below): this M holds `p`.
-        if p.schedtick.load(Ordering::Relaxed) % GLOBAL_QUEUE_TICK == 0 {
-            // SAFETY: see above.
-            if let Some(g) = unsafe { sched.globrunqget(p, 1) } {
-                return Some((g, false));
-            }
-        }
-        // SAFETY: see above.
-        if let Some(x) = unsafe { p.runq.pop() } {
-            return Some(x);
-        }
-        // SAFETY: see above.
-        if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
-            return Some((g, false));
-        }
-        // Poll the network without blocking, if some M polled before and nobody blocks in it
-        // now (Go: "an optimization before we do stealing").
-        if sched.netpoll.has_sockets() && sched.netpoll.lastpoll() != 0 {
-            if let Some(g) = sched.inject(sched.netpoll.poll_now()) {
-                return Some((g, false));
-            }
-        }
-        if m.spinning.get() || sched.idle.may_spin(sched.ps.len()) {
-            if !m.spinning.get() {
-                m.spinning.set(true);
-                sched.idle.begin_spinning();
-            }
-            if let Some(g) = steal_work(m, p) {
-                return Some((g, false));
-            }
-            // Keep searching for a short while before giving up the P: while one M spins,
-            // producers need not wake a thread (a futex wake costs the waker a microsecond or
-            // more, more than a whole channel round trip).
-            let now = probe::clock::now_ns();
-            if now - *spin_since.get_or_insert(now) < SPIN_NS {
-                // Back off between searches: every search reads the other Ps' queues, and a
-                // spinner polling them back to back slows their owners down.
-                spin_for(SPIN_BACKOFF_NS);
-                continue 'top;
-            }
-        }
-        // Nothing to do: give up the P, then look once more.
-        {
-            let mut st = sched.lock();
-            if !st.global.is_empty() {
-                drop(st);
-                // SAFETY: see above.
-                if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
-                    return Some((g, false));
-                }
-                continue 'top;
-            }
-            sched.pidleput(&mut st, p.id);
-            m.p.set(NO_P);
-        }
-        if m.spinning.get() {
-            m.spinning.set(false);
-            sched.idle.end_spinning();
-            // Re-check everything a submitter may have published while we were still counted
-            // as spinning (the other half of `Idle::should_wake`).
-            if sched.any_work() {
-                if let Some(pid) = sched.acquire_idle_p() {
-                    m.p.set(pid);
-                    m.spinning.set(true);
-                    sched.idle.begin_spinning();
-                    continue 'top;
-                }
-            }
-        }
-        // About to go idle: give the memory of surplus free stacks back (Go's scavenger).
-        if sched.stacks.has_surplus() {
-            sched.stacks.scavenge();
-        }
-        // Block in the network poller until the earliest timer of any P, as the one M that does;
-        // or park until handed a P.
-        let poll_until = sched
-            .ps
-            .iter()
-            .map(|p| p.timers.next_when())
-            .min()
-            .unwrap_or(u64::MAX);
-        if poll_until != u64::MAX || sched.netpoll.has_sockets() {
-            if let Some(ready) = sched.netpoll.block_until(poll_until) {
-                if sched.shutdown.load(Ordering::Relaxed) {
-                    return None;
-                }
-                match sched.acquire_idle_p() {
-                    Some(pid) => {
-                        m.p.set(pid);
-                        if let Some(g) = sched.inject(ready) {
-                            return Some((g, false));
-                        }
-                        // Timers may be due on any P: search them all, as a spinner does.
-                        m.spinning.set(true);
-                        sched.idle.begin_spinning();
-                    }
-                    None => {
-                        // Every P is busy: leave the goroutines to them.
-                        if let Some(g) = sched.inject(ready) {
-                            sched.globrunqput(g);
-                        }
-                    }
-                }
-                continue 'top;
-            }
-        }
-        stopm(m);
-    }
-}
-
-fn release_p(m: &M) {
-    if let Some(p) = m.p() {
-        let mut st = m.sched.lock();
-        m.sched.pidleput(&mut st, p.id);
-        m.p.set(NO_P);
-    }
-}
-
-/// Parks an M without a P until `startm` hands it one (Go's `stopm`).
-fn stopm(m: &M) {
-    let sched = m.sched;
-    {
-        let mut st = sched.lock();
-        st.midle.push(current_m_arc(m));
-        IDLE_MS.fetch_add(1, Ordering::SeqCst);
-        sched.checkdead_if_idle(&st);
-    }
-    m.notesleep();
-    m.p.set(m.next_p.swap(NO_P, Ordering::Acquire));
-    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+/// Back to goroutine code: sysmon may take the P from now on.
+pub(crate) fn exit_runtime(m: &M) {
+    super::sysmon::light_barrier();
+    m.in_user.store(true, Ordering::Relaxed);
 }
 
 fn current_m_arc(m: &M) -> Arc<M> {
@@ -978,76 +725,21 @@ fn current_m_arc(m: &M) -> Arc<M> {
     }
 }
 
-/// Steals from other Ps (Go's `stealWork`): four passes in random order; the last one also runs
-/// their due timers and may take their `runnext`.
-fn steal_work(m: &M, p: &P) -> Option<GRef> {
-    let sched = m.sched;
-    let n = sched.ps.len();
-    if n == 1 {
-        return None;
-    }
-    for pass in 0..STEAL_TRIES {
-        let last = pass == STEAL_TRIES - 1;
-        // Go's `stealOrder`: a random start and a random stride coprime with the number of Ps
-        // visit every P once, in an order that differs from thief to thief.
-        let start = m.fastrand() as usize % n;
-        let stride = sched.steal_strides[m.fastrand() as usize % sched.steal_strides.len()];
-        for k in 0..n {
-            let victim = &sched.ps[(start + k * stride) % n];
-            if victim.id == p.id {
-                continue;
-            }
-            if last
-                && victim.timers.next_when() != u64::MAX
-                && victim.timers.run_due(probe::clock::now_ns()) > 0
-            {
-                // Readied Gs went to our runnext.
-                // SAFETY: this M holds `p`.
-                if let Some((g, _)) = unsafe { p.runq.pop() } {
-                    return Some(g);
-                }
-            }
-            if victim.status.load(Ordering::Relaxed) == P_IDLE {
-                continue;
-            }
-            let mut take_runnext = last;
-            if last && victim.runq.len() == 1 && victim.runq.has_runnext() {
-                // Go sleeps 3us here: the victim is likely about to run its runnext itself.
-                // Unlike Go, leave `runnext` alone if the victim switched goroutines meanwhile:
-                // it is not stuck, it is handing goroutines back and forth (a channel ping-pong),
-                // and taking one would only split the pair across threads.
-                let before = victim.switches.load(Ordering::Relaxed);
-                spin_for(3_000);
-                take_runnext = victim.switches.load(Ordering::Relaxed) == before;
-            }
-            // SAFETY: this M holds `p`, whose queue is the destination.
-            if let Some(g) = unsafe { victim.runq.steal_into(&p.runq, take_runnext) } {
-                sched.counters.steals.fetch_add(1, Ordering::Relaxed);
-                if probe::trace::enabled() {
-                    probe::trace::record(probe::trace::EventKind::Steal {
-                        from: victim.id as u32,
-                        to: p.id as u32,
-                        count: p.runq.len() as u32 + 1,
-                    });
-                }
-                return Some(g);
-            }
-        }
-    }
-    None
-}
-
 /// A plain thread is about to block in a goroutine primitive: if that leaves some runtime with
 /// nothing running, that runtime's last M found no deadlock only because this thread still ran;
 /// check again (Go never needs this: it has no foreign threads).
 pub(crate) fn checkdead_all() {
-    let runtimes: Vec<&'static Sched> = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    for sched in runtimes {
+    for sched in all_runtimes() {
         if sched.config.deadlock_detection && !sched.shutdown.load(Ordering::Relaxed) {
             let st = sched.lock();
             sched.checkdead_if_idle(&st);
         }
     }
+}
+
+/// Every runtime built in this process.
+pub(crate) fn all_runtimes() -> Vec<&'static Sched> {
+    RUNTIMES.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Stops the runtime's threads once they next look for work; goroutines are abandoned.
@@ -1060,4 +752,5 @@ pub(crate) fn shutdown(sched: &'static Sched) {
         m.notewakeup();
     }
     sched.netpoll.wake();
+    sched.sysmon_note.wakeup();
 }

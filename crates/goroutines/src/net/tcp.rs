@@ -1,0 +1,356 @@
+//! TCP: `TcpListener` and `TcpStream`, std's API over `NetFd` (Go's `net.TCPListener` and
+//! `net.TCPConn`).
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::each_addr;
+use super::fd::NetFd;
+use crate::runtime::netpoll::Mode;
+
+/// The first pause of `accept` when the process is out of file descriptors (Go's `net/http`).
+const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
+/// The longest pause; each one doubles up to it.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A TCP socket that listens for connections (std's `TcpListener`; Go's `net.TCPListener`).
+///
+/// `accept` parks the calling goroutine until a connection arrives; on a plain thread it blocks
+/// the thread.
+pub struct TcpListener {
+    fd: Arc<NetFd<mio::net::TcpListener>>,
+}
+
+impl TcpListener {
+    /// Binds to the first address of `addr` that works and listens, with the backlog capped by
+    /// the kernel only (`net.core.somaxconn`, as Go listens; std asks for 128).
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        each_addr(addr, |addr| {
+            let listener = mio::net::TcpListener::bind(addr)?;
+            // Listening again only changes the backlog; a negative one means the kernel's maximum.
+            // SAFETY: listen takes a plain fd that `listener` owns and keeps open.
+            if unsafe { libc::listen(listener.as_raw_fd(), -1) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(TcpListener {
+                fd: Arc::new(NetFd::new(listener)),
+            })
+        })
+    }
+
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.socket().local_addr()
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// Out of file descriptors (`EMFILE`, `ENFILE`; or of socket memory, `ENOBUFS`, `ENOMEM`),
+    /// it neither fails nor spins: it sleeps 5 ms, doubling up to 1 s, and tries again, as Go's
+    /// `net/http` server does (which also logs each pause; this logs nothing), so that the
+    /// connections wait in the backlog until descriptors are free. A listener shut down
+    /// meanwhile (`shutdown(2)` on its fd: the way to stop an `accept` in progress, since a
+    /// listener cannot be dropped while borrowed) ends the wait with `EINVAL`, as `accept(2)`
+    /// on it would. Any other error is returned at once. A connection that the peer reset
+    /// before it was accepted is skipped.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let mut backoff = Duration::ZERO;
+        loop {
+            match self.fd.io(Mode::Read, accept_one) {
+                Ok((stream, addr)) => return Ok((TcpStream::from_mio(stream), addr)),
+                Err(e) if is_out_of_resources(&e) => {
+                    backoff = if backoff.is_zero() {
+                        ACCEPT_BACKOFF_FIRST
+                    } else {
+                        (backoff * 2).min(ACCEPT_BACKOFF_MAX)
+                    };
+                    crate::sleep(backoff);
+                    // Out of descriptors, `accept(2)` fails with EMFILE before it looks at the
+                    // socket, so a listener shut down meanwhile must be noticed here.
+                    if !self.is_listening()? {
+                        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Whether the socket still listens (`SO_ACCEPTCONN`; cleared by `shutdown(2)`).
+    fn is_listening(&self) -> io::Result<bool> {
+        let mut listening: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes to `listening`, a c_int that lives across
+        // the call, and updates `len`.
+        let rc = unsafe {
+            libc::getsockopt(
+                self.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_ACCEPTCONN,
+                (&mut listening as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(listening != 0)
+    }
+
+    /// An endless iterator over `accept`ed connections (their addresses dropped).
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// Another handle to the same listener (one socket, one registration).
+    pub fn try_clone(&self) -> io::Result<TcpListener> {
+        Ok(TcpListener {
+            fd: self.fd.clone(),
+        })
+    }
+}
+
+/// One `accept(2)`, skipping connections reset before they were accepted (as Go does).
+fn accept_one(listener: &mio::net::TcpListener) -> io::Result<(mio::net::TcpStream, SocketAddr)> {
+    loop {
+        match listener.accept() {
+            Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Out of descriptors (the process's or the system's), or of kernel memory for a socket: errors
+/// that time, not the caller, will cure.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("addr", &self.local_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.socket().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpListener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.socket().as_fd()
+    }
+}
+
+/// The connections of a [`TcpListener`], from [`TcpListener::incoming`]; never ends.
+#[derive(Debug)]
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+
+    fn next(&mut self) -> Option<io::Result<TcpStream>> {
+        Some(self.listener.accept().map(|(stream, _)| stream))
+    }
+}
+
+/// A TCP connection (std's `TcpStream`; Go's `net.TCPConn`).
+///
+/// Reads and writes that would block park the calling goroutine until the socket is ready (on a
+/// plain thread they block the thread), so code written for std's blocking streams, `Read` and
+/// `Write` users included, runs unchanged. Clones share one socket: one reader and one writer
+/// proceed at a time, the others wait their turn.
+pub struct TcpStream {
+    fd: Arc<NetFd<mio::net::TcpStream>>,
+}
+
+impl TcpStream {
+    fn from_mio(stream: mio::net::TcpStream) -> TcpStream {
+        TcpStream {
+            fd: Arc::new(NetFd::new(stream)),
+        }
+    }
+
+    /// Connects to the first address of `addr` that accepts, waiting as long as the system
+    /// lets a connection attempt take.
+    pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
+        each_addr(addr, |addr| TcpStream::connect_addr(addr, None))
+    }
+
+    /// Connects to `addr`, failing with `TimedOut` after `timeout` (zero: `InvalidInput`).
+    pub fn connect_timeout(addr: &SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+        if timeout.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        TcpStream::connect_addr(*addr, Some(timeout))
+    }
+
+    /// A non-blocking `connect(2)`, then a wait until the socket is writable and either
+    /// connected or failed (mio's recipe for `TcpStream::connect`).
+    fn connect_addr(addr: SocketAddr, timeout: Option<Duration>) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_mio(mio::net::TcpStream::connect(addr)?);
+        let connected = stream.fd.io_with_timeout(Mode::Write, timeout, |socket| {
+            if let Some(e) = socket.take_error()? {
+                return Err(e);
+            }
+            match socket.peer_addr() {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                    Err(io::ErrorKind::WouldBlock.into())
+                }
+                Err(e) => Err(e),
+            }
+        });
+        match connected {
+            Ok(()) => Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection timed out",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The address of the remote end.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.socket().peer_addr()
+    }
+
+    /// The address of the local end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.fd.socket().local_addr()
+    }
+
+    /// Shuts down the reading half, the writing half (the peer reads end of file), or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.fd.socket().shutdown(how)
+    }
+
+    /// Sets how long each later read may wait: a read that times out fails with `WouldBlock`,
+    /// as std's do on Unix, and leaves the stream usable. None: no limit; zero: `InvalidInput`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.fd.set_timeout(Mode::Read, timeout)
+    }
+
+    /// Sets how long each later write may wait, as [`set_read_timeout`](Self::set_read_timeout).
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.fd.set_timeout(Mode::Write, timeout)
+    }
+
+    /// The read timeout, if any.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.fd.timeout(Mode::Read))
+    }
+
+    /// The write timeout, if any.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.fd.timeout(Mode::Write))
+    }
+
+    /// Sets `TCP_NODELAY` (Nagle's algorithm off when true).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.fd.socket().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.fd.socket().nodelay()
+    }
+
+    /// Another handle to the same connection, sharing its socket, registration and timeouts.
+    pub fn try_clone(&self) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            fd: self.fd.clone(),
+        })
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.fd.io(Mode::Read, |mut socket| socket.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.fd
+            .io(Mode::Read, |mut socket| socket.read_vectored(bufs))
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.fd.io(Mode::Write, |mut socket| socket.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.fd
+            .io(Mode::Write, |mut socket| socket.write_vectored(bufs))
+    }
+
+    /// Nothing to flush: writes go straight to the socket.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&*self).read(buf)
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        (&*self).read_vectored(bufs)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        (&*self).write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (&*self).write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("addr", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .field("fd", &self.as_raw_fd())
+            .finish()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.socket().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.socket().as_fd()
+    }
+}
