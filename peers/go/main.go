@@ -9,6 +9,10 @@
 // Usage:
 //
 //	bench all | <workload>...
+//	bench serve-echo [-addr 127.0.0.1:0]
+//
+// serve-echo is no workload: it serves TCP echo for the shared load generator
+// (peers/go/loadgen) until it is killed; see serve_echo.go.
 package main
 
 import (
@@ -35,8 +39,9 @@ type figure struct {
 // A workload is a named job that measures itself once per call.
 type workload struct {
 	name    string
-	procs   int  // GOMAXPROCS to run under; 0 keeps the default
-	child   bool // run each repetition in a fresh process (memory figures)
+	procs   int      // GOMAXPROCS to run under; 0 keeps the default
+	child   bool     // run each repetition in a fresh process (memory figures)
+	env     []string // extra environment of that process, as "KEY=value"
 	measure func() []figure
 }
 
@@ -50,12 +55,20 @@ var workloads = []workload{
 	{name: "idle-memory", child: true, measure: idleMemory},
 	{name: "yield", measure: yield},
 	{name: "yield-1p", procs: 1, measure: yield},
+	{name: "hog-fairness", procs: 1, measure: hogFairness},
+	{name: "hog-fairness-noasync", procs: 1, child: true,
+		env: []string{"GODEBUG=asyncpreemptoff=1"}, measure: hogFairness},
+	{name: "blocking-handoff", procs: 1, measure: blockingHandoff},
 }
 
 func main() {
 	args := os.Args[1:]
 	if len(args) == 2 && args[0] == childFlag {
 		childMain(args[1])
+		return
+	}
+	if len(args) > 0 && args[0] == "serve-echo" {
+		serveEcho(args[1:])
 		return
 	}
 	if len(args) == 0 {
@@ -83,7 +96,7 @@ func usage() {
 	for i, w := range workloads {
 		names[i] = w.name
 	}
-	fmt.Fprintf(os.Stderr, "usage: bench all | <workload>...\nworkloads: %s\n",
+	fmt.Fprintf(os.Stderr, "usage: bench all | <workload>... | serve-echo [-addr host:port]\nworkloads: %s\n",
 		strings.Join(names, " "))
 	os.Exit(2)
 }
@@ -105,7 +118,7 @@ func bench(w workload) {
 	}
 	once := w.measure
 	if w.child {
-		once = func() []figure { return runChild(w.name) }
+		once = func() []figure { return runChild(w) }
 	}
 	for range warmups {
 		runtime.GC()
@@ -140,6 +153,11 @@ func format(v float64) string {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// logf writes a diagnostic line on stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
 // fail reports a wrong checksum or a broken measurement and exits non-zero.

@@ -22,10 +22,17 @@
 //! --size-scale F`, the child measures once and prints result lines, and the parent reads them
 //! back with [`probe::result::parse_lines`].
 //!
+//! The echo benchmarks (`echo-c100`, `echo-c1000`) measure a server in a child process
+//! (`schedlab serve <model> echo`) driven by the Go peers' load generator, the one program that
+//! drives every echo server the project compares; see [`echo`]. They need Go, so `all` leaves
+//! them out: run them by name. Without Go they are skipped with a message, the other benchmarks
+//! still run, and the run fails at the end.
+//!
 //! The median is the middle value after sorting (the upper middle for an even count), as the Go
 //! peer takes it; medians are printed with two decimals below 100 and one above, as the peer
 //! prints them.
 
+pub mod echo;
 pub mod goroutines;
 
 use std::fmt;
@@ -48,6 +55,10 @@ pub struct Benchmark {
     pub procs: Option<usize>,
     /// Whether each repetition runs in a fresh child process (its figures are process-wide).
     pub fresh_process: bool,
+    /// A size it always runs, whatever `--size-scale` says (echo's connections).
+    pub size: Option<u64>,
+    /// Whether `all` (and bare `schedlab`) runs it: not when it needs Go installed.
+    pub in_all: bool,
     /// One line for `--help`: what it runs and the figures it prints.
     pub summary: &'static str,
 }
@@ -58,12 +69,24 @@ const fn benchmark(name: &'static str, workload: Workload, summary: &'static str
         workload,
         procs: None,
         fresh_process: false,
+        size: None,
+        in_all: true,
         summary,
     }
 }
 
-/// Every benchmark, in the order `all` runs them (the Go peer's order).
-pub const BENCHMARKS: [Benchmark; 9] = [
+/// An echo benchmark at `connections` connections: a served workload, left out of `all`.
+const fn echo(name: &'static str, connections: u64, summary: &'static str) -> Benchmark {
+    Benchmark {
+        size: Some(connections),
+        in_all: false,
+        ..benchmark(name, Workload::Echo, summary)
+    }
+}
+
+/// Every benchmark, in the order `all` runs them (the Go peer's order); `all` skips those not
+/// [`Benchmark::in_all`].
+pub const BENCHMARKS: [Benchmark; 13] = [
     benchmark(
         "skynet",
         Workload::Skynet,
@@ -113,12 +136,45 @@ pub const BENCHMARKS: [Benchmark; 9] = [
         procs: Some(1),
         ..benchmark("yield-1p", Workload::Yield, "yield on one P")
     },
+    Benchmark {
+        procs: Some(1),
+        ..benchmark(
+            "hog-fairness",
+            Workload::HogFairness,
+            "1 P: a 2 s spin with no runtime call beside a 1 ms ticker: worst_tick_delay_ms",
+        )
+    },
+    Benchmark {
+        procs: Some(1),
+        ..benchmark(
+            "blocking-handoff",
+            Workload::BlockingHandoff,
+            "1 P: 1,000 goroutines ping-pong beside a 200 ms blocking call: throughput_ratio",
+        )
+    },
+    echo(
+        "echo-c100",
+        100,
+        "TCP echo, 100 connections x 64 B, Go's load generator: round_trips_per_s, p99_us",
+    ),
+    echo("echo-c1000", 1000, "the same with 1,000 connections"),
 ];
 
 impl Benchmark {
     /// The benchmark called `name`, if any.
     pub fn find(name: &str) -> Option<&'static Benchmark> {
         BENCHMARKS.iter().find(|b| b.name == name)
+    }
+
+    /// The benchmarks `all` runs, in order.
+    pub fn all() -> impl Iterator<Item = &'static Benchmark> {
+        BENCHMARKS.iter().filter(|b| b.in_all)
+    }
+
+    /// The size it runs when `--size-scale` is `scale`.
+    pub fn size(&self, scale: f64) -> u64 {
+        self.size
+            .unwrap_or_else(|| self.workload.scaled_size(scale))
     }
 
     /// The Ps it runs on when `--procs` asks for `requested`.
@@ -155,16 +211,31 @@ pub const CHILD_COMMAND: &str = "__child";
 
 /// Runs each benchmark on `model` (a warm-up, then `options.reps` repetitions) and writes its
 /// result lines to `out` as soon as it finishes. Per-repetition values go to stderr.
+///
+/// A benchmark that needs a peer program that is not there (the Go load generator) is skipped
+/// with a message on stderr, and the others still run; the run then fails with
+/// [`BenchError::Skipped`]. Any other failure stops the run.
 pub fn run(
     model: Model,
     benchmarks: &[&'static Benchmark],
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), BenchError> {
+    let mut skipped = Vec::new();
     for benchmark in benchmarks {
-        run_benchmark(model, benchmark, options, out)?;
+        match run_benchmark(model, benchmark, options, out) {
+            Err(error @ BenchError::PeerMissing { .. }) => {
+                eprintln!("schedlab: skipped: {error}");
+                skipped.push(benchmark.name);
+            }
+            result => result?,
+        }
     }
-    Ok(())
+    if skipped.is_empty() {
+        Ok(())
+    } else {
+        Err(BenchError::Skipped(skipped))
+    }
 }
 
 fn run_benchmark(
@@ -174,7 +245,12 @@ fn run_benchmark(
     out: &mut dyn Write,
 ) -> Result<(), BenchError> {
     let procs = benchmark.procs(options.procs);
-    let size = benchmark.workload.scaled_size(options.size_scale);
+    if benchmark.workload == Workload::Echo {
+        // The load generator warms the server up before it measures: no warm-up run here.
+        let runs = echo::measure(model, benchmark, procs, options.reps)?;
+        return report(model, benchmark, procs, &runs, out);
+    }
+    let size = benchmark.size(options.size_scale);
     let mut measure_once: Box<dyn FnMut() -> Result<Vec<ResultLine>, BenchError>> =
         if benchmark.fresh_process {
             let size_scale = options.size_scale;
@@ -327,6 +403,27 @@ pub enum BenchError {
     Figure(InvalidResultLine),
     /// Writing the results failed.
     Output(io::Error),
+    /// The benchmark needs a peer program that is not available (the Go load generator).
+    PeerMissing {
+        /// The benchmark.
+        benchmark: &'static str,
+        /// What is missing, and how to get it.
+        reason: String,
+    },
+    /// The server or the load generator of an echo benchmark failed.
+    Served {
+        /// The benchmark.
+        benchmark: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The benchmark runs only in its own processes (echo), not in this one or under `trace`.
+    NotInProcess {
+        /// The benchmark.
+        benchmark: &'static str,
+    },
+    /// These benchmarks were skipped for [`BenchError::PeerMissing`]; the others ran.
+    Skipped(Vec<&'static str>),
 }
 
 impl fmt::Display for BenchError {
@@ -354,6 +451,18 @@ impl fmt::Display for BenchError {
             }
             BenchError::Figure(error) => write!(f, "cannot print a figure: {error}"),
             BenchError::Output(error) => write!(f, "cannot write results: {error}"),
+            BenchError::PeerMissing { benchmark, reason } => write!(f, "{benchmark}: {reason}"),
+            BenchError::Served { benchmark, reason } => write!(f, "{benchmark}: {reason}"),
+            BenchError::NotInProcess { benchmark } => write!(
+                f,
+                "{benchmark} measures a server in a child process with the Go load generator; \
+                 it cannot run in-process or be traced (serve it with `schedlab serve`)"
+            ),
+            BenchError::Skipped(names) => write!(
+                f,
+                "skipped {} for want of the Go load generator (see above)",
+                names.join(", ")
+            ),
         }
     }
 }

@@ -4,6 +4,7 @@
 //!   schedlab                                        Command::Everything
 //!   schedlab bench <model> <workload>...|all ...    Command::Bench
 //!   schedlab trace <model> <workload> ...           Command::Trace
+//!   schedlab serve <model> echo [--addr A] ...      Command::Serve
 //!   schedlab __child <model> <workload> ...         Command::Child (hidden; see lab::bench)
 //!   schedlab -h | --help | help                     Command::Help
 //! ```
@@ -15,10 +16,12 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use lab::bench::{Benchmark, Options, BENCHMARKS, CHILD_COMMAND};
 use lab::model::Model;
+use lab::workloads::Workload;
 
 /// What the command line asks for.
 #[derive(Debug)]
@@ -40,6 +43,12 @@ pub enum Command {
         output: PathBuf,
         procs: usize,
     },
+    /// Serve the echo workload until killed, printing `PORT <n>` once listening.
+    Serve {
+        model: Model,
+        addr: SocketAddr,
+        procs: usize,
+    },
     /// One fresh-process repetition, for a parent `schedlab`.
     Child {
         model: Model,
@@ -51,6 +60,9 @@ pub enum Command {
 
 /// Where `trace` writes when `-o` is not given.
 const DEFAULT_TRACE_FILE: &str = "trace.json";
+
+/// Where `serve` listens when `--addr` is not given (port 0: the system picks one).
+const DEFAULT_SERVE_ADDR: &str = "127.0.0.1:0";
 
 /// Parses the arguments after the program name.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageError> {
@@ -77,7 +89,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             let mut benchmarks = Vec::new();
             for name in names {
                 if name == "all" {
-                    benchmarks.extend(BENCHMARKS.iter());
+                    benchmarks.extend(Benchmark::all());
                 } else {
                     benchmarks.push(find_benchmark(name)?);
                 }
@@ -104,6 +116,32 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 output: parsed
                     .output
                     .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACE_FILE)),
+                procs: parsed
+                    .procs
+                    .unwrap_or_else(probe::threads::available_parallelism),
+            })
+        }
+        "serve" => {
+            let parsed = Parsed::from_args("serve", rest, &[Flag::Procs, Flag::Addr])?;
+            let (model, names) = parsed.model_and_names("serve")?;
+            match names {
+                [] => return Err(UsageError::MissingWorkload("serve")),
+                [name] if name == Workload::Echo.name() => {}
+                [name] => return Err(UsageError::NotServable(name.clone())),
+                [_, extra, ..] => {
+                    return Err(UsageError::UnexpectedArgument {
+                        command: "serve",
+                        argument: extra.clone(),
+                    })
+                }
+            }
+            Ok(Command::Serve {
+                model,
+                addr: parsed.addr.unwrap_or_else(|| {
+                    DEFAULT_SERVE_ADDR
+                        .parse()
+                        .expect("the default address parses")
+                }),
                 procs: parsed
                     .procs
                     .unwrap_or_else(probe::threads::available_parallelism),
@@ -151,10 +189,17 @@ enum Flag {
     Reps,
     SizeScale,
     Output,
+    Addr,
 }
 
 impl Flag {
-    const ALL: [Flag; 4] = [Flag::Procs, Flag::Reps, Flag::SizeScale, Flag::Output];
+    const ALL: [Flag; 5] = [
+        Flag::Procs,
+        Flag::Reps,
+        Flag::SizeScale,
+        Flag::Output,
+        Flag::Addr,
+    ];
 
     fn names(self) -> &'static [&'static str] {
         match self {
@@ -162,6 +207,7 @@ impl Flag {
             Flag::Reps => &["--reps"],
             Flag::SizeScale => &["--size-scale"],
             Flag::Output => &["-o", "--output"],
+            Flag::Addr => &["--addr"],
         }
     }
 
@@ -180,6 +226,7 @@ struct Parsed {
     reps: Option<usize>,
     size_scale: Option<f64>,
     output: Option<PathBuf>,
+    addr: Option<SocketAddr>,
 }
 
 impl Parsed {
@@ -261,6 +308,13 @@ impl Parsed {
                 }
                 self.output = Some(PathBuf::from(value))
             }
+            Flag::Addr => {
+                self.addr = Some(
+                    value
+                        .parse()
+                        .map_err(|_| bad("a socket address such as 127.0.0.1:0"))?,
+                )
+            }
         }
         Ok(())
     }
@@ -301,6 +355,8 @@ pub enum UsageError {
         value: String,
         expected: &'static str,
     },
+    /// `serve` got a workload that is no server.
+    NotServable(String),
     /// A word the subcommand does not take.
     UnexpectedArgument {
         command: &'static str,
@@ -315,7 +371,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownCommand(command) => {
                 write!(
                     f,
-                    "unknown command {command:?} (commands: bench, trace, help)"
+                    "unknown command {command:?} (commands: bench, trace, serve, help)"
                 )
             }
             UsageError::MissingModel(command) => {
@@ -351,6 +407,9 @@ impl fmt::Display for UsageError {
                 value,
                 expected,
             } => write!(f, "{flag} {value:?}: expected {expected}"),
+            UsageError::NotServable(name) => {
+                write!(f, "serve: {name:?} cannot be served (servable: echo)")
+            }
             UsageError::UnexpectedArgument { command, argument } => {
                 write!(f, "{command}: unexpected argument {argument:?}")
             }
@@ -379,12 +438,18 @@ Usage:
   schedlab                                   every benchmark on every model, after a # header
   schedlab bench <model> <workload>...|all [--procs N] [--reps R]
   schedlab trace <model> <workload> [-o FILE] [--procs N]
+  schedlab serve <model> echo [--addr HOST:PORT] [--procs N]
   schedlab -h | --help
 
 Commands:
   bench   runs each workload once to warm up, then R times, and prints the median of each figure
   trace   runs the workload once at a small size while recording scheduler events, and writes
           them as Chrome Trace Event JSON (open it in https://ui.perfetto.dev)
+  serve   serves the echo workload (TCP echo, one goroutine per connection) until killed; prints
+          `PORT <n>` on stdout once it listens, for a load generator such as peers/go/loadgen
+
+`all` runs every workload below but the echo ones, which need Go's load generator
+(peers/go/loadgen.sh builds it; Go installs with peers/go/install.sh): name them to run them.
 
 Options:
 ",
@@ -395,17 +460,19 @@ Options:
   --reps R       measured repetitions after the warm-up [default: 3]
   -o, --output FILE
                  the trace file [default: {DEFAULT_TRACE_FILE}]
+  --addr HOST:PORT
+                 where `serve` listens [default: {DEFAULT_SERVE_ADDR}]
 
 Models:
 ",
         probe::threads::available_parallelism()
     );
     for model in Model::ALL {
-        text += &format!("  {:<13}  {}\n", model.name(), model.summary());
+        text += &format!("  {:<16}  {}\n", model.name(), model.summary());
     }
     text += "\nWorkloads:\n";
     for benchmark in &BENCHMARKS {
-        text += &format!("  {:<13}  {}\n", benchmark.name, benchmark.summary);
+        text += &format!("  {:<16}  {}\n", benchmark.name, benchmark.summary);
     }
     text += "\nExit status: 0 on success, 1 when a run fails (such as a wrong checksum), 2 on a usage error.\n";
     text

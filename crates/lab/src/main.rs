@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cli::Command;
-use lab::bench::{self, Benchmark, Options, BENCHMARKS};
+use lab::bench::{self, Benchmark, Options};
 use lab::model::Model;
 
 fn main() -> ExitCode {
@@ -33,6 +33,14 @@ fn main() -> ExitCode {
 }
 
 fn execute(command: Command) -> Result<(), Box<dyn Error>> {
+    if let Command::Serve { model, addr, procs } = command {
+        // Before stdout is locked below: the PORT line is printed from a scheduler thread.
+        return Ok(bench::echo::serve(model, addr, procs, |addr| {
+            let mut out = io::stdout().lock();
+            let _ = writeln!(out, "PORT {}", addr.port());
+            let _ = out.flush();
+        })?);
+    }
     let stdout = io::stdout();
     let mut out = stdout.lock();
     match command {
@@ -43,6 +51,7 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             benchmarks,
             options,
         } => bench::run(model, &benchmarks, &options, &mut out)?,
+        Command::Serve { .. } => unreachable!("served above"),
         Command::Trace {
             model,
             benchmark,
@@ -55,7 +64,7 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             procs,
             size_scale,
         } => {
-            let size = benchmark.workload.scaled_size(size_scale);
+            let size = benchmark.size(size_scale);
             for line in bench::measure_in_this_process(model, benchmark, procs, size)? {
                 writeln!(out, "{line}")?;
             }
@@ -71,7 +80,7 @@ fn everything(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let options = Options::default();
     writeln!(out, "{}", header(&options))?;
     out.flush()?;
-    let benchmarks: Vec<&'static Benchmark> = BENCHMARKS.iter().collect();
+    let benchmarks: Vec<&'static Benchmark> = Benchmark::all().collect();
     for model in Model::ALL {
         bench::run(model, &benchmarks, &options, out)?;
     }
@@ -89,8 +98,8 @@ fn header(options: &Options) -> String {
     };
     let cpu = cpu_model().map_or_else(String::new, |name| format!(", {name}"));
     format!(
-        "# schedlab on {}/{}: {cores}{cpu}; procs {} (1 for the -1p workloads), median of {} \
-         runs after 1 warm-up",
+        "# schedlab on {}/{}: {cores}{cpu}; procs {} (1 for the -1p, hog-fairness and \
+         blocking-handoff workloads), median of {} runs after 1 warm-up",
         std::env::consts::OS,
         std::env::consts::ARCH,
         options.procs,

@@ -1,16 +1,25 @@
 //! Every goroutines runner of each workload returns the workload's documented checksum, at two
 //! small sizes and on one P and on several.
 
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use goroutines::{Builder, Runtime};
+use lab::bench::{Benchmark, BENCHMARKS};
 use lab::workloads::{
-    chan_mpmc, idle_memory, pingpong, skynet, sleepers, spawn, yield_now, Workload,
+    blocking_handoff, chan_mpmc, echo, hog_fairness, idle_memory, pingpong, skynet, sleepers,
+    spawn, yield_now, Workload,
 };
 
-/// Runs `runner(size)` on a fresh runtime with `procs` Ps and returns its checksum.
-fn run_on(procs: usize, size: u64, runner: fn(u64) -> u64) -> u64 {
+/// A fresh runtime with `procs` Ps.
+fn runtime(procs: usize) -> Runtime {
     // SAFETY: the workload runners hold no thread-locals and no std guards across blocking calls.
-    let runtime: Runtime = unsafe { Builder::new().procs(procs).build() }.expect("runtime");
-    runtime.run(move || runner(size))
+    unsafe { Builder::new().procs(procs).build() }.expect("runtime")
+}
+
+/// Runs `runner(size)` on a fresh runtime with `procs` Ps and returns its checksum.
+fn run_on<T: Send + 'static>(procs: usize, size: u64, runner: fn(u64) -> T) -> T {
+    runtime(procs).run(move || runner(size))
 }
 
 /// Checks `runner` against `workload`'s checksum at each size, on 1 and on 3 Ps.
@@ -76,4 +85,94 @@ fn scaled_sizes_keep_skynet_a_power_of_ten() {
     assert_eq!(Workload::Skynet.scaled_size(1e-9), 1);
     assert_eq!(Workload::Spawn.scaled_size(1e-9), 1);
     assert_eq!(Workload::ChanMpmc.scaled_size(0.5), 5_000_000);
+}
+
+#[test]
+fn hog_fairness_hog_and_ticker_both_finish() {
+    for procs in [1, 2] {
+        for spin_ms in [1, 50] {
+            let outcome = run_on(procs, spin_ms, hog_fairness::goroutines);
+            assert_eq!(
+                outcome.checksum,
+                Workload::HogFairness.checksum(spin_ms),
+                "{outcome:?} at {spin_ms} ms on {procs} Ps"
+            );
+            assert!(
+                outcome.spun >= Duration::from_millis(spin_ms),
+                "{outcome:?}"
+            );
+            assert!(outcome.ticks >= 1, "{outcome:?}");
+            // However unfair the runtime, the ticker waits no longer than the whole spin plus
+            // scheduling noise (a wide band: CI machines are shared).
+            assert!(
+                outcome.worst_tick_delay < Duration::from_millis(spin_ms + 1_000),
+                "{outcome:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn blocking_handoff_every_pair_echoes_right() {
+    for procs in [1, 2] {
+        let outcome =
+            runtime(procs).run(|| blocking_handoff::goroutines_with(10, Duration::from_millis(10)));
+        assert_eq!(outcome.checksum, 10, "{outcome:?} on {procs} Ps");
+        assert!(outcome.baseline_per_s > 0.0, "{outcome:?}");
+        assert!(outcome.ratio() >= 0.0, "{outcome:?}");
+    }
+    // The benchmark's own runner, with its 1,000 goroutines, at a small size.
+    let outcome = run_on(1, 5, blocking_handoff::goroutines);
+    assert_eq!(outcome.checksum, Workload::BlockingHandoff.checksum(5));
+    assert_eq!(outcome.checksum, blocking_handoff::GOROUTINES);
+}
+
+#[test]
+fn echo_server_echoes_every_byte() {
+    let runtime = runtime(2);
+    let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+    let _server = runtime.go(move || {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        echo::serve_goroutines(any_port, move |addr| {
+            tx.send(addr).expect("send the address")
+        })
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server listens");
+    for connections in [1, 100] {
+        let verified = echo::client_std(addr, connections).expect("echo");
+        assert_eq!(verified, Workload::Echo.checksum(connections));
+    }
+    // The server goroutine never returns; leave the runtime to the end of the process.
+    std::mem::forget(runtime);
+}
+
+#[test]
+fn all_leaves_out_only_the_echo_benchmarks() {
+    let all: Vec<&str> = Benchmark::all().map(|b| b.name).collect();
+    let left_out: Vec<&str> = BENCHMARKS
+        .iter()
+        .filter(|b| !all.contains(&b.name))
+        .map(|b| b.name)
+        .collect();
+    assert_eq!(left_out, ["echo-c100", "echo-c1000"]);
+    assert!(all.contains(&"hog-fairness") && all.contains(&"blocking-handoff"));
+    assert_eq!(
+        Benchmark::find("echo-c1000").map(|b| b.size(0.001)),
+        Some(1000)
+    );
+    assert_eq!(Benchmark::find("hog-fairness").map(|b| b.procs(4)), Some(1));
+    assert_eq!(
+        Benchmark::find("blocking-handoff").map(|b| b.procs(4)),
+        Some(1)
+    );
+}
+
+#[test]
+fn echo_messages_differ_between_connections_and_rounds() {
+    assert_ne!(echo::message(0, 0), echo::message(1, 0));
+    assert_ne!(echo::message(0, 0), echo::message(0, 1));
+    assert_eq!(lab::bench::echo::parse_port("PORT 8080"), Some(8080));
+    assert_eq!(lab::bench::echo::parse_port("PORT x"), None);
 }

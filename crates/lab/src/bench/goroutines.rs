@@ -13,6 +13,10 @@
 //! | sleepers      | `wall_ms`, and `peak_rss_mib`: VmHWM after the run                 |
 //! | idle-memory   | `bytes_per_goroutine`: VmRSS growth while all are parked / count   |
 //! | yield(-1p)    | `ns_per_yield`: wall time / yields                                 |
+//! | hog-fairness  | `worst_tick_delay_ms`: the latest a 1 ms tick came, beyond 1 ms     |
+//! | blocking-handoff | `throughput_ratio`: ping-pong rate during the call / without it |
+//!
+//! The echo benchmarks do not run here: see `bench::echo`.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +27,8 @@ use probe::threads::{peak_rss_bytes, rss_bytes};
 use super::{BenchError, Benchmark};
 use crate::model::Model;
 use crate::workloads::{
-    chan_mpmc, idle_memory, pingpong, skynet, sleepers, spawn, yield_now, Workload,
+    blocking_handoff, chan_mpmc, hog_fairness, idle_memory, pingpong, skynet, sleepers, spawn,
+    yield_now, Workload,
 };
 
 /// Builds a runtime with `procs` Ps for the workloads.
@@ -108,6 +113,33 @@ pub fn measure(
             let elapsed = timed(yield_now::goroutines)?;
             Ok(vec![figure("ns_per_yield", per_item_ns(elapsed), "ns")?])
         }
+        Workload::HogFairness => {
+            let outcome = runtime.run(move || hog_fairness::goroutines(size));
+            verify(benchmark, size, outcome.checksum)?;
+            eprintln!(
+                "bench: {}: hog spun {:.0} ms, ticker ticked {} times",
+                benchmark.name,
+                milliseconds(outcome.spun),
+                outcome.ticks
+            );
+            Ok(vec![figure(
+                "worst_tick_delay_ms",
+                milliseconds(outcome.worst_tick_delay),
+                "ms",
+            )?])
+        }
+        Workload::BlockingHandoff => {
+            let outcome = runtime.run(move || blocking_handoff::goroutines(size));
+            verify(benchmark, size, outcome.checksum)?;
+            eprintln!(
+                "bench: {}: {:.0} round trips/s without the call, {:.0} during it",
+                benchmark.name, outcome.baseline_per_s, outcome.during_per_s
+            );
+            Ok(vec![figure("throughput_ratio", outcome.ratio(), "ratio")?])
+        }
+        Workload::Echo => Err(BenchError::NotInProcess {
+            benchmark: benchmark.name,
+        }),
     }
 }
 

@@ -11,20 +11,31 @@
 //! - one runner per model, named after the model: `goroutines(size)` runs inside a goroutine of
 //!   a `goroutines` runtime (call it from `Runtime::run`).
 //!
-//! | workload      | size                    | checksum                          |
-//! | ------------- | ----------------------- | --------------------------------- |
-//! | `skynet`      | leaves (a power of ten) | 0 + 1 + ... + (leaves - 1)        |
-//! | `pingpong`    | round trips             | 0 + 1 + ... + (rounds - 1)        |
-//! | `spawn`       | goroutines              | goroutines joined                 |
-//! | `chan-mpmc`   | messages                | 0 + 1 + ... + (messages - 1)      |
-//! | `sleepers`    | sleeping goroutines     | goroutines joined                 |
-//! | `idle-memory` | parked goroutines       | goroutines released               |
-//! | `yield`       | yields                  | yields made                       |
+//! | workload           | size                     | checksum                              |
+//! | ------------------ | ------------------------ | ------------------------------------- |
+//! | `skynet`           | leaves (a power of ten)  | 0 + 1 + ... + (leaves - 1)            |
+//! | `pingpong`         | round trips              | 0 + 1 + ... + (rounds - 1)            |
+//! | `spawn`            | goroutines               | goroutines joined                     |
+//! | `chan-mpmc`        | messages                 | 0 + 1 + ... + (messages - 1)          |
+//! | `sleepers`         | sleeping goroutines      | goroutines joined                     |
+//! | `idle-memory`      | parked goroutines        | goroutines released                   |
+//! | `yield`            | yields                   | yields made                           |
+//! | `hog-fairness`     | the hog's spin, in ms    | goroutines whose checks held: 2       |
+//! | `blocking-handoff` | the blocking call, in ms | ping-pong goroutines done right: 1000 |
+//! | `echo`             | connections              | bytes echoed back: connections × 64   |
+//!
+//! `hog-fairness` and `blocking-handoff` are measured by the time they take rather than sized by
+//! work, so their size is a duration; their runners return an `Outcome` with the checksum and
+//! the figures. `echo`'s runner is a server (`schedlab serve goroutines echo`) that an external
+//! load generator drives and checks.
 //!
 //! Runners never panic on a failed channel operation or join: they stop counting, so the checksum
 //! comes out wrong and the lab reports it.
 
+pub mod blocking_handoff;
 pub mod chan_mpmc;
+pub mod echo;
+pub mod hog_fairness;
 pub mod idle_memory;
 pub mod pingpong;
 pub mod skynet;
@@ -58,11 +69,17 @@ pub enum Workload {
     IdleMemory,
     /// One goroutine yielding in a loop.
     Yield,
+    /// On one P, a goroutine spinning with no runtime call beside one that ticks every 1 ms.
+    HogFairness,
+    /// On one P, ping-pong pairs that keep going while another goroutine is in a blocking call.
+    BlockingHandoff,
+    /// A TCP echo server, one goroutine per connection, driven by an external load generator.
+    Echo,
 }
 
 impl Workload {
     /// Every workload, in the order the lab runs them.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 10] = [
         Workload::Skynet,
         Workload::PingPong,
         Workload::Spawn,
@@ -70,6 +87,9 @@ impl Workload {
         Workload::Sleepers,
         Workload::IdleMemory,
         Workload::Yield,
+        Workload::HogFairness,
+        Workload::BlockingHandoff,
+        Workload::Echo,
     ];
 
     /// The name results and the command line use.
@@ -82,6 +102,9 @@ impl Workload {
             Workload::Sleepers => "sleepers",
             Workload::IdleMemory => "idle-memory",
             Workload::Yield => "yield",
+            Workload::HogFairness => "hog-fairness",
+            Workload::BlockingHandoff => "blocking-handoff",
+            Workload::Echo => "echo",
         }
     }
 
@@ -100,6 +123,9 @@ impl Workload {
             Workload::Sleepers => sleepers::GOROUTINES,
             Workload::IdleMemory => idle_memory::GOROUTINES,
             Workload::Yield => yield_now::YIELDS,
+            Workload::HogFairness => hog_fairness::SPIN_MS,
+            Workload::BlockingHandoff => blocking_handoff::BLOCK_MS,
+            Workload::Echo => 100,
         }
     }
 
@@ -113,6 +139,9 @@ impl Workload {
             Workload::Sleepers => 1_000,
             Workload::IdleMemory => 1_000,
             Workload::Yield => 10_000,
+            Workload::HogFairness => 50,
+            Workload::BlockingHandoff => 20,
+            Workload::Echo => 10,
         }
     }
 
@@ -135,6 +164,9 @@ impl Workload {
             Workload::Sleepers => sleepers::checksum(size),
             Workload::IdleMemory => idle_memory::checksum(size),
             Workload::Yield => yield_now::checksum(size),
+            Workload::HogFairness => hog_fairness::checksum(size),
+            Workload::BlockingHandoff => blocking_handoff::checksum(size),
+            Workload::Echo => echo::checksum(size),
         }
     }
 }

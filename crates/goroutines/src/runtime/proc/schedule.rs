@@ -145,6 +145,9 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
                 }
                 gr.locked_m.store(ptr::null_mut(), Ordering::Relaxed);
                 gr.lock_count.set(0);
+                if gr.preempt.load(Ordering::Relaxed) {
+                    crate::runtime::sysmon::clear_preempt(gr);
+                }
                 gr.status.store(G_DEAD, Ordering::Release);
                 match own {
                     Some(p) => {
