@@ -3,7 +3,7 @@
 of goroutines against Go, with the ratio oriented so that below 1.0 means goroutines is ahead."""
 import sys
 
-HIGHER_IS_BETTER = {"mmsg_per_s"}
+HIGHER_IS_BETTER = {"mmsg_per_s", "round_trips_per_s", "throughput_ratio"}
 
 
 def main(path):
