@@ -664,6 +664,7 @@ impl Sched {
 
 /// Makes `pid` the P of `m` (NO_P: none): the P's state word names `m` from now on.
 fn take_p(m: &M, pid: usize) {
+    m.in_user.store(false, Ordering::Relaxed);
     m.p.set(pid);
     if let Some(p) = m.p() {
         p.owner.store(m as *const M as *mut M, Ordering::Relaxed);
@@ -675,8 +676,10 @@ fn take_p(m: &M, pid: usize) {
 /// may touch its P, if it still has it. Returns the P, or None when sysmon took it meanwhile (the
 /// goroutine hogged it); then the M has no P any more.
 pub(crate) fn enter_runtime(m: &M) -> Option<&'static P> {
-    let p = m.p()?;
+    // Always leave user mode, P or not: an M that later takes a P must not look like it runs
+    // user code while it schedules with it.
     m.in_user.store(false, Ordering::Relaxed);
+    let p = m.p()?;
     super::sysmon::light_barrier();
     let mine = p_state(m.id, P_RUNNING);
     loop {
