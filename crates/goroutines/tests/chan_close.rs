@@ -9,36 +9,11 @@
 //! last sender drops, or fails every send when the last receiver drops. Blocked goroutines are
 //! started from the test thread, which waits until the goroutine dump shows them all parked.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use goroutines::{chan, select, Receiver, RecvError, Runtime, SendError, Sender, TrySendError};
+use common::{runtime, wait_parked};
 
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`. There is
-/// no event for "parked", so this polls the dump.
-fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
-    let pattern = format!("[{reason},");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let parked = rt
-            .goroutine_dump()
-            .lines()
-            .filter(|l| l.contains(&pattern))
-            .count();
-        if parked >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{parked} of {n} goroutines parked on {reason}"
-        );
-        std::thread::yield_now();
-    }
-}
+use goroutines::{chan, select, Receiver, RecvError, SendError, Sender, TrySendError};
 
 /// How closedchan.go reaches the channel: its `XChan`, `SChan` and `SSChan`.
 enum Flavour {
@@ -164,7 +139,7 @@ fn closed_buffered() -> (Sender<i32>, Receiver<i32>) {
 
 #[test]
 fn closed_unbuffered_channel_reports_the_close_to_every_receive_and_send() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         for f in Flavour::all() {
             let (tx, rx) = closed_unbuffered();
@@ -175,7 +150,7 @@ fn closed_unbuffered_channel_reports_the_close_to_every_receive_and_send() {
 
 #[test]
 fn closed_buffered_channel_yields_its_value_then_reports_the_close() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         for f in Flavour::all() {
             // closedchan.go's `testasync1` and `testasync2` (Recv and Recv2 are one operation here).
@@ -196,7 +171,7 @@ fn closed_buffered_channel_yields_its_value_then_reports_the_close() {
 
 #[test]
 fn receivers_drain_the_whole_buffer_before_seeing_the_close() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (tx, rx) = chan(3);
         for v in ["a", "b", "c"] {
@@ -213,7 +188,7 @@ fn receivers_drain_the_whole_buffer_before_seeing_the_close() {
 
 #[test]
 fn send_on_a_closed_channel_returns_the_value() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (tx, _rx) = chan(1);
         assert!(tx.close());
@@ -240,7 +215,7 @@ fn closing_twice_returns_false() {
 fn close_wakes_every_blocked_receiver() {
     const RECEIVERS: usize = 10;
     const SELECTORS: usize = 5;
-    let rt = runtime();
+    let rt = runtime(2);
     let (tx, rx) = chan::<i32>(0);
     let (_dummy_tx, dummy) = chan::<i32>(0);
     let receivers: Vec<_> = (0..RECEIVERS)
@@ -271,7 +246,7 @@ fn close_wakes_every_blocked_receiver() {
 #[test]
 fn close_wakes_every_blocked_sender_with_its_own_value() {
     const SENDERS: usize = 10;
-    let rt = runtime();
+    let rt = runtime(2);
     let (tx, rx) = chan::<String>(1);
     tx.send("buffered".into()).unwrap();
     let senders: Vec<_> = (0..SENDERS)
@@ -292,7 +267,7 @@ fn close_wakes_every_blocked_sender_with_its_own_value() {
 
 #[test]
 fn dropping_the_last_sender_closes_the_channel_and_wakes_receivers() {
-    let rt = runtime();
+    let rt = runtime(2);
     let (tx, rx) = chan::<i32>(0);
     let second = tx.clone();
     let receiver = {
@@ -310,7 +285,7 @@ fn dropping_the_last_sender_closes_the_channel_and_wakes_receivers() {
 
 #[test]
 fn dropping_the_last_receiver_fails_every_send_blocked_or_not() {
-    let rt = runtime();
+    let rt = runtime(2);
     let (tx, rx) = chan::<String>(0);
     let senders: Vec<_> = (0..3)
         .map(|i| {

@@ -5,43 +5,20 @@
 //! dummy cases). Then the timeout case, `default(duration)`, which Go writes as a
 //! `case <-time.After(d)`.
 
+mod common;
+
+use common::{runtime, wait_parked};
+
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-use goroutines::{chan, go, select, Receiver, Runtime, Sender};
-
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`. There is
-/// no event for "parked", so this polls the dump.
-fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
-    let pattern = format!("[{reason},");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let parked = rt
-            .goroutine_dump()
-            .lines()
-            .filter(|l| l.contains(&pattern))
-            .count();
-        if parked >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{parked} of {n} goroutines parked on {reason}"
-        );
-        std::thread::yield_now();
-    }
-}
+use goroutines::{chan, go, select, Receiver, Sender};
 
 /// Port of select.go. Go disables a case by setting its channel to nil; here a disabled case
 /// sends on an unbuffered channel nobody receives from, which never proceeds either.
 #[test]
 fn send_values_of_every_case_are_evaluated_and_default_runs_when_none_is_ready() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let counter = Cell::new(0u32);
         let shift = Cell::new(0u32);
@@ -109,7 +86,7 @@ fn selects_do_not_consume_memory() {
         // SAFETY: sysconf has no preconditions.
         pages * unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64
     }
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (c, c_rx) = chan(0);
         let (_dummy, dummy_rx) = chan::<u32>(0);
@@ -143,7 +120,7 @@ fn selects_do_not_consume_memory() {
 /// not pair them with each other; alone, it blocks (here: until its timeout).
 #[test]
 fn select_does_not_pair_with_itself() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (c_tx, c_rx) = chan::<u32>(0);
         let blocked = select! {
@@ -170,7 +147,7 @@ fn select_does_not_pair_with_itself() {
 #[test]
 fn two_cases_on_the_same_channel_take_each_value_once() {
     const VALUES: u32 = 10_000;
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         // Receive cases: every buffered value goes to exactly one case, in order, and both cases
         // get some.
@@ -231,7 +208,7 @@ fn two_cases_on_the_same_channel_take_each_value_once() {
 #[test]
 fn send_and_receive_cases_proceed_together_in_one_loop() {
     const N: u32 = 10_000;
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (in_tx, in_rx) = chan::<u32>(0);
         let (out_tx, out_rx) = chan::<u32>(0);
@@ -331,7 +308,7 @@ fn select_once(
 /// proceeds with its value and a case that is not ready leaves the channel as it was.
 #[test]
 fn select_matrix_of_operations_buffers_defaults_and_dummies() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         for op in [Op::Send, Op::Recv] {
             for cap in [0, 1] {
@@ -401,7 +378,7 @@ fn select_matrix_of_operations_buffers_defaults_and_dummies() {
 
 #[test]
 fn timeout_fires_after_its_duration() {
-    let rt = runtime();
+    let rt = runtime(2);
     rt.run(|| {
         let (_tx, rx) = chan::<u32>(0);
         for d in [
@@ -428,7 +405,7 @@ fn timeout_fires_after_its_duration() {
 #[test]
 fn timeout_does_not_fire_when_a_value_arrives() {
     const TIMEOUT: Duration = Duration::from_secs(5);
-    let rt = runtime();
+    let rt = runtime(2);
     // A value already there wins at once.
     rt.run(|| {
         let (tx, rx) = chan::<u32>(1);

@@ -2,39 +2,14 @@
 //! count (lines of `/proc/self/maps`) stays far below the kernel's default `vm.max_map_count`
 //! (65,530), which one guarded mapping per stack would pass at about 32,700 goroutines.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use goroutines::{chan, go, Runtime};
+use common::{runtime, wait_parked};
+
+use goroutines::{chan, go};
 
 const GOROUTINES: usize = 100_000;
 const MAP_LIMIT: usize = 10_000;
-
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`. There is
-/// no event for "parked", so this polls the dump.
-fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
-    let pattern = format!("[{reason},");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let parked = rt
-            .goroutine_dump()
-            .lines()
-            .filter(|l| l.contains(&pattern))
-            .count();
-        if parked >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{parked} of {n} goroutines parked on {reason}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 fn map_count() -> usize {
     std::fs::read_to_string("/proc/self/maps")
@@ -46,7 +21,7 @@ fn map_count() -> usize {
 #[test]
 fn hundred_thousand_parked_goroutines_stay_far_below_the_map_limit() {
     let before = map_count();
-    let rt = runtime();
+    let rt = runtime(2);
     let (gate, gate_rx) = chan::<()>(0);
     let handles = rt.run(move || {
         (0..GOROUTINES)

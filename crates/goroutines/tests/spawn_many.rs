@@ -2,42 +2,19 @@
 //! by a value each, half by the close, so exactly 50,000 receive a value; once all are joined the
 //! runtime's live goroutine count returns to zero.
 
+mod common;
+
+use common::{runtime, wait_parked};
+
 use std::time::{Duration, Instant};
 
-use goroutines::{chan, go, Runtime};
+use goroutines::{chan, go};
 
 const GOROUTINES: usize = 100_000;
 
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`. There is
-/// no event for "parked", so this polls the dump.
-fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
-    let pattern = format!("[{reason},");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let parked = rt
-            .goroutine_dump()
-            .lines()
-            .filter(|l| l.contains(&pattern))
-            .count();
-        if parked >= n {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{parked} of {n} goroutines parked on {reason}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 #[test]
 fn hundred_thousand_parked_goroutines_are_released_and_joined() {
-    let rt = runtime();
+    let rt = runtime(2);
     let (gate, gate_rx) = chan::<usize>(0);
     let handles = rt.run(move || {
         (0..GOROUTINES)

@@ -1,0 +1,34 @@
+//! Helpers shared by the behaviour tests (each test binary includes this module and uses a part).
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use goroutines::Runtime;
+
+/// A runtime with `procs` Ps.
+pub fn runtime(procs: usize) -> Runtime {
+    // SAFETY: the tests hold no thread-locals or std guards across blocking calls.
+    unsafe { goroutines::Builder::new().procs(procs).build() }.unwrap()
+}
+
+/// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`, failing
+/// after 30 s. There is no event for "parked", so this polls the dump.
+pub fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
+    let pattern = format!("[{reason},");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let parked = rt
+            .goroutine_dump()
+            .lines()
+            .filter(|l| l.contains(&pattern))
+            .count();
+        if parked >= n {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{parked} of {n} goroutines parked on {reason}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
