@@ -107,6 +107,23 @@
 //! - Deadlines as fields checked on wake-up only: a silent peer never wakes the reader, so
 //!   the deadline needs its own timer.
 
+/// `AsRawFd` and `AsFd` for a socket type whose `fd` field is a `NetFd`.
+macro_rules! impl_as_fd {
+    ($t:ty) => {
+        impl std::os::fd::AsRawFd for $t {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.fd.socket().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $t {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.fd.socket().as_fd()
+            }
+        }
+    };
+}
+
 mod deadline;
 mod fd;
 mod tcp;
