@@ -88,33 +88,120 @@ pub trait Case: sealed::Sealed {
     fn set_won(&self);
 }
 
+/// What a receive case and a send case share: the channel, the sudog that waits on it while the
+/// select is parked, and whether the case won.
+struct CaseCore<'a, T> {
+    chan: &'a Chan<T>,
+    sudog: UnsafeCell<Option<Sudog<T>>>,
+    won: Cell<bool>,
+}
+
+/// Which of a channel's wait queues a case waits on.
+#[derive(Clone, Copy)]
+enum Queue {
+    Recv,
+    Send,
+}
+
+impl<'a, T> CaseCore<'a, T> {
+    fn new(chan: &'a Chan<T>) -> Self {
+        CaseCore {
+            chan,
+            sudog: UnsafeCell::new(None),
+            won: Cell::new(false),
+        }
+    }
+
+    /// The channel's state. The caller holds the channel's lock (taken raw by this select), so
+    /// no guard is alive and nobody else touches the state.
+    ///
+    /// # Safety
+    /// As above; the reference must not outlive the lock.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn state(&self) -> &mut State<T> {
+        // SAFETY: per this function's contract.
+        unsafe { &mut *self.chan.state.data_ptr() }
+    }
+
+    fn addr(&self) -> usize {
+        self.chan as *const Chan<T> as usize
+    }
+
+    fn lock(&self) {
+        // SAFETY: raw lock; released by `unlock`.
+        unsafe { self.chan.state.raw().lock() };
+    }
+
+    /// # Safety
+    /// The caller holds the lock.
+    unsafe fn unlock(&self) {
+        // SAFETY: per this function's contract.
+        unsafe { self.chan.state.raw().unlock() };
+    }
+
+    /// Queues this case's sudog, carrying `elem`, on `queue`.
+    ///
+    /// # Safety
+    /// The caller holds the lock; the select's shared state outlives the sudog.
+    unsafe fn enqueue(&self, at: Enqueue<'_>, elem: Option<T>, queue: Queue) {
+        // SAFETY: only this select touches its sudog slot; it is not queued yet.
+        let slot = unsafe { &mut *self.sudog.get() };
+        let sg: *const Sudog<T> = slot.insert(Sudog::new(at.me.clone(), elem, at.shared, at.case));
+        // SAFETY: the caller holds the lock.
+        let st = unsafe { self.state() };
+        match queue {
+            Queue::Recv => st.recvq.push_back(sg),
+            Queue::Send => st.sendq.push_back(sg),
+        }
+    }
+
+    /// Takes this case's sudog off `queue`, if a partner has not already.
+    ///
+    /// # Safety
+    /// The caller holds the lock.
+    unsafe fn dequeue(&self, queue: Queue) {
+        // SAFETY: the slot holds the sudog while enqueued, and the caller holds the lock.
+        let (Some(sg), st) = (unsafe { (*self.sudog.get()).as_ref() }, unsafe {
+            self.state()
+        }) else {
+            return;
+        };
+        let p = sg as *const Sudog<T>;
+        match queue {
+            Queue::Recv => st.recvq.retain(|&q| q != p),
+            Queue::Send => st.sendq.retain(|&q| q != p),
+        }
+    }
+
+    /// The sudog, once the case won while parked: the partner dequeued it and nobody else
+    /// touches it now.
+    fn take_sudog(&self) -> Option<Sudog<T>> {
+        // SAFETY: as above.
+        unsafe { (*self.sudog.get()).take() }
+    }
+}
+
 /// A receive case.
 #[doc(hidden)]
 pub struct RecvCase<'a, T> {
-    chan: &'a Chan<T>,
-    sudog: UnsafeCell<Option<Sudog<T>>>,
+    core: CaseCore<'a, T>,
     result: Cell<Option<Result<T, RecvError>>>,
-    won: Cell<bool>,
 }
 
 /// A send case; the value is evaluated up front and dropped if another case wins, as in Go.
 #[doc(hidden)]
 pub struct SendCase<'a, T> {
-    chan: &'a Chan<T>,
+    core: CaseCore<'a, T>,
     value: Cell<Option<T>>,
-    sudog: UnsafeCell<Option<Sudog<T>>>,
     result: Cell<Option<Result<(), SendError<T>>>>,
-    won: Cell<bool>,
 }
 
 impl<'a, T> RecvCase<'a, T> {
     #[doc(hidden)]
     pub fn new(rx: &'a Receiver<T>) -> Self {
         RecvCase {
-            chan: &rx.chan,
-            sudog: UnsafeCell::new(None),
+            core: CaseCore::new(&rx.chan),
             result: Cell::new(None),
-            won: Cell::new(false),
         }
     }
 
@@ -123,23 +210,15 @@ impl<'a, T> RecvCase<'a, T> {
     pub fn into_result(self) -> Result<T, RecvError> {
         self.result.take().unwrap_or(Err(RecvError))
     }
-
-    /// The channel's state; dereferenced only while this select holds the channel's lock, with no
-    /// guard alive.
-    fn state(&self) -> *mut State<T> {
-        self.chan.state.data_ptr()
-    }
 }
 
 impl<'a, T> SendCase<'a, T> {
     #[doc(hidden)]
     pub fn new(tx: &'a Sender<T>, value: T) -> Self {
         SendCase {
-            chan: &tx.chan,
+            core: CaseCore::new(&tx.chan),
             value: Cell::new(Some(value)),
-            sudog: UnsafeCell::new(None),
             result: Cell::new(None),
-            won: Cell::new(false),
         }
     }
 
@@ -148,12 +227,6 @@ impl<'a, T> SendCase<'a, T> {
     pub fn into_result(self) -> Result<(), SendError<T>> {
         self.result.take().unwrap_or(Ok(()))
     }
-
-    /// The channel's state; dereferenced only while this select holds the channel's lock, with no
-    /// guard alive.
-    fn state(&self) -> *mut State<T> {
-        self.chan.state.data_ptr()
-    }
 }
 
 impl<T> sealed::Sealed for RecvCase<'_, T> {}
@@ -161,20 +234,19 @@ impl<T> sealed::Sealed for SendCase<'_, T> {}
 
 impl<T> Case for RecvCase<'_, T> {
     fn chan_addr(&self) -> usize {
-        self.chan as *const Chan<T> as usize
+        self.core.addr()
     }
     fn lock_chan(&self) {
-        // SAFETY: raw lock; released by `unlock_chan`.
-        unsafe { self.chan.state.raw().lock() };
+        self.core.lock();
     }
     unsafe fn unlock_chan(&self) {
         // SAFETY: the caller holds the lock (the contract).
-        unsafe { self.chan.state.raw().unlock() };
+        unsafe { self.core.unlock() };
     }
     unsafe fn poll(&self, wakes: &mut Wakes) -> bool {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { &mut *self.state() };
-        match self.chan.try_recv_locked(st) {
+        let st = unsafe { self.core.state() };
+        match self.core.chan.try_recv_locked(st) {
             Ok((v, wake)) => {
                 wakes.0.extend(wake);
                 self.result.set(Some(Ok(v)));
@@ -188,57 +260,46 @@ impl<T> Case for RecvCase<'_, T> {
         }
     }
     unsafe fn enqueue(&self, at: Enqueue<'_>) {
-        // SAFETY: only this select touches its sudog slot; it is not queued yet.
-        let slot = unsafe { &mut *self.sudog.get() };
-        let sg = slot.insert(Sudog::new(at.me.clone(), None, at.shared, at.case));
-        // SAFETY: the caller holds the lock.
-        unsafe { &mut *self.state() }.recvq.push_back(sg);
+        // SAFETY: the caller's contract is the core's.
+        unsafe { self.core.enqueue(at, None, Queue::Recv) };
     }
     unsafe fn dequeue(&self) {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { &mut *self.state() };
-        // SAFETY: the slot holds the sudog while enqueued.
-        if let Some(sg) = unsafe { (*self.sudog.get()).as_ref() } {
-            let p = sg as *const Sudog<T>;
-            st.recvq.retain(|&q| q != p);
-        }
+        unsafe { self.core.dequeue(Queue::Recv) };
     }
     fn complete(&self) {
-        // SAFETY: the sudog was dequeued by the winner's partner; nobody else touches it now.
-        let sg = unsafe { (*self.sudog.get()).take() };
-        let r = match sg {
+        let r = match self.core.take_sudog() {
             Some(sg) if sg.success.get() => sg.elem.into_inner().ok_or(RecvError),
             _ => Err(RecvError),
         };
         self.result.set(Some(r));
     }
     fn won(&self) -> bool {
-        self.won.get()
+        self.core.won.get()
     }
     fn set_won(&self) {
-        self.won.set(true);
+        self.core.won.set(true);
     }
 }
 
 impl<T> Case for SendCase<'_, T> {
     fn chan_addr(&self) -> usize {
-        self.chan as *const Chan<T> as usize
+        self.core.addr()
     }
     fn lock_chan(&self) {
-        // SAFETY: raw lock; released by `unlock_chan`.
-        unsafe { self.chan.state.raw().lock() };
+        self.core.lock();
     }
     unsafe fn unlock_chan(&self) {
         // SAFETY: the caller holds the lock (the contract).
-        unsafe { self.chan.state.raw().unlock() };
+        unsafe { self.core.unlock() };
     }
     unsafe fn poll(&self, wakes: &mut Wakes) -> bool {
         let Some(v) = self.value.take() else {
             return false;
         };
         // SAFETY: the caller holds the lock.
-        let st = unsafe { &mut *self.state() };
-        match self.chan.try_send_locked(st, v) {
+        let st = unsafe { self.core.state() };
+        match self.core.chan.try_send_locked(st, v) {
             Ok(wake) => {
                 wakes.0.extend(wake);
                 self.result.set(Some(Ok(())));
@@ -255,30 +316,15 @@ impl<T> Case for SendCase<'_, T> {
         }
     }
     unsafe fn enqueue(&self, at: Enqueue<'_>) {
-        // SAFETY: only this select touches its sudog slot; it is not queued yet.
-        let slot = unsafe { &mut *self.sudog.get() };
-        let sg = slot.insert(Sudog::new(
-            at.me.clone(),
-            self.value.take(),
-            at.shared,
-            at.case,
-        ));
-        // SAFETY: the caller holds the lock.
-        unsafe { &mut *self.state() }.sendq.push_back(sg);
+        // SAFETY: the caller's contract is the core's.
+        unsafe { self.core.enqueue(at, self.value.take(), Queue::Send) };
     }
     unsafe fn dequeue(&self) {
         // SAFETY: the caller holds the lock.
-        let st = unsafe { &mut *self.state() };
-        // SAFETY: the slot holds the sudog while enqueued.
-        if let Some(sg) = unsafe { (*self.sudog.get()).as_ref() } {
-            let p = sg as *const Sudog<T>;
-            st.sendq.retain(|&q| q != p);
-        }
+        unsafe { self.core.dequeue(Queue::Send) };
     }
     fn complete(&self) {
-        // SAFETY: the sudog was dequeued by the winner's partner; nobody else touches it now.
-        let sg = unsafe { (*self.sudog.get()).take() };
-        let r = match sg {
+        let r = match self.core.take_sudog() {
             Some(sg) if sg.success.get() => Ok(()),
             Some(sg) => match sg.elem.into_inner() {
                 Some(v) => Err(SendError(v)),
@@ -289,10 +335,10 @@ impl<T> Case for SendCase<'_, T> {
         self.result.set(Some(r));
     }
     fn won(&self) -> bool {
-        self.won.get()
+        self.core.won.get()
     }
     fn set_won(&self) {
-        self.won.set(true);
+        self.core.won.set(true);
     }
 }
 
