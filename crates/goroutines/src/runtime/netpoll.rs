@@ -232,7 +232,7 @@ impl NetPoll {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(&registry, WAKER_TOKEN)?;
         Ok(NetPoll {
-            poll: Mutex::new((poll, Events::with_capacity(128))),
+            poll: Mutex::new((poll, Events::with_capacity(1024))),
             registry,
             waker,
             until: AtomicU64::new(u64::MAX),
@@ -298,25 +298,36 @@ impl NetPoll {
     /// Polls without blocking if no other M is polling; returns the goroutines made ready.
     pub(crate) fn poll_now(&self) -> Vec<GRef> {
         match self.poll.try_lock() {
-            Ok(mut guard) => self.poll_locked(&mut guard, Some(Duration::ZERO)),
+            Ok(mut guard) => {
+                let ready = self.poll_locked(&mut guard, Some(Duration::ZERO));
+                // Record the poll, unless an M has meanwhile become the blocking poller.
+                let now = probe::clock::now_ns().max(1);
+                let _ = self
+                    .lastpoll
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| {
+                        (last != 0).then_some(now)
+                    });
+                ready
+            }
             Err(_) => Vec::new(),
         }
     }
 
     /// Blocks in the poll until an event, `until` (a `probe::clock` time; `u64::MAX`: no
-    /// deadline), or `netpoll_break`. Returns None at once when another M is blocked in it,
-    /// after waking that M if `until` is earlier than its deadline.
+    /// deadline), or `netpoll_break`. Returns None at once when another M is the blocking
+    /// poller, after waking it if `until` is earlier than its deadline.
+    ///
+    /// Who blocks is decided by swapping `lastpoll` to 0 (Go's `sched.lastpoll.Swap(0)`), not by
+    /// the lock: a non-blocking `poll_now` may hold the lock for a moment, and an M that took
+    /// that for a blocked poller and parked could leave nobody polling at all.
     pub(crate) fn block_until(&self, until: u64) -> Option<Vec<GRef>> {
-        let mut guard = match self.poll.try_lock() {
-            Ok(g) => g,
-            Err(_) => {
-                self.wake_if_later(until);
-                return None;
-            }
-        };
+        if self.lastpoll.swap(0, Ordering::SeqCst) == 0 {
+            self.wake_if_later(until);
+            return None;
+        }
+        let mut guard = self.poll.lock().unwrap_or_else(|e| e.into_inner());
         self.until.store(until, Ordering::SeqCst);
         self.blocked.store(true, Ordering::SeqCst);
-        self.lastpoll.store(0, Ordering::SeqCst);
         let timeout = if until == u64::MAX {
             None
         } else {
@@ -327,6 +338,8 @@ impl NetPoll {
         let ready = self.poll_locked(&mut guard, timeout);
         self.blocked.store(false, Ordering::SeqCst);
         self.until.store(u64::MAX, Ordering::SeqCst);
+        self.lastpoll
+            .store(probe::clock::now_ns().max(1), Ordering::SeqCst);
         Some(ready)
     }
 
@@ -338,8 +351,6 @@ impl NetPoll {
                 super::g::fatal(&format!("netpoll: epoll_wait failed: {e}"));
             }
         }
-        self.lastpoll
-            .store(probe::clock::now_ns().max(1), Ordering::SeqCst);
         for event in events.iter() {
             if event.token() == WAKER_TOKEN {
                 continue;

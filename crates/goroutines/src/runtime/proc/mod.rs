@@ -340,18 +340,43 @@ impl Sched {
         Ok(sched)
     }
 
-    /// Makes the goroutines of a netpoll result runnable: returns the first for the caller to run
-    /// when it holds a P, and puts the rest on the global queue (Go's `injectglist`), waking Ms
-    /// for them.
+    /// Makes the goroutines of a netpoll result runnable (Go's `injectglist`): returns the first
+    /// for the caller to run; of the rest, as many as there are idle Ps go to the global queue in
+    /// one batch, with an M started for each, and the others to the caller's own run queue when it
+    /// is an M holding a P (else to the global queue as well).
     pub(crate) fn inject(&'static self, ready: Vec<GRef>) -> Option<GRef> {
         let mut ready = ready.into_iter();
         let first = ready.next()?;
-        for g in ready {
-            self.mark_runnable(g);
-            self.globrunqput(g);
+        self.mark_runnable(first);
+        let mut rest: Vec<GRef> = ready.inspect(|&g| self.mark_runnable(g)).collect();
+        if rest.is_empty() {
+            return Some(first);
+        }
+        let own_p = current_m()
+            .filter(|m| ptr::eq(m.sched, self))
+            .and_then(|m| m.p());
+        let npidle = self.idle.npidle();
+        let to_global = match own_p {
+            Some(_) => npidle.min(rest.len()),
+            None => rest.len(),
+        };
+        let local = rest.split_off(to_global);
+        if !rest.is_empty() {
+            let mut st = self.lock();
+            st.global.extend(rest.iter().copied());
+            self.global_len.store(st.global.len(), Ordering::SeqCst);
+            drop(st);
+            for _ in 0..rest.len().min(npidle) {
+                self.startm(None, false);
+            }
             self.wakep();
         }
-        self.mark_runnable(first);
+        if let Some(p) = own_p {
+            for g in local {
+                // SAFETY: the caller is the M holding `p`, in the runtime (not goroutine code).
+                unsafe { self.runqput(p, g, false) };
+            }
+        }
         Some(first)
     }
 
