@@ -397,3 +397,43 @@ impl NetPoll {
         self.lastpoll.load(Ordering::SeqCst)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::NetPoll;
+
+    /// The rule that fixed a lost poller: an M that finds the poll's lock held by a passing
+    /// non-blocking poll still becomes the blocking poller (it waits for the lock), because the
+    /// choice is made by `lastpoll`, not by the lock. Before, it returned at once and parked,
+    /// and with every M parked nobody polled the network at all.
+    #[test]
+    fn a_held_lock_does_not_stop_an_m_from_becoming_the_blocking_poller() {
+        let np: &'static NetPoll = Box::leak(Box::new(NetPoll::new().unwrap()));
+        let (held, release) = (mpsc::channel(), mpsc::channel::<()>());
+        let (held_tx, held_rx) = held;
+        let (release_tx, release_rx) = release;
+        // A non-blocking poll in progress, as sysmon's or a spinning M's.
+        let holder = std::thread::spawn(move || {
+            let _guard = np.poll.lock().unwrap();
+            held_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        });
+        held_rx.recv().unwrap();
+        let blocker = std::thread::spawn(move || {
+            let until = probe::clock::now_ns() + Duration::from_millis(20).as_nanos() as u64;
+            np.block_until(until).is_some()
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(
+            blocker.join().unwrap(),
+            "the M gave up polling because the lock was busy"
+        );
+        // While one M is the blocking poller, another is told so and returns at once.
+        assert_ne!(np.lastpoll(), 0);
+    }
+}
