@@ -433,7 +433,7 @@ mod tests {
             blocker.join().unwrap(),
             "the M gave up polling because the lock was busy"
         );
-        // While one M is the blocking poller, another is told so and returns at once.
+        // Done polling, it records the poll: the next idle M may become the blocking poller.
         assert_ne!(np.lastpoll(), 0);
     }
 }
