@@ -4,8 +4,9 @@
 //! report the close every time; sends on a closed channel fail. Go panics on such a send; here
 //! it returns the value in `SendError`, and closing twice returns false instead of panicking.
 //!
-//! The rest cover what closedchan.go's TODO leaves out: a close wakes every blocked receiver and
-//! every blocked sender (which gets its own value back), and the channel closes itself when the
+//! The rest cover what closedchan.go leaves for later (a note of its own says so): a close wakes
+//! every blocked receiver and every blocked sender (which gets its own value back), and the
+//! channel closes itself when the
 //! last sender drops, or fails every send when the last receiver drops. Blocked goroutines are
 //! started from the test thread, which waits until the goroutine dump shows them all parked.
 
