@@ -6,9 +6,9 @@
 //!
 //! The rest cover what closedchan.go leaves for later (a note of its own says so): a close wakes
 //! every blocked receiver and every blocked sender (which gets its own value back), and the
-//! channel closes itself when the
-//! last sender drops, or fails every send when the last receiver drops. Blocked goroutines are
-//! started from the test thread, which waits until the goroutine dump shows them all parked.
+//! channel closes itself when the last sender drops, or fails every send when the last receiver
+//! drops. Blocked goroutines are started from the test thread, which waits until the goroutine
+//! dump shows them all parked.
 
 mod common;
 
