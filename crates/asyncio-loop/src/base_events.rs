@@ -1,0 +1,481 @@
+//! The event loop: CPython's `BaseEventLoop` (`Lib/asyncio/base_events.py`), single-threaded.
+//!
+//! One pass of the loop is `_run_once`, and it reads like its diagram:
+//!
+//! ```text
+//!   run_forever:  loop { _run_once(); if stopping { break } }
+//!
+//!   _run_once
+//!   ├─ 1. purge_cancelled_timers   > 100 scheduled and > 1/2 cancelled: drop them all, heapify;
+//!   │                              otherwise pop cancelled timers off the top of the heap only
+//!   ├─ 2. compute_timeout          0 if ready handles or stopping; else time to the first timer,
+//!   │                              clamped to [0, 86400]; else None (block)
+//!   ├─ 3. select(timeout)          the selector seam: no I/O sources yet, so it sleeps for the
+//!   │                              timeout rounded up to the next millisecond, as EpollSelector
+//!   ├─ 4. move_due_timers          pop every timer with when < time() + clock_resolution, in
+//!   │                              heapq order, onto the back of the ready queue
+//!   └─ 5. run_ready                run exactly the handles that were ready now (ntodo); anything
+//!                                  they schedule waits for the next pass
+//! ```
+//!
+//! Invariants:
+//! - the ready queue is FIFO: `call_soon` appends, the pass pops from the front;
+//! - a pass runs at most `ntodo` handles, counted after step 4, so a callback that calls
+//!   `call_soon` can never starve timers or I/O;
+//! - timers with equal `when` come out in `heapq`'s order (see [`crate::heapq`]), not FIFO;
+//! - `timer_cancelled_count` counts cancelled timers that are still in the heap.
+//!
+//! Rejected designs: tokio's `current_thread` runtime and `async-executor` both reorder work
+//! (a LIFO slot, I/O polled every N ticks), which changes every ordering this crate must match.
+//!
+//! Not in this increment: I/O (the selector is a sleep), `call_soon_threadsafe`, debug mode.
+//! With nothing ready, no timer and no I/O source, `select(None)` would block forever; since
+//! nothing could ever wake it, the loop stops instead, and `run_until_complete` reports
+//! [`RunError::StoppedBeforeComplete`], CPython's "Event loop stopped before Future completed."
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::events::{Callback, Handle, TimerHandle};
+use crate::futures::{Error, Future};
+use crate::heapq::{heapify, heappop, heappush};
+use crate::tasks::{Task, TaskControl};
+
+/// `base_events._MIN_SCHEDULED_TIMER_HANDLES`.
+const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
+
+/// `base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION`.
+const MIN_CANCELLED_TIMER_HANDLES_FRACTION: f64 = 0.5;
+
+/// `base_events.MAXIMUM_SELECT_TIMEOUT`: one day.
+const MAXIMUM_SELECT_TIMEOUT: f64 = 24.0 * 3600.0;
+
+/// `time.get_clock_info('monotonic').resolution` on Linux.
+const CLOCK_RESOLUTION: f64 = 1e-9;
+
+/// Task ids are unique in the process, so a stale waker can never wake another loop's task.
+static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// `events._running_loop`: the loop running on this thread, if any.
+    static RUNNING_LOOP: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
+}
+
+pub(crate) struct LoopInner {
+    ready: RefCell<VecDeque<Handle>>,
+    scheduled: RefCell<Vec<TimerHandle>>,
+    timer_cancelled_count: Cell<usize>,
+    stopping: Cell<bool>,
+    running: Cell<bool>,
+    closed: Cell<bool>,
+    epoch: Instant,
+    tasks: RefCell<HashMap<u64, Rc<dyn TaskControl>>>,
+}
+
+impl LoopInner {
+    /// `BaseEventLoop._timer_handle_cancelled`.
+    pub(crate) fn timer_handle_cancelled(&self, handle: &TimerHandle) {
+        if handle.scheduled() {
+            self.timer_cancelled_count
+                .set(self.timer_cancelled_count.get() + 1);
+        }
+    }
+}
+
+/// Why `run_forever` or `run_until_complete` could not give a result.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The loop is closed (`RuntimeError('Event loop is closed')`).
+    Closed,
+    /// The loop is already running (`RuntimeError('This event loop is already running')`).
+    AlreadyRunning,
+    /// The loop stopped before the future completed (`stop()` was called, or nothing was left
+    /// that could ever complete it).
+    StoppedBeforeComplete,
+    /// The future completed with an error or was cancelled.
+    Failed(Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Closed => f.write_str("event loop is closed"),
+            RunError::AlreadyRunning => f.write_str("this event loop is already running"),
+            RunError::StoppedBeforeComplete => {
+                f.write_str("event loop stopped before future completed")
+            }
+            RunError::Failed(error) => write!(f, "future failed: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// A single-threaded asyncio event loop. Cloning gives another reference to the same loop.
+#[derive(Clone)]
+pub struct EventLoop(pub(crate) Rc<LoopInner>);
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventLoop {
+    /// `asyncio.new_event_loop()`.
+    pub fn new() -> Self {
+        EventLoop(Rc::new(LoopInner {
+            ready: RefCell::new(VecDeque::new()),
+            scheduled: RefCell::new(Vec::new()),
+            timer_cancelled_count: Cell::new(0),
+            stopping: Cell::new(false),
+            running: Cell::new(false),
+            closed: Cell::new(false),
+            epoch: Instant::now(),
+            tasks: RefCell::new(HashMap::new()),
+        }))
+    }
+
+    /// `loop.time()`: seconds on a monotonic clock (measured from the loop's creation).
+    pub fn time(&self) -> f64 {
+        self.0.epoch.elapsed().as_secs_f64()
+    }
+
+    /// `loop.call_soon`: run `callback` in a later pass, after every handle already ready.
+    /// On a closed loop the callback is dropped and the handle comes back cancelled.
+    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
+        self.call_soon_boxed(Box::new(callback))
+    }
+
+    pub(crate) fn call_soon_boxed(&self, callback: Callback) -> Handle {
+        let handle = Handle::new(callback);
+        if self.0.closed.get() {
+            handle.cancel();
+        } else {
+            self.0.ready.borrow_mut().push_back(handle.clone());
+        }
+        handle
+    }
+
+    /// `loop.call_later`: `call_at(time() + delay)`.
+    pub fn call_later(&self, delay: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
+        self.call_at(self.time() + delay, callback)
+    }
+
+    /// `loop.call_at`: run `callback` once `time()` reaches `when`.
+    /// On a closed loop the callback is dropped and the handle comes back cancelled.
+    pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
+        let timer = TimerHandle::new(when, Box::new(callback), Rc::downgrade(&self.0));
+        if self.0.closed.get() {
+            timer.cancel();
+        } else {
+            heappush(&mut self.0.scheduled.borrow_mut(), timer.clone());
+            timer.set_scheduled(true);
+        }
+        timer
+    }
+
+    /// `loop.create_future()`.
+    pub fn create_future<T: Clone + 'static>(&self) -> Future<T> {
+        Future::new(self)
+    }
+
+    /// `loop.create_task`: wrap `coroutine` in a task whose first step is scheduled with
+    /// `call_soon`.
+    pub fn create_task<T, F>(&self, coroutine: F) -> Task<T>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
+        let task = Task::new(self.clone(), id, Box::pin(coroutine));
+        self.0.tasks.borrow_mut().insert(id, task.control());
+        task.control().schedule_step();
+        task
+    }
+
+    pub(crate) fn task_finished(&self, id: u64) {
+        self.0.tasks.borrow_mut().remove(&id);
+    }
+
+    /// Schedule the next step of task `id` (`Task.__wakeup` → `__step`), unless it is already
+    /// scheduled or finished.
+    pub(crate) fn wake_task(&self, id: u64) {
+        let task = self.0.tasks.borrow().get(&id).cloned();
+        if let Some(task) = task {
+            task.schedule_step();
+        }
+    }
+
+    /// `loop.stop()`: the current pass finishes, then `run_forever` returns.
+    pub fn stop(&self) {
+        self.0.stopping.set(true);
+    }
+
+    /// `loop.is_running()`.
+    pub fn is_running(&self) -> bool {
+        self.0.running.get()
+    }
+
+    /// `loop.is_closed()`.
+    pub fn is_closed(&self) -> bool {
+        self.0.closed.get()
+    }
+
+    /// `loop.close()`: drop every pending handle, timer and task. Closing a running loop is an
+    /// error; closing twice does nothing.
+    pub fn close(&self) -> Result<(), RunError> {
+        if self.is_running() {
+            return Err(RunError::AlreadyRunning);
+        }
+        if self.0.closed.replace(true) {
+            return Ok(());
+        }
+        self.0.ready.borrow_mut().clear();
+        self.0.scheduled.borrow_mut().clear();
+        self.0.timer_cancelled_count.set(0);
+        let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
+        drop(tasks);
+        Ok(())
+    }
+
+    /// `asyncio.get_running_loop()`, or `None` outside a running loop.
+    pub fn running() -> Option<EventLoop> {
+        RUNNING_LOOP.with(|running| running.borrow().clone())
+    }
+
+    /// `loop.run_forever()`: run passes until `stop()`.
+    pub fn run_forever(&self) -> Result<(), RunError> {
+        if self.is_closed() {
+            return Err(RunError::Closed);
+        }
+        if self.is_running() || Self::running().is_some() {
+            return Err(RunError::AlreadyRunning);
+        }
+        self.0.running.set(true);
+        RUNNING_LOOP.with(|running| *running.borrow_mut() = Some(self.clone()));
+        loop {
+            self.run_once();
+            if self.0.stopping.get() {
+                break;
+            }
+        }
+        self.0.stopping.set(false);
+        self.0.running.set(false);
+        RUNNING_LOOP.with(|running| *running.borrow_mut() = None);
+        Ok(())
+    }
+
+    /// `loop.run_until_complete(coroutine)`: run it as a task until it is done, and return its
+    /// result.
+    pub fn run_until_complete<T, F>(&self, coroutine: F) -> Result<T, RunError>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        if self.is_closed() {
+            return Err(RunError::Closed);
+        }
+        let task = self.create_task(coroutine);
+        // `_run_until_complete_cb`, removed again after `run_forever` as CPython's
+        // `remove_done_callback` does: a later run must not be stopped by this task.
+        let armed = Rc::new(Cell::new(true));
+        let (stopper, stopper_armed) = (self.clone(), armed.clone());
+        task.add_done_callback(move || {
+            if stopper_armed.get() {
+                stopper.stop();
+            }
+        });
+        let ran = self.run_forever();
+        armed.set(false);
+        ran?;
+        match task.result() {
+            None => Err(RunError::StoppedBeforeComplete),
+            Some(Ok(value)) => Ok(value),
+            Some(Err(error)) => Err(RunError::Failed(error)),
+        }
+    }
+
+    /// `BaseEventLoop._run_once`: one pass of the loop (see the module diagram).
+    fn run_once(&self) {
+        self.purge_cancelled_timers();
+        let timeout = self.compute_timeout();
+        self.select(timeout);
+        self.move_due_timers();
+        self.run_ready();
+    }
+
+    /// Step 1: drop cancelled timers, rebuilding the heap when most of a big one is cancelled.
+    fn purge_cancelled_timers(&self) {
+        let mut scheduled = self.0.scheduled.borrow_mut();
+        let sched_count = scheduled.len();
+        let cancelled = self.0.timer_cancelled_count.get();
+        if sched_count > MIN_SCHEDULED_TIMER_HANDLES
+            && cancelled as f64 / sched_count as f64 > MIN_CANCELLED_TIMER_HANDLES_FRACTION
+        {
+            scheduled.retain(|timer| {
+                if timer.cancelled() {
+                    timer.set_scheduled(false);
+                }
+                !timer.cancelled()
+            });
+            heapify(&mut scheduled);
+            self.0.timer_cancelled_count.set(0);
+        } else {
+            while scheduled.first().is_some_and(TimerHandle::cancelled) {
+                self.0
+                    .timer_cancelled_count
+                    .set(self.0.timer_cancelled_count.get().saturating_sub(1));
+                if let Some(timer) = heappop(&mut scheduled) {
+                    timer.set_scheduled(false);
+                }
+            }
+        }
+    }
+
+    /// Step 2: how long `select` may block; `None` means forever.
+    fn compute_timeout(&self) -> Option<f64> {
+        if !self.0.ready.borrow().is_empty() || self.0.stopping.get() {
+            return Some(0.0);
+        }
+        let first_when = self.0.scheduled.borrow().first().map(TimerHandle::when)?;
+        Some((first_when - self.time()).clamp(0.0, MAXIMUM_SELECT_TIMEOUT))
+    }
+
+    /// Step 3: the selector seam. `EpollSelector.select` rounds a positive timeout up to the next
+    /// millisecond (`math.ceil(timeout * 1e3) * 1e-3`); with no I/O sources registered, waiting
+    /// is a sleep. Blocking forever with nothing that could wake the loop stops it instead.
+    fn select(&self, timeout: Option<f64>) {
+        match timeout {
+            None => self.stop(),
+            Some(timeout) if timeout > 0.0 => {
+                let rounded = (timeout * 1e3).ceil() * 1e-3;
+                std::thread::sleep(Duration::from_secs_f64(rounded));
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Step 4: every timer due before `time() + clock_resolution` joins the ready queue, in heap
+    /// order.
+    fn move_due_timers(&self) {
+        let end_time = self.time() + CLOCK_RESOLUTION;
+        let mut scheduled = self.0.scheduled.borrow_mut();
+        while scheduled
+            .first()
+            .is_some_and(|timer| timer.when() < end_time)
+        {
+            if let Some(timer) = heappop(&mut scheduled) {
+                timer.set_scheduled(false);
+                self.0.ready.borrow_mut().push_back(timer.handle().clone());
+            }
+        }
+    }
+
+    /// Step 5: run the `ntodo` handles that are ready now, skipping cancelled ones.
+    fn run_ready(&self) {
+        let ntodo = self.0.ready.borrow().len();
+        for _ in 0..ntodo {
+            let handle = self.0.ready.borrow_mut().pop_front();
+            match handle {
+                Some(handle) if !handle.cancelled() => handle.run(),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `asyncio.run(main)`: a new loop runs `main` to completion, then closes. The runner's shutdown
+/// passes (cancelling leftover tasks, `shutdown_asyncgens`, `shutdown_default_executor`) are not
+/// modelled yet, so callbacks still queued when `main` ends do not run.
+pub fn run<T, F>(main: F) -> Result<T, RunError>
+where
+    T: Clone + 'static,
+    F: std::future::Future<Output = Result<T, Error>> + 'static,
+{
+    let event_loop = EventLoop::new();
+    let result = event_loop.run_until_complete(main);
+    event_loop.close()?;
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schedules `count` timers far in the future, `when` increasing with the index.
+    fn far_timers(event_loop: &EventLoop, count: usize) -> Vec<TimerHandle> {
+        let base = event_loop.time() + 1000.0;
+        (0..count)
+            .map(|i| event_loop.call_at(base + i as f64, || {}))
+            .collect()
+    }
+
+    /// One pass that does not sleep (a ready handle makes the timeout 0).
+    fn one_pass(event_loop: &EventLoop) {
+        event_loop.call_soon(|| {});
+        event_loop.run_once();
+    }
+
+    fn heap_len(event_loop: &EventLoop) -> usize {
+        event_loop.0.scheduled.borrow().len()
+    }
+
+    #[test]
+    fn more_than_half_of_over_100_cancelled_rebuilds_the_heap() {
+        let event_loop = EventLoop::new();
+        let timers = far_timers(&event_loop, 200);
+        timers.iter().skip(99).for_each(TimerHandle::cancel);
+        assert_eq!(event_loop.0.timer_cancelled_count.get(), 101);
+        one_pass(&event_loop);
+        assert_eq!(heap_len(&event_loop), 99);
+        assert_eq!(event_loop.0.timer_cancelled_count.get(), 0);
+        assert!(timers.iter().skip(99).all(|timer| !timer.scheduled()));
+    }
+
+    #[test]
+    fn exactly_half_cancelled_only_pops_the_top() {
+        let event_loop = EventLoop::new();
+        let timers = far_timers(&event_loop, 200);
+        timers.iter().take(3).for_each(TimerHandle::cancel);
+        timers.iter().skip(103).for_each(TimerHandle::cancel);
+        assert_eq!(event_loop.0.timer_cancelled_count.get(), 100);
+        one_pass(&event_loop);
+        assert_eq!(heap_len(&event_loop), 197);
+        assert_eq!(event_loop.0.timer_cancelled_count.get(), 97);
+    }
+
+    #[test]
+    fn cancelling_an_unscheduled_timer_is_not_counted() {
+        let event_loop = EventLoop::new();
+        let timer = event_loop.call_at(0.0, || {});
+        one_pass(&event_loop);
+        assert!(!timer.scheduled());
+        timer.cancel();
+        assert_eq!(event_loop.0.timer_cancelled_count.get(), 0);
+    }
+
+    #[test]
+    fn a_pass_runs_only_the_handles_ready_at_its_start() {
+        let event_loop = EventLoop::new();
+        let inner = event_loop.clone();
+        event_loop.call_soon(move || {
+            inner.call_soon(|| {});
+        });
+        event_loop.run_once();
+        assert_eq!(event_loop.0.ready.borrow().len(), 1);
+    }
+
+    #[test]
+    fn nothing_left_to_wait_for_stops_run_until_complete() {
+        let event_loop = EventLoop::new();
+        let future = event_loop.create_future::<()>();
+        let outcome = event_loop.run_until_complete(future);
+        assert!(matches!(outcome, Err(RunError::StoppedBeforeComplete)));
+    }
+}

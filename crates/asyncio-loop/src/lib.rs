@@ -1,0 +1,48 @@
+//! CPython's asyncio event loop in Rust, order for order.
+//!
+//! The same program gives the same order of events as CPython 3.12's `asyncio`: this crate
+//! follows `Lib/asyncio/base_events.py` (`_run_once`), `events.py` (handles), `futures.py` and
+//! `tasks.py` step by step, and its tests compare orderings line for line with fixtures recorded
+//! from the real CPython (`peers/python/regen-fixtures.sh`).
+//!
+//! Parts, one module each:
+//!
+//! ```text
+//!   base_events  EventLoop: ready queue, timer heap, _run_once, run_forever/run_until_complete
+//!   events       Handle, TimerHandle: cancellable callbacks
+//!   heapq        Lib/heapq.py's sift order, which decides the order of timers with equal `when`
+//!   futures      Future: result or error, done-callbacks always through call_soon
+//!   tasks        Task (one poll per step), sleep, wait_for, current_task
+//!   gather       gather and _GatheringFuture: results in argument order, cancel the children
+//! ```
+//!
+//! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
+//! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
+//! single-threaded (`Rc`, `!Send`). Contains no `unsafe`.
+//!
+//! ```
+//! use asyncio_loop::{sleep, EventLoop};
+//!
+//! let event_loop = EventLoop::new();
+//! let value = event_loop
+//!     .run_until_complete(async {
+//!         sleep(0.0).await?;
+//!         Ok(42)
+//!     })
+//!     .unwrap();
+//! assert_eq!(value, 42);
+//! ```
+#![forbid(unsafe_code)]
+
+mod base_events;
+mod events;
+mod futures;
+mod gather;
+mod heapq;
+mod tasks;
+
+pub use base_events::{run, EventLoop, RunError};
+pub use events::{Handle, TimerHandle};
+pub use futures::{Error, Future, InvalidStateError};
+pub use gather::{gather, gather_return_exceptions};
+pub use tasks::{current_task, sleep, wait_for, CurrentTask, Task};

@@ -1,0 +1,38 @@
+//! Shared by the ordering tests: an event log and the comparison with a CPython fixture.
+
+use std::cell::RefCell;
+
+thread_local! {
+    static LOG: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Record one event, as the Python scenarios `print` it.
+pub fn out(line: impl Into<String>) {
+    LOG.with(|log| log.borrow_mut().push(line.into()));
+}
+
+/// Compare the events recorded so far with `tests/fixtures/<scenario>.txt`, line for line
+/// (the fixture's `#` header lines are skipped).
+pub fn assert_matches_fixture(scenario: &str) {
+    let path = format!(
+        "{}/tests/fixtures/{scenario}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let expected: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    let actual = LOG.with(|log| log.borrow().clone());
+    assert_eq!(actual, expected, "ordering differs from CPython's ({path})");
+}
+
+/// `ValueError`, for scenarios that raise one.
+#[derive(Debug)]
+#[allow(dead_code)]
+pub struct ValueError(pub &'static str);
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ValueError {}", self.0)
+    }
+}
+
+impl std::error::Error for ValueError {}

@@ -1,0 +1,288 @@
+"""Orderings of CPython's asyncio that crates/asyncio-loop must reproduce (issue 4, points 1-4).
+
+Usage: python3 asyncio_orderings.py SCENARIO   prints one event per line
+       python3 asyncio_orderings.py --list     prints the scenario names
+
+Each scenario has a twin in crates/asyncio-loop/tests/ordering_<scenario>.rs that runs the same
+program on the Rust loop and compares its lines with tests/fixtures/<scenario>.txt, written by
+regen-fixtures.sh. Recorded with CPython 3.11; 3.12 gives the same lines for every scenario here:
+_run_once, call_soon/call_at, Future callbacks, Task.__step, sleep and gather did not change
+ordering between them. wait_for changed implementation (3.11: an inner task plus a timer that
+releases the waiter and then cancels and awaits the inner task; 3.12: `async with timeout()`
+around the awaitable, in the same task), but in both the inner coroutine sees CancelledError
+before the caller sees TimeoutError, so the printed order is the same.
+"""
+
+import asyncio
+import sys
+
+out = print
+
+
+def main_sleep0():
+    """Issue 4 point 1: ready handles, new tasks' first steps, and a due timer."""
+    async def a():
+        out("A-start")
+        await asyncio.sleep(0)
+        out("A-after")
+
+    async def b():
+        out("B-start")
+        await asyncio.sleep(0)
+        out("B-after")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.call_later(0, out, "L")
+        loop.call_soon(out, "S1")
+        ta = asyncio.create_task(a())
+        tb = asyncio.create_task(b())
+        loop.call_soon(out, "S2")
+        out("main-before-await")
+        await asyncio.sleep(0)
+        out("main-after-sleep0")
+        await asyncio.gather(ta, tb)
+        await asyncio.sleep(0)
+        out("main-done")
+
+    asyncio.run(main())
+
+
+def done_callbacks():
+    """Issue 4 point 2: done-callbacks and nested call_soon go through the ready queue."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        fut.add_done_callback(lambda f: out("done_cb"))
+        fut.set_result(1)
+        out("after-set_result")
+
+        def cb1():
+            out("cb1")
+            loop.call_soon(out, "cb1-nested")
+
+        loop.call_soon(cb1)
+        loop.call_soon(out, "cb2")
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+
+
+def call_later_negative():
+    """Issue 4 point 3 (test_base_events.test_call_later_negative_delays)."""
+    loop = asyncio.new_event_loop()
+    loop.call_later(-1, out, "a")
+    loop.call_later(-2, out, "b")
+    loop.call_later(0.001, loop.stop)
+    loop.run_forever()
+    loop.close()
+
+
+def call_at_heap_order():
+    """Issue 4 point 3: ten call_at at one time come out in heapq order, not FIFO. The order
+    depends on the heap's shape, so it is printed alone and with one later timer in the heap."""
+    loop = asyncio.new_event_loop()
+    when = loop.time()
+    for i in range(10):
+        loop.call_at(when, out, f"alone {i}")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    when = loop.time()
+    for i in range(10):
+        loop.call_at(when, out, f"with-later {i}")
+    loop.call_at(when + 0.001, loop.stop)
+    loop.run_forever()
+    loop.close()
+
+
+def cancel_before_start():
+    """Issue 4 point 4: a task cancelled before its first step never runs its body."""
+    async def body():
+        out("body-ran")
+
+    async def main():
+        task = asyncio.create_task(body())
+        out(f"cancel-returned {task.cancel()}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            out("main-saw-cancelled")
+        out(f"task-cancelled {task.cancelled()}")
+
+    asyncio.run(main())
+
+
+def cancel_at_await():
+    """Issue 4 point 4: cancel() makes the task see CancelledError at its current await."""
+    async def child():
+        out("child-start")
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            out(f"child-saw-cancelled cancelling={asyncio.current_task().cancelling()}")
+            raise
+
+    async def main():
+        task = asyncio.create_task(child())
+        await asyncio.sleep(0)
+        out(f"cancel-returned {task.cancel()}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            out("main-saw-cancelled")
+        out(f"task-cancelled {task.cancelled()}")
+
+    asyncio.run(main())
+
+
+def cancel_while_ready():
+    """A task cancelled while its next step is already scheduled (no future to cancel) gets
+    _must_cancel, and CancelledError is thrown in at the await it resumes from."""
+    async def child():
+        out("child-start")
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            out(f"child-saw-cancelled cancelling={asyncio.current_task().cancelling()}")
+            raise
+        out("child-not-cancelled")
+
+    async def main():
+        task = asyncio.create_task(child())
+        await asyncio.sleep(0)
+        out(f"cancel-returned {task.cancel()}")
+        out(f"cancel-again-returned {task.cancel()} cancelling={task.cancelling()}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            out("main-saw-cancelled")
+        out(f"task-cancelled {task.cancelled()} cancel-after-done {task.cancel()}")
+
+    asyncio.run(main())
+
+
+def wait_for_timeout():
+    """Issue 4 point 4: wait_for(slow, 0.05): slow sees the cancellation, the caller a timeout."""
+    async def slow():
+        out("slow-start")
+        try:
+            await asyncio.sleep(1)
+        except asyncio.CancelledError:
+            out("slow-saw-cancelled")
+            raise
+        return "slow"
+
+    async def main():
+        try:
+            await asyncio.wait_for(slow(), 0.05)
+        except TimeoutError:
+            out("main-saw-timeout")
+        out(f"cancelling {asyncio.current_task().cancelling()}")
+
+    asyncio.run(main())
+
+
+def wait_for_zero():
+    """wait_for(aw, 0) in 3.12 wraps aw in a task, cancels it before its first step and waits
+    for that (_cancel_and_wait): the body never runs and the caller resumes three passes later.
+    (3.11 takes the same path for timeout <= 0.)"""
+    async def inner():
+        out("inner-ran")
+        return 1
+
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def chain(n):
+            out(f"pass {n}")
+            if n < 4:  # pass 5 would run inside asyncio.run's shutdown passes
+                loop.call_soon(chain, n + 1)
+
+        loop.call_soon(chain, 1)
+        try:
+            await asyncio.wait_for(inner(), 0)
+        except TimeoutError:
+            out("main-saw-timeout")
+
+    asyncio.run(main())
+
+
+def gather_errors():
+    """Issue 4 point 4: gather's first error propagates and the other child keeps running;
+    return_exceptions gives outcomes in argument order."""
+    async def boom():
+        await asyncio.sleep(0)
+        raise ValueError("x")
+
+    async def long():
+        out("long-start")
+        await asyncio.sleep(0.02)
+        out("long-done")
+        return "ok"
+
+    async def fast():
+        return "fast"
+
+    async def slow():
+        await asyncio.sleep(0.01)
+        return "slow"
+
+    async def main():
+        long_task = asyncio.create_task(long())
+        try:
+            await asyncio.gather(boom(), long_task)
+        except ValueError as error:
+            out(f"gather-raised ValueError {error}")
+        out(f"long cancelled={long_task.cancelled()} done={long_task.done()}")
+        out(f"long-result {await long_task}")
+        results = await asyncio.gather(boom(), fast(), return_exceptions=True)
+        out("return_exceptions " + " ".join(
+            f"ValueError {r}" if isinstance(r, ValueError) else r for r in results))
+        out("in-order " + " ".join(await asyncio.gather(slow(), fast())))
+
+    asyncio.run(main())
+
+
+def gather_cancel():
+    """Cancelling a task that awaits a gather cancels every child (_GatheringFuture.cancel);
+    the gather ends cancelled once the children have seen it."""
+    async def child(name):
+        out(f"{name}-start")
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            out(f"{name}-saw-cancelled")
+            raise
+
+    async def waiter():
+        try:
+            await asyncio.gather(child("c1"), child("c2"))
+        except asyncio.CancelledError:
+            out("waiter-saw-cancelled")
+            raise
+
+    async def main():
+        task = asyncio.create_task(waiter())
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        out(f"cancel-returned {task.cancel()}")
+        try:
+            await task
+        except asyncio.CancelledError:
+            out("main-saw-cancelled")
+        out(f"task-cancelled {task.cancelled()}")
+
+    asyncio.run(main())
+
+
+SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
+             cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
+             gather_errors, gather_cancel]
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        for scenario in SCENARIOS:
+            print(scenario.__name__)
+    else:
+        {s.__name__: s for s in SCENARIOS}[sys.argv[1]]()

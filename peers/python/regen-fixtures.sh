@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Regenerates crates/asyncio-loop/tests/fixtures/*.txt from the real CPython.
+# Usage: peers/python/regen-fixtures.sh [python3 [python3.12]]
+# The first interpreter (default python3, 3.11 here) records the fixtures; the second (default
+# python3.12 or pyenv's 3.12.1, when present) is run too, and the header says whether they agree.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+python="${1:-python3}"
+python312="${2:-}"
+if [ -z "$python312" ]; then
+    for candidate in "$HOME/.pyenv/versions/3.12.1/bin/python3" python3.12; do
+        if "$candidate" -c pass 2>/dev/null; then python312="$candidate"; break; fi
+    done
+fi
+fixtures="$here/../../crates/asyncio-loop/tests/fixtures"
+version() { "$1" -c 'import platform; print(platform.python_version())'; }
+mkdir -p "$fixtures"
+for scenario in $("$python" "$here/asyncio_orderings.py" --list); do
+    lines="$("$python" "$here/asyncio_orderings.py" "$scenario")"
+    if [ -n "$python312" ]; then
+        if [ "$lines" = "$("$python312" "$here/asyncio_orderings.py" "$scenario")" ]; then
+            agreement="CPython $(version "$python312") prints the same lines."
+        else
+            agreement="CPython $(version "$python312") DIFFERS; see asyncio_orderings.py."
+        fi
+    else
+        agreement="not checked against CPython 3.12 (not installed)."
+    fi
+    {
+        echo "# $scenario: recorded with CPython $(version "$python") by peers/python/regen-fixtures.sh"
+        echo "# $agreement"
+        echo "$lines"
+    } > "$fixtures/$scenario.txt"
+done
