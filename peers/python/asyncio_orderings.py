@@ -1,4 +1,5 @@
-"""Orderings of CPython's asyncio that crates/asyncio-loop must reproduce (issue 4, points 1-4).
+"""Orderings of CPython's asyncio that crates/asyncio-loop must reproduce (issue 4, points 1-4,
+plus Queue, Event, Lock and Semaphore).
 
 Usage: python3 asyncio_orderings.py SCENARIO   prints one event per line
        python3 asyncio_orderings.py --list     prints the scenario names
@@ -10,7 +11,8 @@ _run_once, call_soon/call_at, Future callbacks, Task.__step, sleep and gather di
 ordering between them. wait_for changed implementation (3.11: an inner task plus a timer that
 releases the waiter and then cancels and awaits the inner task; 3.12: `async with timeout()`
 around the awaitable, in the same task), but in both the inner coroutine sees CancelledError
-before the caller sees TimeoutError, so the printed order is the same.
+before the caller sees TimeoutError, so the printed order is the same. The Lock and Semaphore
+scenarios pin down the fairness of 3.12; locks.py and queues.py are identical in 3.11.7 and 3.12.1.
 """
 
 import asyncio
@@ -276,9 +278,219 @@ def gather_cancel():
     asyncio.run(main())
 
 
+def queue_bounded():
+    """Queue(maxsize=2), one producer, two consumers (queues.py: getter/putter futures,
+    _wakeup_next), then task_done/join."""
+    async def producer(queue):
+        for item in range(5):
+            out(f"put-wait {item} qsize={queue.qsize()} full={queue.full()}")
+            await queue.put(item)
+            out(f"put-done {item}")
+        for _ in range(2):
+            await queue.put(None)
+        out("producer-done")
+
+    async def consumer(name, queue):
+        while True:
+            item = await queue.get()
+            out(f"{name}-got {item}")
+            queue.task_done()
+            if item is None:
+                break
+            await asyncio.sleep(0)
+        out(f"{name}-done")
+
+    async def main():
+        queue = asyncio.Queue(maxsize=2)
+        out(f"empty={queue.empty()} full={queue.full()}")
+        try:
+            queue.get_nowait()
+        except asyncio.QueueEmpty:
+            out("get_nowait QueueEmpty")
+        consumers = [asyncio.create_task(consumer(name, queue)) for name in ("c1", "c2")]
+        prod = asyncio.create_task(producer(queue))
+        await prod
+        out(f"producer-awaited qsize={queue.qsize()}")
+        await queue.join()
+        out("join-returned")
+        await asyncio.gather(*consumers)
+        queue.put_nowait("x")
+        queue.put_nowait("y")
+        try:
+            queue.put_nowait("z")
+        except asyncio.QueueFull:
+            out("put_nowait QueueFull")
+        out(f"get_nowait {queue.get_nowait()} qsize={queue.qsize()}")
+
+    asyncio.run(main())
+
+
+def queue_unbounded():
+    """Unbounded Queue: put never waits; getters wake in FIFO order; join waits for task_done."""
+    async def getter(name, queue):
+        item = await queue.get()
+        out(f"{name}-got {item}")
+        await asyncio.sleep(0)
+        queue.task_done()
+        out(f"{name}-task_done")
+
+    async def main():
+        queue = asyncio.Queue()
+        tasks = [asyncio.create_task(getter(name, queue)) for name in ("g1", "g2", "g3")]
+        await asyncio.sleep(0)
+        for item in range(3):
+            await queue.put(item)
+            out(f"put {item} full={queue.full()}")
+        async def joiner():
+            await queue.join()
+            out("join-returned")
+        await asyncio.gather(joiner(), *tasks)
+        try:
+            queue.task_done()
+        except ValueError:
+            out("task_done ValueError")
+
+    asyncio.run(main())
+
+
+def event_wait():
+    """locks.Event: set wakes every waiter in the order they waited; clear; wait when set."""
+    async def waiter(name, event):
+        out(f"{name}-wait")
+        await event.wait()
+        out(f"{name}-woke is_set={event.is_set()}")
+
+    async def main():
+        event = asyncio.Event()
+        tasks = [asyncio.create_task(waiter(name, event)) for name in ("w1", "w2", "w3")]
+        await asyncio.sleep(0)
+        event.set()
+        out("set")
+        event.clear()
+        out(f"clear is_set={event.is_set()}")
+        await asyncio.gather(*tasks)
+        event.set()
+        await event.wait()
+        out("wait-when-set")
+
+    asyncio.run(main())
+
+
+def lock_fifo():
+    """locks.Lock (3.12): FIFO waiters; a cancelled waiter passes the wake-up to the next."""
+    async def worker(name, lock):
+        out(f"{name}-acquire")
+        try:
+            await lock.acquire()
+        except asyncio.CancelledError:
+            out(f"{name}-cancelled")
+            raise
+        out(f"{name}-locked")
+        await asyncio.sleep(0)
+        lock.release()
+        out(f"{name}-released")
+
+    async def main():
+        lock = asyncio.Lock()
+        await lock.acquire()
+        out(f"main-locked {lock.locked()}")
+        tasks = [asyncio.create_task(worker(name, lock)) for name in ("w1", "w2", "w3")]
+        await asyncio.sleep(0)
+        lock.release()
+        out("main-released")
+        tasks[0].cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        out(f"locked {lock.locked()}")
+        try:
+            lock.release()
+        except RuntimeError:
+            out("release RuntimeError")
+
+    asyncio.run(main())
+
+
+def semaphore_fair():
+    """locks.Semaphore(2) (3.12's fairness fix): acquire, release, locked, FIFO wake-ups."""
+    async def worker(name, semaphore):
+        out(f"{name}-acquire locked={semaphore.locked()}")
+        await semaphore.acquire()
+        out(f"{name}-in")
+        await asyncio.sleep(0)
+        semaphore.release()
+        out(f"{name}-out")
+
+    async def main():
+        semaphore = asyncio.Semaphore(2)
+        tasks = [asyncio.create_task(worker(f"w{i}", semaphore)) for i in range(1, 6)]
+        await asyncio.gather(*tasks)
+        out(f"locked={semaphore.locked()}")
+
+    asyncio.run(main())
+
+
+def queue_cancel_getter():
+    """queues.Queue.get: a getter cancelled after its wake-up passes it to the next getter;
+    a putter cancelled while the queue is full leaves the queue as it was."""
+    async def getter(name, queue):
+        try:
+            item = await queue.get()
+        except asyncio.CancelledError:
+            out(f"{name}-cancelled qsize={queue.qsize()}")
+            raise
+        out(f"{name}-got {item}")
+
+    async def main():
+        queue = asyncio.Queue(maxsize=1)
+        g1 = asyncio.create_task(getter("g1", queue))
+        g2 = asyncio.create_task(getter("g2", queue))
+        await asyncio.sleep(0)
+        queue.put_nowait("a")
+        g1.cancel()
+        await asyncio.gather(g1, g2, return_exceptions=True)
+        queue.put_nowait("b")
+        putter = asyncio.create_task(queue.put("c"))
+        await asyncio.sleep(0)
+        putter.cancel()
+        await asyncio.gather(putter, return_exceptions=True)
+        out(f"putter-cancelled {putter.cancelled()} qsize={queue.qsize()} full={queue.full()}")
+        out(f"get_nowait {queue.get_nowait()} empty={queue.empty()}")
+
+    asyncio.run(main())
+
+
+def semaphore_cancel():
+    """locks.Semaphore (3.12): a waiter cancelled after its wake-up gives the unit back and
+    wakes the next waiter; a newcomer does not overtake waiters in line."""
+    async def worker(name, semaphore):
+        try:
+            await semaphore.acquire()
+        except asyncio.CancelledError:
+            out(f"{name}-cancelled locked={semaphore.locked()}")
+            raise
+        out(f"{name}-in")
+        await asyncio.sleep(0)
+        semaphore.release()
+        out(f"{name}-out")
+
+    async def main():
+        semaphore = asyncio.Semaphore(1)
+        await semaphore.acquire()
+        tasks = [asyncio.create_task(worker(f"w{i}", semaphore)) for i in range(1, 4)]
+        await asyncio.sleep(0)
+        semaphore.release()
+        out(f"released locked={semaphore.locked()}")
+        tasks[0].cancel()
+        late = asyncio.create_task(worker("late", semaphore))
+        await asyncio.gather(*tasks, late, return_exceptions=True)
+        out(f"locked={semaphore.locked()}")
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
-             gather_errors, gather_cancel]
+             gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
+             lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

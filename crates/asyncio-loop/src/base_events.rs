@@ -10,8 +10,10 @@
 //!   │                              otherwise pop cancelled timers off the top of the heap only
 //!   ├─ 2. compute_timeout          0 if ready handles or stopping; else time to the first timer,
 //!   │                              clamped to [0, 86400]; else None (block)
-//!   ├─ 3. select(timeout)          the selector seam: no I/O sources yet, so it sleeps for the
-//!   │                              timeout rounded up to the next millisecond, as EpollSelector
+//!   ├─ 3. select(timeout)          the selector seam: no I/O sources yet, so it waits for the
+//!   │                              timeout rounded up to the next millisecond, as EpollSelector,
+//!   │                              on a condvar that call_soon_threadsafe signals (the self-pipe,
+//!   │                              see [`crate::wakeup`]); callbacks from threads join the ready queue
 //!   ├─ 4. move_due_timers          pop every timer with when < time() + clock_resolution, in
 //!   │                              heapq order, onto the back of the ready queue
 //!   └─ 5. run_ready                run exactly the handles that were ready now (ntodo); anything
@@ -28,22 +30,25 @@
 //! Rejected designs: tokio's `current_thread` runtime and `async-executor` both reorder work
 //! (a LIFO slot, I/O polled every N ticks), which changes every ordering this crate must match.
 //!
-//! Not in this increment: I/O (the selector is a sleep), `call_soon_threadsafe`, debug mode.
-//! With nothing ready, no timer and no I/O source, `select(None)` would block forever; since
-//! nothing could ever wake it, the loop stops instead, and `run_until_complete` reports
-//! [`RunError::StoppedBeforeComplete`], CPython's "Event loop stopped before Future completed."
+//! Not in this increment: I/O (the selector is a timed wait with no sources).
+//! With nothing ready, no timer and no I/O source, `select(None)` blocks only while a
+//! [`ThreadsafeLoop`] exists that could wake it; otherwise nothing ever could, so the loop stops
+//! instead, and `run_until_complete` reports [`RunError::StoppedBeforeComplete`], CPython's
+//! "Event loop stopped before Future completed."
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::events::{Callback, Handle, TimerHandle};
+use crate::events::{Callback, Handle, HandleLabel, TimerHandle};
 use crate::futures::{Error, Future};
 use crate::heapq::{heapify, heappop, heappush};
 use crate::tasks::{Task, TaskControl};
+use crate::wakeup::{ThreadsafeLoop, Wakeup};
 
 /// `base_events._MIN_SCHEDULED_TIMER_HANDLES`.
 const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
@@ -74,6 +79,23 @@ pub(crate) struct LoopInner {
     closed: Cell<bool>,
     epoch: Instant,
     tasks: RefCell<HashMap<u64, Rc<dyn TaskControl>>>,
+    wakeup: Arc<Wakeup>,
+    debug: Cell<bool>,
+    slow_callback_duration: Cell<f64>,
+    slow_callback_reporter: RefCell<Option<SlowCallbackReporter>>,
+}
+
+/// Receives debug mode's "Executing ... took ... seconds" lines (CPython's `logger.warning`).
+type SlowCallbackReporter = Rc<dyn Fn(&str)>;
+
+/// `BaseEventLoop.slow_callback_duration`'s default: 100 ms.
+const DEFAULT_SLOW_CALLBACK_DURATION: f64 = 0.1;
+
+impl Drop for LoopInner {
+    /// A loop dropped without `close()` can no longer run callbacks from other threads.
+    fn drop(&mut self) {
+        self.wakeup.close();
+    }
 }
 
 impl LoopInner {
@@ -138,6 +160,10 @@ impl EventLoop {
             closed: Cell::new(false),
             epoch: Instant::now(),
             tasks: RefCell::new(HashMap::new()),
+            wakeup: Arc::new(Wakeup::default()),
+            debug: Cell::new(false),
+            slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
+            slow_callback_reporter: RefCell::new(None),
         }))
     }
 
@@ -148,12 +174,13 @@ impl EventLoop {
 
     /// `loop.call_soon`: run `callback` in a later pass, after every handle already ready.
     /// On a closed loop the callback is dropped and the handle comes back cancelled.
-    pub fn call_soon(&self, callback: impl FnOnce() + 'static) -> Handle {
-        self.call_soon_boxed(Box::new(callback))
+    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
+        let label = HandleLabel::Callback(std::any::type_name::<F>());
+        self.call_soon_labelled(Box::new(callback), label)
     }
 
-    pub(crate) fn call_soon_boxed(&self, callback: Callback) -> Handle {
-        let handle = Handle::new(callback);
+    pub(crate) fn call_soon_labelled(&self, callback: Callback, label: HandleLabel) -> Handle {
+        let handle = Handle::new(callback, label);
         if self.0.closed.get() {
             handle.cancel();
         } else {
@@ -162,15 +189,21 @@ impl EventLoop {
         handle
     }
 
+    /// The handle through which other threads call `call_soon_threadsafe` on this loop.
+    pub fn threadsafe(&self) -> ThreadsafeLoop {
+        ThreadsafeLoop(self.0.wakeup.clone())
+    }
+
     /// `loop.call_later`: `call_at(time() + delay)`.
-    pub fn call_later(&self, delay: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
+    pub fn call_later<F: FnOnce() + 'static>(&self, delay: f64, callback: F) -> TimerHandle {
         self.call_at(self.time() + delay, callback)
     }
 
     /// `loop.call_at`: run `callback` once `time()` reaches `when`.
     /// On a closed loop the callback is dropped and the handle comes back cancelled.
-    pub fn call_at(&self, when: f64, callback: impl FnOnce() + 'static) -> TimerHandle {
-        let timer = TimerHandle::new(when, Box::new(callback), Rc::downgrade(&self.0));
+    pub fn call_at<F: FnOnce() + 'static>(&self, when: f64, callback: F) -> TimerHandle {
+        let name = std::any::type_name::<F>();
+        let timer = TimerHandle::new(when, Box::new(callback), name, Rc::downgrade(&self.0));
         if self.0.closed.get() {
             timer.cancel();
         } else {
@@ -193,7 +226,8 @@ impl EventLoop {
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
-        let task = Task::new(self.clone(), id, Box::pin(coroutine));
+        let coroutine_name = std::any::type_name::<F>();
+        let task = Task::new(self.clone(), id, coroutine_name, Box::pin(coroutine));
         self.0.tasks.borrow_mut().insert(id, task.control());
         task.control().schedule_step();
         task
@@ -210,6 +244,35 @@ impl EventLoop {
         if let Some(task) = task {
             task.schedule_step();
         }
+    }
+
+    /// `loop.set_debug`. In debug mode every handle run (a callback, or one step of a task) that
+    /// takes at least [`slow_callback_duration`](Self::slow_callback_duration) is reported as
+    /// CPython's `Executing <Handle ...> took 0.200 seconds`. CPython's other debug checks
+    /// (coroutine origins, thread checks in `call_soon`, slow `select` logging) are not modelled.
+    pub fn set_debug(&self, enabled: bool) {
+        self.0.debug.set(enabled);
+    }
+
+    /// `loop.get_debug`.
+    pub fn get_debug(&self) -> bool {
+        self.0.debug.get()
+    }
+
+    /// `loop.slow_callback_duration`, in seconds (default 0.1).
+    pub fn slow_callback_duration(&self) -> f64 {
+        self.0.slow_callback_duration.get()
+    }
+
+    /// Set `loop.slow_callback_duration`, in seconds.
+    pub fn set_slow_callback_duration(&self, seconds: f64) {
+        self.0.slow_callback_duration.set(seconds);
+    }
+
+    /// Send debug mode's reports to `reporter` instead of stderr (where CPython's handler for
+    /// the `asyncio` logger would be).
+    pub fn set_slow_callback_reporter(&self, reporter: impl Fn(&str) + 'static) {
+        *self.0.slow_callback_reporter.borrow_mut() = Some(Rc::new(reporter));
     }
 
     /// `loop.stop()`: the current pass finishes, then `run_forever` returns.
@@ -239,6 +302,7 @@ impl EventLoop {
         self.0.ready.borrow_mut().clear();
         self.0.scheduled.borrow_mut().clear();
         self.0.timer_cancelled_count.set(0);
+        self.0.wakeup.close();
         let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
         drop(tasks);
         Ok(())
@@ -349,16 +413,29 @@ impl EventLoop {
 
     /// Step 3: the selector seam. `EpollSelector.select` rounds a positive timeout up to the next
     /// millisecond (`math.ceil(timeout * 1e3) * 1e-3`); with no I/O sources registered, waiting
-    /// is a sleep. Blocking forever with nothing that could wake the loop stops it instead.
+    /// is a timed wait that `call_soon_threadsafe` ends early, and the callbacks it brought join
+    /// the ready queue. Blocking forever with nothing that could wake the loop stops it instead.
     fn select(&self, timeout: Option<f64>) {
-        match timeout {
-            None => self.stop(),
+        let now = Instant::now();
+        let could_be_woken = self.0.wakeup.has_senders();
+        let deadline = match timeout {
+            None if could_be_woken => None,
+            None => Some(now),
             Some(timeout) if timeout > 0.0 => {
-                let rounded = (timeout * 1e3).ceil() * 1e-3;
-                std::thread::sleep(Duration::from_secs_f64(rounded));
+                Some(now + Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3))
             }
-            Some(_) => {}
+            Some(_) => Some(now),
+        };
+        let arrived = self.0.wakeup.wait(deadline);
+        if timeout.is_none() && arrived.is_empty() && !could_be_woken {
+            self.stop();
         }
+        let mut ready = self.0.ready.borrow_mut();
+        ready.extend(
+            arrived
+                .into_iter()
+                .map(|(callback, name)| Handle::new(callback, HandleLabel::Callback(name))),
+        );
     }
 
     /// Step 4: every timer due before `time() + clock_resolution` joins the ready queue, in heap
@@ -377,14 +454,38 @@ impl EventLoop {
         }
     }
 
-    /// Step 5: run the `ntodo` handles that are ready now, skipping cancelled ones.
+    /// Step 5: run the `ntodo` handles that are ready now, skipping cancelled ones; in debug
+    /// mode, time each one.
     fn run_ready(&self) {
         let ntodo = self.0.ready.borrow().len();
         for _ in 0..ntodo {
             let handle = self.0.ready.borrow_mut().pop_front();
             match handle {
-                Some(handle) if !handle.cancelled() => handle.run(),
+                Some(handle) if !handle.cancelled() => {
+                    if self.0.debug.get() {
+                        self.run_handle_timed(&handle);
+                    } else {
+                        handle.run();
+                    }
+                }
                 _ => {}
+            }
+        }
+    }
+
+    /// Debug mode's handle run: `logger.warning('Executing %s took %.3f seconds', ...)` when
+    /// the run took at least `slow_callback_duration`.
+    #[cold]
+    fn run_handle_timed(&self, handle: &Handle) {
+        let started = self.time();
+        handle.run();
+        let took = self.time() - started;
+        if took >= self.0.slow_callback_duration.get() {
+            let report = format!("Executing {} took {took:.3} seconds", handle.describe());
+            let reporter = self.0.slow_callback_reporter.borrow().clone();
+            match reporter {
+                Some(reporter) => reporter(&report),
+                None => eprintln!("{report}"),
             }
         }
     }

@@ -15,13 +15,27 @@ use std::rc::{Rc, Weak};
 
 use crate::base_events::LoopInner;
 use crate::heapq::HeapOrder;
+use crate::tasks::TaskControl;
 
 /// A callback the loop runs once.
 pub(crate) type Callback = Box<dyn FnOnce()>;
 
+/// What a handle runs, for debug mode's reports (`base_events._format_handle`): a task's step is
+/// shown as the task, anything else as the callback's Rust type name where CPython shows the
+/// function's name and source line.
+pub(crate) enum HandleLabel {
+    /// A callback from `call_soon` (or a done-callback, or a thread's callback).
+    Callback(&'static str),
+    /// A callback from `call_at` / `call_later`, due at `when`.
+    Timer { callback: &'static str, when: f64 },
+    /// `Task.__step` of this task.
+    TaskStep(Weak<dyn TaskControl>),
+}
+
 pub(crate) struct HandleInner {
     callback: RefCell<Option<Callback>>,
     cancelled: Cell<bool>,
+    label: HandleLabel,
 }
 
 /// A callback scheduled with [`EventLoop::call_soon`](crate::EventLoop::call_soon): asyncio's
@@ -30,11 +44,27 @@ pub(crate) struct HandleInner {
 pub struct Handle(Rc<HandleInner>);
 
 impl Handle {
-    pub(crate) fn new(callback: Callback) -> Self {
+    pub(crate) fn new(callback: Callback, label: HandleLabel) -> Self {
         Handle(Rc::new(HandleInner {
             callback: RefCell::new(Some(callback)),
             cancelled: Cell::new(false),
+            label,
         }))
+    }
+
+    /// `base_events._format_handle`: `<Handle name()>`, `<TimerHandle when=t name()>`, or the
+    /// task's repr for a task step.
+    pub(crate) fn describe(&self) -> String {
+        match &self.0.label {
+            HandleLabel::Callback(callback) => format!("<Handle {callback}()>"),
+            HandleLabel::Timer { callback, when } => {
+                format!("<TimerHandle when={when} {callback}()>")
+            }
+            HandleLabel::TaskStep(task) => match task.upgrade() {
+                Some(task) => task.describe(),
+                None => "<Task finished>".to_string(),
+            },
+        }
     }
 
     /// `Handle.cancel`: the callback will not run. Cancelling twice does nothing.
@@ -71,9 +101,18 @@ pub(crate) struct TimerInner {
 pub struct TimerHandle(Rc<TimerInner>);
 
 impl TimerHandle {
-    pub(crate) fn new(when: f64, callback: Callback, event_loop: Weak<LoopInner>) -> Self {
+    pub(crate) fn new(
+        when: f64,
+        callback: Callback,
+        name: &'static str,
+        event_loop: Weak<LoopInner>,
+    ) -> Self {
+        let label = HandleLabel::Timer {
+            callback: name,
+            when,
+        };
         TimerHandle(Rc::new(TimerInner {
-            handle: Handle::new(callback),
+            handle: Handle::new(callback, label),
             when,
             scheduled: Cell::new(false),
             event_loop,

@@ -21,6 +21,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::base_events::EventLoop;
+use crate::events::HandleLabel;
 use crate::tasks;
 
 /// How a future or task failed: asyncio's exceptions.
@@ -72,7 +73,7 @@ impl std::error::Error for InvalidStateError {}
 /// What to do with a done-callback when the future completes.
 enum DoneCallback {
     /// A user callback: `call_soon(callback)`.
-    Call(Box<dyn FnOnce()>),
+    Call(Box<dyn FnOnce()>, &'static str),
     /// A task awaiting the future: schedule its next step (`Task.__wakeup`).
     WakeTask(u64),
     /// A foreign executor awaiting the future: wake its waker from a `call_soon` handle.
@@ -109,8 +110,9 @@ impl<T> FutureCore<T> {
         let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
         for callback in callbacks {
             match callback {
-                DoneCallback::Call(callback) => {
-                    self.event_loop.call_soon_boxed(callback);
+                DoneCallback::Call(callback, name) => {
+                    let label = HandleLabel::Callback(name);
+                    self.event_loop.call_soon_labelled(callback, label);
                 }
                 DoneCallback::WakeTask(id) => self.event_loop.wake_task(id),
                 DoneCallback::Wake(waker) => {
@@ -179,15 +181,21 @@ impl<T: Clone + 'static> Future<T> {
 
     /// `Future.add_done_callback`: `callback` is `call_soon`ed once the future is done (at once
     /// if it already is).
-    pub fn add_done_callback(&self, callback: impl FnOnce() + 'static) {
+    pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
         if self.done() {
             self.0.event_loop.call_soon(callback);
         } else {
-            self.0
-                .callbacks
-                .borrow_mut()
-                .push(DoneCallback::Call(Box::new(callback)));
+            self.0.callbacks.borrow_mut().push(DoneCallback::Call(
+                Box::new(callback),
+                std::any::type_name::<F>(),
+            ));
         }
+    }
+
+    /// Whether `self` and `other` are the same future (Python's `is`, which `deque.remove`
+    /// relies on when a waiter removes its own future).
+    pub(crate) fn is_same(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
     }
 
     pub(crate) fn as_cancellable(&self) -> Rc<dyn Cancellable> {

@@ -2,23 +2,33 @@
 //!
 //! The same program gives the same order of events as CPython 3.12's `asyncio`: this crate
 //! follows `Lib/asyncio/base_events.py` (`_run_once`), `events.py` (handles), `futures.py` and
-//! `tasks.py` step by step, and its tests compare orderings line for line with fixtures recorded
-//! from the real CPython (`peers/python/regen-fixtures.sh`).
+//! `tasks.py`, `queues.py` and `locks.py` step by step, and its tests compare orderings line for
+//! line with fixtures recorded from the real CPython (`peers/python/regen-fixtures.sh`).
 //!
 //! Parts, one module each:
 //!
 //! ```text
-//!   base_events  EventLoop: ready queue, timer heap, _run_once, run_forever/run_until_complete
+//!   base_events  EventLoop: ready queue, timer heap, _run_once, run_forever/run_until_complete,
+//!                debug mode (slow handles reported as "Executing %s took %.3f seconds")
 //!   events       Handle, TimerHandle: cancellable callbacks
 //!   heapq        Lib/heapq.py's sift order, which decides the order of timers with equal `when`
+//!   wakeup       call_soon_threadsafe: the selector's wait, interrupted by other threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
 //!   tasks        Task (one poll per step), sleep, wait_for, current_task
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
+//!   queues       Queue: getters/putters deques of futures, _wakeup_next, task_done/join
+//!   locks        Event, Lock, Semaphore: FIFO waiter futures, 3.12's fairness
 //! ```
+//!
+//! Not yet (issue 4): I/O (`selector_events`, streams, transports), `run_in_executor`,
+//! `timeout()`, `TaskGroup`, `LifoQueue`/`PriorityQueue`, `Condition`, `BoundedSemaphore`,
+//! wakers of foreign futures woken from other threads, probe tracing, benchmarks. `asyncio.run`
+//! does not yet run the runner's shutdown passes.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
-//! single-threaded (`Rc`, `!Send`). Contains no `unsafe`.
+//! single-threaded (`Rc`, `!Send`); only [`ThreadsafeLoop`] crosses threads. Contains no
+//! `unsafe`.
 //!
 //! ```
 //! use asyncio_loop::{sleep, EventLoop};
@@ -39,10 +49,16 @@ mod events;
 mod futures;
 mod gather;
 mod heapq;
+mod locks;
+mod queues;
 mod tasks;
+mod wakeup;
 
 pub use base_events::{run, EventLoop, RunError};
 pub use events::{Handle, TimerHandle};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
+pub use locks::{Event, Lock, LockNotAcquired, Semaphore};
+pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
 pub use tasks::{current_task, sleep, wait_for, CurrentTask, Task};
+pub use wakeup::{LoopClosed, ThreadsafeLoop};

@@ -25,8 +25,9 @@
 //! - `fut_waiter` is set only while the task is suspended on one of this crate's futures;
 //! - the loop's task table holds a task from `create_task` until its future is done.
 //!
-//! Wakers of foreign futures work on the loop's thread only; a wake from another thread is lost
-//! until `call_soon_threadsafe` and the self-pipe exist.
+//! Wakers of foreign futures work on the loop's thread only; a wake from another thread is still
+//! lost (routing it through [`ThreadsafeLoop`](crate::ThreadsafeLoop) is left for
+//! `run_in_executor`).
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
@@ -36,6 +37,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 
 use crate::base_events::EventLoop;
+use crate::events::HandleLabel;
 use crate::futures::{Cancellable, Error, Future};
 
 type Coroutine<T> = Pin<Box<dyn std::future::Future<Output = Result<T, Error>>>>;
@@ -74,6 +76,8 @@ pub(crate) trait TaskControl {
     fn cancelling(&self) -> u32;
     fn uncancel(&self) -> u32;
     fn event_loop(&self) -> EventLoop;
+    /// `repr(task)`, for debug mode's reports.
+    fn describe(&self) -> String;
 }
 
 fn with_current<R>(f: impl FnOnce(&Rc<dyn TaskControl>) -> R) -> Option<R> {
@@ -94,6 +98,7 @@ pub(crate) fn set_fut_waiter(waiter: Rc<dyn Cancellable>) {
 
 struct TaskInner<T> {
     id: u64,
+    coroutine_name: &'static str,
     event_loop: EventLoop,
     future: Future<T>,
     coroutine: RefCell<Option<Coroutine<T>>>,
@@ -172,7 +177,9 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         }
         self.scheduled.set(true);
         let event_loop = self.event_loop.clone();
-        event_loop.call_soon(move || self.step());
+        let this: Rc<dyn TaskControl> = self.clone();
+        let label = HandleLabel::TaskStep(Rc::downgrade(&this));
+        event_loop.call_soon_labelled(Box::new(move || self.step()), label);
     }
 
     fn take_cancel_throw(&self) -> bool {
@@ -211,6 +218,21 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     fn event_loop(&self) -> EventLoop {
         self.event_loop.clone()
     }
+
+    /// `<Task pending name='Task-1' coro=<...>>`: CPython's shape, with the coroutine's Rust
+    /// type name for its `coro=<main() running at file:line>`; names count from 1 per process.
+    fn describe(&self) -> String {
+        let state = if self.future.done() {
+            "finished"
+        } else {
+            "pending"
+        };
+        format!(
+            "<Task {state} name='Task-{}' coro=<{}>>",
+            self.id + 1,
+            self.coroutine_name
+        )
+    }
 }
 
 /// The waker a task hands to foreign futures: on the loop's thread, it schedules the task's next
@@ -245,10 +267,16 @@ impl<T> Clone for Task<T> {
 }
 
 impl<T: Clone + 'static> Task<T> {
-    pub(crate) fn new(event_loop: EventLoop, id: u64, coroutine: Coroutine<T>) -> Self {
+    pub(crate) fn new(
+        event_loop: EventLoop,
+        id: u64,
+        coroutine_name: &'static str,
+        coroutine: Coroutine<T>,
+    ) -> Self {
         let future = Future::new(&event_loop);
         Task(Rc::new(TaskInner {
             id,
+            coroutine_name,
             event_loop,
             future,
             coroutine: RefCell::new(Some(coroutine)),

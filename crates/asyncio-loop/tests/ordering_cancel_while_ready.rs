@@ -5,15 +5,7 @@
 mod common;
 
 use asyncio_loop::{current_task, run, sleep, Error, EventLoop};
-use common::{assert_matches_fixture, out};
-
-fn py_bool(value: bool) -> &'static str {
-    if value {
-        "True"
-    } else {
-        "False"
-    }
-}
+use common::{assert_matches_fixture, out, py_bool};
 
 #[test]
 fn cancel_while_ready() {

@@ -5,19 +5,11 @@
 mod common;
 
 use asyncio_loop::{gather, gather_return_exceptions, run, sleep, Error, EventLoop};
-use common::{assert_matches_fixture, out, ValueError};
+use common::{assert_matches_fixture, out, py_bool, ValueError};
 
 async fn boom() -> Result<String, Error> {
     sleep(0.0).await?;
     Err(Error::exception(ValueError("x")))
-}
-
-fn py_bool(value: bool) -> &'static str {
-    if value {
-        "True"
-    } else {
-        "False"
-    }
 }
 
 #[test]

@@ -36,3 +36,13 @@ impl std::fmt::Display for ValueError {
 }
 
 impl std::error::Error for ValueError {}
+
+/// Python's `str(bool)`, for scenarios that print a flag.
+#[allow(dead_code)]
+pub fn py_bool(value: bool) -> &'static str {
+    if value {
+        "True"
+    } else {
+        "False"
+    }
+}

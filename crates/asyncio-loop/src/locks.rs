@@ -1,0 +1,259 @@
+//! `Event`, `Lock` and `Semaphore`, after CPython 3.12's `Lib/asyncio/locks.py`.
+//!
+//! All three park a coroutine the same way: append a fresh future to a FIFO deque of waiters,
+//! await it, and remove it again afterwards whatever happened (`finally: waiters.remove(fut)`).
+//! Waking sets a waiter's result; the woken task runs one pass later, and anything may happen in
+//! between, so each primitive decides in the woken coroutine what the wake-up means:
+//!
+//! ```text
+//!   Event.set        every waiter's future gets a result; wait() returns in each, in FIFO order
+//!   Lock.release     unlocked := true; wake the FIRST waiter (only if its future is not done)
+//!     woken waiter   locked := true                     (the wake-up is a handover)
+//!     cancelled      if still unlocked: wake the first waiter (the next in line)
+//!   Semaphore        release: value += 1, wake the first not-done waiter, value -= 1 for it
+//!     woken waiter   if value > 0 still: wake the next
+//!     cancelled      if it had been woken: value += 1 and wake the next
+//! ```
+//!
+//! Fairness, as 3.12 implements it: `Lock.acquire` takes the lock at once only when no waiter is
+//! left whose future is not cancelled, and `Semaphore.locked` is true while any such waiter
+//! exists, so a newcomer never overtakes a woken waiter that has not run yet (3.12's
+//! fairness fix; 3.11.7's `locks.py` is the same).
+//!
+//! Invariants:
+//! - a waiter's future is in its deque exactly while its coroutine is suspended on it;
+//! - a lock's woken waiter finds `locked == false` (nobody else may take it in between: every
+//!   newcomer sees the woken, not-cancelled future and queues behind it);
+//! - a semaphore's `value` already counts every woken waiter that has not run yet.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::base_events::EventLoop;
+use crate::futures::{Error, Future};
+
+type Waiters = RefCell<VecDeque<Future<()>>>;
+
+/// Park the current coroutine on a new future at the back of `waiters`, and take the future
+/// out of `waiters` again however the wait ends.
+async fn wait_in_line(waiters: &Waiters) -> Result<(Future<()>, Result<(), Error>), Error> {
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let future = event_loop.create_future::<()>();
+    waiters.borrow_mut().push_back(future.clone());
+    let outcome = future.clone().await;
+    let mut queued = waiters.borrow_mut();
+    if let Some(index) = queued.iter().position(|other| other.is_same(&future)) {
+        queued.remove(index);
+    }
+    drop(queued);
+    Ok((future, outcome))
+}
+
+struct EventInner {
+    value: Cell<bool>,
+    waiters: Waiters,
+}
+
+/// asyncio's `Event`. Cloning gives another reference to the same event.
+#[derive(Clone)]
+pub struct Event(Rc<EventInner>);
+
+impl Default for Event {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Event {
+    /// `asyncio.Event()`: not set.
+    pub fn new() -> Self {
+        Event(Rc::new(EventInner {
+            value: Cell::new(false),
+            waiters: RefCell::new(VecDeque::new()),
+        }))
+    }
+
+    /// `Event.is_set`.
+    pub fn is_set(&self) -> bool {
+        self.0.value.get()
+    }
+
+    /// `Event.set`: wake every waiter; later `wait`s return at once until `clear`.
+    pub fn set(&self) {
+        if self.0.value.replace(true) {
+            return;
+        }
+        let waiters: Vec<Future<()>> = self.0.waiters.borrow().iter().cloned().collect();
+        for waiter in waiters {
+            if !waiter.done() {
+                // Not done, so `set_result` cannot fail.
+                let _ = waiter.set_result(());
+            }
+        }
+    }
+
+    /// `Event.clear`.
+    pub fn clear(&self) {
+        self.0.value.set(false);
+    }
+
+    /// `Event.wait`: return at once if set, else wait for `set`.
+    pub async fn wait(&self) -> Result<(), Error> {
+        if self.is_set() {
+            return Ok(());
+        }
+        wait_in_line(&self.0.waiters).await?.1
+    }
+}
+
+/// `RuntimeError('Lock is not acquired.')`, from [`Lock::release`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LockNotAcquired;
+
+impl fmt::Display for LockNotAcquired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("lock is not acquired")
+    }
+}
+
+impl std::error::Error for LockNotAcquired {}
+
+struct LockInner {
+    locked: Cell<bool>,
+    waiters: Waiters,
+}
+
+/// asyncio's `Lock`: FIFO, not reentrant. Cloning gives another reference to the same lock.
+#[derive(Clone)]
+pub struct Lock(Rc<LockInner>);
+
+impl Default for Lock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Lock {
+    /// `asyncio.Lock()`: unlocked.
+    pub fn new() -> Self {
+        Lock(Rc::new(LockInner {
+            locked: Cell::new(false),
+            waiters: RefCell::new(VecDeque::new()),
+        }))
+    }
+
+    /// `Lock.locked`.
+    pub fn locked(&self) -> bool {
+        self.0.locked.get()
+    }
+
+    /// `Lock.acquire`: take the lock, waiting in FIFO order behind every waiter not cancelled.
+    pub async fn acquire(&self) -> Result<(), Error> {
+        let nobody_in_line = self.0.waiters.borrow().iter().all(Future::cancelled);
+        if !self.locked() && nobody_in_line {
+            self.0.locked.set(true);
+            return Ok(());
+        }
+        let (_, outcome) = wait_in_line(&self.0.waiters).await?;
+        if let Err(error) = outcome {
+            if matches!(error, Error::Cancelled) && !self.locked() {
+                self.wake_up_first();
+            }
+            return Err(error);
+        }
+        self.0.locked.set(true);
+        Ok(())
+    }
+
+    /// `Lock.release`: unlock and wake the first waiter.
+    pub fn release(&self) -> Result<(), LockNotAcquired> {
+        if !self.0.locked.replace(false) {
+            return Err(LockNotAcquired);
+        }
+        self.wake_up_first();
+        Ok(())
+    }
+
+    /// `Lock._wake_up_first`: only the first waiter, and only if its future is not done.
+    fn wake_up_first(&self) {
+        let first = self.0.waiters.borrow().front().cloned();
+        if let Some(first) = first.filter(|first| !first.done()) {
+            let _ = first.set_result(());
+        }
+    }
+}
+
+struct SemaphoreInner {
+    value: Cell<usize>,
+    waiters: Waiters,
+}
+
+/// asyncio's `Semaphore`. Cloning gives another reference to the same semaphore.
+#[derive(Clone)]
+pub struct Semaphore(Rc<SemaphoreInner>);
+
+impl Semaphore {
+    /// `asyncio.Semaphore(value)`.
+    pub fn new(value: usize) -> Self {
+        Semaphore(Rc::new(SemaphoreInner {
+            value: Cell::new(value),
+            waiters: RefCell::new(VecDeque::new()),
+        }))
+    }
+
+    /// `Semaphore.locked`: `acquire` would wait (no value left, or a waiter not cancelled is in
+    /// line).
+    pub fn locked(&self) -> bool {
+        self.0.value.get() == 0
+            || self
+                .0
+                .waiters
+                .borrow()
+                .iter()
+                .any(|waiter| !waiter.cancelled())
+    }
+
+    /// `Semaphore.acquire`.
+    pub async fn acquire(&self) -> Result<(), Error> {
+        if !self.locked() {
+            self.0.value.set(self.0.value.get() - 1);
+            return Ok(());
+        }
+        let (future, outcome) = wait_in_line(&self.0.waiters).await?;
+        if let Err(error) = outcome {
+            if matches!(error, Error::Cancelled) && !future.cancelled() {
+                // Woken (and counted) but cancelled before it ran: give the value back.
+                self.0.value.set(self.0.value.get() + 1);
+                self.wake_up_next();
+            }
+            return Err(error);
+        }
+        if self.0.value.get() > 0 {
+            self.wake_up_next();
+        }
+        Ok(())
+    }
+
+    /// `Semaphore.release`.
+    pub fn release(&self) {
+        self.0.value.set(self.0.value.get() + 1);
+        self.wake_up_next();
+    }
+
+    /// `Semaphore._wake_up_next`: the first waiter not done takes one unit of value.
+    fn wake_up_next(&self) {
+        let next = self
+            .0
+            .waiters
+            .borrow()
+            .iter()
+            .find(|waiter| !waiter.done())
+            .cloned();
+        if let Some(next) = next {
+            self.0.value.set(self.0.value.get() - 1);
+            let _ = next.set_result(());
+        }
+    }
+}

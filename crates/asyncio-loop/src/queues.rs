@@ -1,0 +1,242 @@
+//! `Queue`, after CPython 3.12's `Lib/asyncio/queues.py`.
+//!
+//! A queue holds items in FIFO order and two deques of waiter futures:
+//!
+//! ```text
+//!   put ──full?──► putters: [fut, fut, ...] ◄── _wakeup_next(putters) ── get_nowait
+//!   get ─empty?──► getters: [fut, fut, ...] ◄── _wakeup_next(getters) ── put_nowait
+//! ```
+//!
+//! A coroutine that finds the queue full (or empty) appends a fresh future to `putters`
+//! (`getters`) and awaits it, then loops and checks again: a wake-up is a hint, not a handover,
+//! so a task that arrives in between may take the slot first, exactly as in CPython.
+//! `_wakeup_next` pops futures from the front until it finds one not yet done and sets its
+//! result. A waiter that is cancelled removes its own future and, if the queue still has room
+//! (items) and its future was woken rather than cancelled, passes the wake-up on to the next
+//! waiter, so no wake-up is lost.
+//!
+//! `join` waits on an [`Event`] (`_finished`) that is set while `unfinished_tasks` is 0:
+//! `put_nowait` increments and clears it, `task_done` decrements and sets it at 0.
+//!
+//! Invariants:
+//! - `maxsize <= 0` means unbounded: `full()` is always false and `put` never waits;
+//! - `finished` is set exactly when `unfinished_tasks == 0`;
+//! - every future in `getters` or `putters` belongs to a coroutine suspended in `get` or `put`,
+//!   or is already done (woken or cancelled) and will be skipped by `_wakeup_next`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+
+use crate::base_events::EventLoop;
+use crate::futures::{Error, Future};
+use crate::locks::Event;
+
+/// `QueueFull`, from [`Queue::put_nowait`]; gives the item back.
+#[derive(Debug, PartialEq, Eq)]
+pub struct QueueFull<T>(pub T);
+
+impl<T> fmt::Display for QueueFull<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("queue is full")
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for QueueFull<T> {}
+
+/// `QueueEmpty`, from [`Queue::get_nowait`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueEmpty;
+
+impl fmt::Display for QueueEmpty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("queue is empty")
+    }
+}
+
+impl std::error::Error for QueueEmpty {}
+
+/// `ValueError('task_done() called too many times')`, from [`Queue::task_done`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TaskDoneError;
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called too many times")
+    }
+}
+
+impl std::error::Error for TaskDoneError {}
+
+struct QueueInner<T> {
+    maxsize: usize,
+    items: RefCell<VecDeque<T>>,
+    getters: RefCell<VecDeque<Future<()>>>,
+    putters: RefCell<VecDeque<Future<()>>>,
+    unfinished_tasks: Cell<usize>,
+    finished: Event,
+}
+
+/// asyncio's `Queue`: FIFO, bounded when `maxsize > 0`. Cloning gives another reference to the
+/// same queue.
+pub struct Queue<T>(Rc<QueueInner<T>>);
+
+impl<T> Clone for Queue<T> {
+    fn clone(&self) -> Self {
+        Queue(self.0.clone())
+    }
+}
+
+impl<T: 'static> Default for Queue<T> {
+    fn default() -> Self {
+        Self::new(0)
+    }
+}
+
+/// `Queue._wakeup_next`: wake the first waiter whose future is not done yet.
+fn wakeup_next(waiters: &RefCell<VecDeque<Future<()>>>) {
+    loop {
+        let waiter = waiters.borrow_mut().pop_front();
+        match waiter {
+            None => return,
+            Some(waiter) if !waiter.done() => {
+                // Not done, so `set_result` cannot fail.
+                let _ = waiter.set_result(());
+                return;
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// `deque.remove(fut)`, ignoring a future that is no longer there (`except ValueError: pass`).
+fn remove_waiter(waiters: &RefCell<VecDeque<Future<()>>>, waiter: &Future<()>) {
+    let mut waiters = waiters.borrow_mut();
+    if let Some(index) = waiters.iter().position(|other| other.is_same(waiter)) {
+        waiters.remove(index);
+    }
+}
+
+impl<T: 'static> Queue<T> {
+    /// `asyncio.Queue(maxsize)`: `0` for unbounded.
+    pub fn new(maxsize: usize) -> Self {
+        let finished = Event::new();
+        finished.set();
+        Queue(Rc::new(QueueInner {
+            maxsize,
+            items: RefCell::new(VecDeque::new()),
+            getters: RefCell::new(VecDeque::new()),
+            putters: RefCell::new(VecDeque::new()),
+            unfinished_tasks: Cell::new(0),
+            finished,
+        }))
+    }
+
+    /// `Queue.maxsize`.
+    pub fn maxsize(&self) -> usize {
+        self.0.maxsize
+    }
+
+    /// `Queue.qsize`.
+    pub fn qsize(&self) -> usize {
+        self.0.items.borrow().len()
+    }
+
+    /// `Queue.empty`.
+    pub fn empty(&self) -> bool {
+        self.0.items.borrow().is_empty()
+    }
+
+    /// `Queue.full`: never for an unbounded queue.
+    pub fn full(&self) -> bool {
+        self.0.maxsize > 0 && self.qsize() >= self.0.maxsize
+    }
+
+    /// `Queue.put_nowait`: append `item` and wake the first getter, or give it back when full.
+    pub fn put_nowait(&self, item: T) -> Result<(), QueueFull<T>> {
+        if self.full() {
+            return Err(QueueFull(item));
+        }
+        self.0.items.borrow_mut().push_back(item);
+        self.0
+            .unfinished_tasks
+            .set(self.0.unfinished_tasks.get() + 1);
+        self.0.finished.clear();
+        wakeup_next(&self.0.getters);
+        Ok(())
+    }
+
+    /// `Queue.get_nowait`: take the first item and wake the first putter.
+    pub fn get_nowait(&self) -> Result<T, QueueEmpty> {
+        let item = self.0.items.borrow_mut().pop_front().ok_or(QueueEmpty)?;
+        wakeup_next(&self.0.putters);
+        Ok(item)
+    }
+
+    /// `Queue.put`: wait while the queue is full, then `put_nowait`. On cancellation the item is
+    /// dropped and the wake-up, if this waiter had one, passes to the next putter.
+    pub async fn put(&self, item: T) -> Result<(), Error> {
+        let mut item = item;
+        loop {
+            match self.put_nowait(item) {
+                Ok(()) => return Ok(()),
+                Err(QueueFull(back)) => item = back,
+            }
+            let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+            let putter = event_loop.create_future::<()>();
+            self.0.putters.borrow_mut().push_back(putter.clone());
+            if let Err(error) = putter.clone().await {
+                putter.cancel();
+                remove_waiter(&self.0.putters, &putter);
+                if !self.full() && !putter.cancelled() {
+                    wakeup_next(&self.0.putters);
+                }
+                return Err(error);
+            }
+        }
+    }
+
+    /// `Queue.get`: wait while the queue is empty, then `get_nowait`. On cancellation the
+    /// wake-up, if this waiter had one, passes to the next getter.
+    pub async fn get(&self) -> Result<T, Error> {
+        loop {
+            if let Ok(item) = self.get_nowait() {
+                return Ok(item);
+            }
+            let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+            let getter = event_loop.create_future::<()>();
+            self.0.getters.borrow_mut().push_back(getter.clone());
+            if let Err(error) = getter.clone().await {
+                getter.cancel();
+                remove_waiter(&self.0.getters, &getter);
+                if !self.empty() && !getter.cancelled() {
+                    wakeup_next(&self.0.getters);
+                }
+                return Err(error);
+            }
+        }
+    }
+
+    /// `Queue.task_done`: one item taken with `get` is processed; at zero unfinished items,
+    /// `join` returns.
+    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+        let unfinished = self.0.unfinished_tasks.get();
+        if unfinished == 0 {
+            return Err(TaskDoneError);
+        }
+        self.0.unfinished_tasks.set(unfinished - 1);
+        if unfinished == 1 {
+            self.0.finished.set();
+        }
+        Ok(())
+    }
+
+    /// `Queue.join`: wait until every item put has been matched by a `task_done`.
+    pub async fn join(&self) -> Result<(), Error> {
+        if self.0.unfinished_tasks.get() > 0 {
+            self.0.finished.wait().await?;
+        }
+        Ok(())
+    }
+}
