@@ -25,7 +25,7 @@
 //!   `runnext` slot; idle Ps steal half of another's queue.
 //! - `runtime::stack`: each goroutine's stack is a slot in an mmap'ed arena with a guard page,
 //!   allocated on the goroutine's first run and reused from per-P caches.
-//! - [`chan`] and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
+//! - [`chan`](mod@chan) and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
 //!   thread; plain OS threads may use the same channels.
 //! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `WaitGroup`, `Once`.
