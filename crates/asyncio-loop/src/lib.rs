@@ -22,8 +22,8 @@
 //!
 //! Not yet (issue 4): I/O (`selector_events`, streams, transports), `run_in_executor`,
 //! `timeout()`, `TaskGroup`, `LifoQueue`/`PriorityQueue`, `Condition`, `BoundedSemaphore`,
-//! wakers of foreign futures woken from other threads, probe tracing, benchmarks. `asyncio.run`
-//! does not yet run the runner's shutdown passes.
+//! wakers of foreign futures woken from other threads, probe tracing. `asyncio.run` does not
+//! yet run the runner's shutdown passes. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is

@@ -32,6 +32,7 @@
 //! peer takes it; medians are printed with two decimals below 100 and one above, as the peer
 //! prints them.
 
+pub mod asyncio_loop;
 pub mod echo;
 pub mod goroutines;
 
@@ -57,6 +58,9 @@ pub struct Benchmark {
     pub fresh_process: bool,
     /// A size it always runs, whatever `--size-scale` says (echo's connections).
     pub size: Option<u64>,
+    /// Its full size when it is not the workload's (asyncio-loop's pingpong); scaled by
+    /// `--size-scale`.
+    pub full_size: Option<u64>,
     /// Whether `all` (and bare `schedlab`) runs it: not when it needs Go installed.
     pub in_all: bool,
     /// One line for `--help`: what it runs and the figures it prints.
@@ -70,6 +74,7 @@ const fn benchmark(name: &'static str, workload: Workload, summary: &'static str
         procs: None,
         fresh_process: false,
         size: None,
+        full_size: None,
         in_all: true,
         summary,
     }
@@ -160,21 +165,68 @@ pub const BENCHMARKS: [Benchmark; 13] = [
     echo("echo-c1000", 1000, "the same with 1,000 connections"),
 ];
 
+/// The asyncio-loop model's benchmarks (issue 4), in the order `all` runs them; the names,
+/// metrics and units are the CPython peer's (`peers/python/bench_asyncio.py`).
+pub const ASYNCIO_BENCHMARKS: [Benchmark; 3] = [
+    benchmark(
+        "callsoon-chain",
+        Workload::CallSoonChain,
+        "1,000,000 callbacks, each schedules the next with call_soon: callbacks_per_s",
+    ),
+    Benchmark {
+        fresh_process: true,
+        ..benchmark(
+            "sleepers",
+            Workload::Sleepers,
+            "100,000 tasks sleep(0.1) (own process): wall_ms, peak_rss_mib",
+        )
+    },
+    Benchmark {
+        full_size: Some(crate::workloads::pingpong::ASYNCIO_ROUNDS),
+        ..benchmark(
+            "pingpong",
+            Workload::PingPong,
+            "100,000 round trips between two tasks over two unbounded Queues: ns_per_round_trip",
+        )
+    },
+];
+
 impl Benchmark {
-    /// The benchmark called `name`, if any.
+    /// The benchmark table of `model`.
+    pub fn table(model: Model) -> &'static [Benchmark] {
+        match model {
+            Model::Goroutines => &BENCHMARKS,
+            Model::AsyncioLoop => &ASYNCIO_BENCHMARKS,
+        }
+    }
+
+    /// `model`'s benchmark called `name`, if any.
+    pub fn find_on(model: Model, name: &str) -> Option<&'static Benchmark> {
+        Benchmark::table(model).iter().find(|b| b.name == name)
+    }
+
+    /// The benchmarks `all` runs on `model`, in order.
+    pub fn all_on(model: Model) -> impl Iterator<Item = &'static Benchmark> {
+        Benchmark::table(model).iter().filter(|b| b.in_all)
+    }
+
+    /// The goroutines benchmark called `name`, if any.
     pub fn find(name: &str) -> Option<&'static Benchmark> {
         BENCHMARKS.iter().find(|b| b.name == name)
     }
 
-    /// The benchmarks `all` runs, in order.
+    /// The goroutines benchmarks `all` runs, in order.
     pub fn all() -> impl Iterator<Item = &'static Benchmark> {
         BENCHMARKS.iter().filter(|b| b.in_all)
     }
 
     /// The size it runs when `--size-scale` is `scale`.
     pub fn size(&self, scale: f64) -> u64 {
-        self.size
-            .unwrap_or_else(|| self.workload.scaled_size(scale))
+        match (self.size, self.full_size) {
+            (Some(size), _) => size,
+            (None, Some(full)) => (full as f64 * scale).round().max(1.0) as u64,
+            (None, None) => self.workload.scaled_size(scale),
+        }
     }
 
     /// The Ps it runs on when `--procs` asks for `requested`.
@@ -244,7 +296,11 @@ fn run_benchmark(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), BenchError> {
-    let procs = benchmark.procs(options.procs);
+    // The asyncio loop runs on one thread whatever `--procs` asks.
+    let procs = match model {
+        Model::Goroutines => benchmark.procs(options.procs),
+        Model::AsyncioLoop => 1,
+    };
     if benchmark.workload == Workload::Echo {
         // The load generator warms the server up before it measures: no warm-up run here.
         let runs = echo::measure(model, benchmark, procs, options.reps)?;
@@ -261,6 +317,7 @@ fn run_benchmark(
                     let runtime = goroutines::runtime(procs)?;
                     Box::new(move || goroutines::measure(&runtime, benchmark, size))
                 }
+                Model::AsyncioLoop => Box::new(move || asyncio_loop::measure(benchmark, size)),
             }
         };
     measure_once()?;
@@ -279,6 +336,7 @@ pub fn measure_in_this_process(
 ) -> Result<Vec<ResultLine>, BenchError> {
     match model {
         Model::Goroutines => goroutines::measure(&goroutines::runtime(procs)?, benchmark, size),
+        Model::AsyncioLoop => asyncio_loop::measure(benchmark, size),
     }
 }
 
@@ -422,6 +480,18 @@ pub enum BenchError {
         /// The benchmark.
         benchmark: &'static str,
     },
+    /// The model has no runner for this benchmark.
+    Unsupported {
+        /// The model.
+        model: &'static str,
+        /// The benchmark.
+        benchmark: &'static str,
+    },
+    /// The model records no trace events yet.
+    NotTraced {
+        /// The model.
+        model: &'static str,
+    },
     /// These benchmarks were skipped for [`BenchError::PeerMissing`]; the others ran.
     Skipped(Vec<&'static str>),
 }
@@ -458,6 +528,15 @@ impl fmt::Display for BenchError {
                 "{benchmark} measures a server in a child process with the Go load generator; \
                  it cannot run in-process or be traced (serve it with `schedlab serve`)"
             ),
+            BenchError::Unsupported { model, benchmark } => {
+                write!(f, "{model} has no runner for {benchmark}")
+            }
+            BenchError::NotTraced { model } => {
+                write!(
+                    f,
+                    "{model} records no scheduler events yet: nothing to trace"
+                )
+            }
             BenchError::Skipped(names) => write!(
                 f,
                 "skipped {} for want of the Go load generator (see above)",

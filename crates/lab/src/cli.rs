@@ -19,7 +19,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use lab::bench::{Benchmark, Options, BENCHMARKS, CHILD_COMMAND};
+use lab::bench::{Benchmark, Options, ASYNCIO_BENCHMARKS, BENCHMARKS, CHILD_COMMAND};
 use lab::model::Model;
 use lab::workloads::Workload;
 
@@ -89,9 +89,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             let mut benchmarks = Vec::new();
             for name in names {
                 if name == "all" {
-                    benchmarks.extend(Benchmark::all());
+                    benchmarks.extend(Benchmark::all_on(model));
                 } else {
-                    benchmarks.push(find_benchmark(name)?);
+                    benchmarks.push(find_benchmark(model, name)?);
                 }
             }
             let defaults = Options::default();
@@ -109,7 +109,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         "trace" => {
             let parsed = Parsed::from_args("trace", rest, &[Flag::Procs, Flag::Output])?;
             let (model, names) = parsed.model_and_names("trace")?;
-            let benchmark = single_benchmark("trace", names)?;
+            let benchmark = single_benchmark("trace", model, names)?;
             Ok(Command::Trace {
                 model,
                 benchmark,
@@ -150,7 +150,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         CHILD_COMMAND => {
             let parsed = Parsed::from_args(CHILD_COMMAND, rest, &[Flag::Procs, Flag::SizeScale])?;
             let (model, names) = parsed.model_and_names(CHILD_COMMAND)?;
-            let benchmark = single_benchmark(CHILD_COMMAND, names)?;
+            let benchmark = single_benchmark(CHILD_COMMAND, model, names)?;
             Ok(Command::Child {
                 model,
                 benchmark,
@@ -164,17 +164,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     }
 }
 
-fn find_benchmark(name: &str) -> Result<&'static Benchmark, UsageError> {
-    Benchmark::find(name).ok_or_else(|| UsageError::UnknownWorkload(name.to_owned()))
+fn find_benchmark(model: Model, name: &str) -> Result<&'static Benchmark, UsageError> {
+    Benchmark::find_on(model, name).ok_or_else(|| UsageError::UnknownWorkload(name.to_owned()))
 }
 
 fn single_benchmark(
     command: &'static str,
+    model: Model,
     names: &[String],
 ) -> Result<&'static Benchmark, UsageError> {
     match names {
         [] => Err(UsageError::MissingWorkload(command)),
-        [name] => find_benchmark(name),
+        [name] => find_benchmark(model, name),
         [_, extra, ..] => Err(UsageError::UnexpectedArgument {
             command,
             argument: extra.clone(),
@@ -424,7 +425,12 @@ fn model_names() -> String {
 }
 
 fn workload_names() -> String {
-    let names: Vec<&str> = BENCHMARKS.iter().map(|b| b.name).collect();
+    let mut names: Vec<&str> = BENCHMARKS.iter().map(|b| b.name).collect();
+    for benchmark in &ASYNCIO_BENCHMARKS {
+        if !names.contains(&benchmark.name) {
+            names.push(benchmark.name);
+        }
+    }
     format!("{}, all", names.join(", "))
 }
 
@@ -470,9 +476,11 @@ Models:
     for model in Model::ALL {
         text += &format!("  {:<16}  {}\n", model.name(), model.summary());
     }
-    text += "\nWorkloads:\n";
-    for benchmark in &BENCHMARKS {
-        text += &format!("  {:<16}  {}\n", benchmark.name, benchmark.summary);
+    for model in Model::ALL {
+        text += &format!("\nWorkloads of {}:\n", model.name());
+        for benchmark in Benchmark::table(model) {
+            text += &format!("  {:<16}  {}\n", benchmark.name, benchmark.summary);
+        }
     }
     text += "\nExit status: 0 on success, 1 when a run fails (such as a wrong checksum), 2 on a usage error.\n";
     text

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   workloads/   one file per workload: its size, its checksum, one runner per model
-//!   model        the models (for now: goroutines)
+//!   model        the models (goroutines, asyncio-loop)
 //!   bench        benchmarks (a workload under fixed conditions), timing, medians, result lines
 //!   trace        one small run under probe::trace, for Perfetto
 //! ```

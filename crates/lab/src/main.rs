@@ -65,6 +65,7 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             size_scale,
         } => {
             let size = benchmark.size(size_scale);
+            // (`benchmark` comes from `model`'s table: its size is that model's.)
             for line in bench::measure_in_this_process(model, benchmark, procs, size)? {
                 writeln!(out, "{line}")?;
             }
@@ -80,8 +81,8 @@ fn everything(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let options = Options::default();
     writeln!(out, "{}", header(&options))?;
     out.flush()?;
-    let benchmarks: Vec<&'static Benchmark> = Benchmark::all().collect();
     for model in Model::ALL {
+        let benchmarks: Vec<&'static Benchmark> = Benchmark::all_on(model).collect();
         bench::run(model, &benchmarks, &options, out)?;
     }
     Ok(())

@@ -28,5 +28,9 @@ pub fn record(
             let events = probe::trace::stop();
             measured.map(|_| events)
         }
+        // asyncio-loop records no probe events yet (issue 4): an empty trace would mislead.
+        Model::AsyncioLoop => Err(BenchError::NotTraced {
+            model: model.name(),
+        }),
     }
 }

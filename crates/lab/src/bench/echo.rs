@@ -56,6 +56,10 @@ pub fn serve(
                 reason: format!("cannot listen on {addr}: {error}"),
             })
         }
+        Model::AsyncioLoop => Err(BenchError::Unsupported {
+            model: model.name(),
+            benchmark: "echo",
+        }),
     }
 }
 

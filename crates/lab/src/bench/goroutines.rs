@@ -140,17 +140,21 @@ pub fn measure(
         Workload::Echo => Err(BenchError::NotInProcess {
             benchmark: benchmark.name,
         }),
+        Workload::CallSoonChain => Err(BenchError::Unsupported {
+            model: Model::Goroutines.name(),
+            benchmark: benchmark.name,
+        }),
     }
 }
 
-const MIB: f64 = 1024.0 * 1024.0;
+pub(crate) const MIB: f64 = 1024.0 * 1024.0;
 
-fn milliseconds(elapsed: Duration) -> f64 {
+pub(crate) fn milliseconds(elapsed: Duration) -> f64 {
     elapsed.as_nanos() as f64 / 1e6
 }
 
 /// Fails unless `checksum` is the workload's documented checksum at `size`.
-fn verify(benchmark: &Benchmark, size: u64, checksum: u64) -> Result<(), BenchError> {
+pub(crate) fn verify(benchmark: &Benchmark, size: u64, checksum: u64) -> Result<(), BenchError> {
     let want = benchmark.workload.checksum(size);
     if checksum == want {
         Ok(())

@@ -9,7 +9,11 @@
 //! - the full size the benchmarks use (the same as the Go peer in `peers/go`),
 //! - `checksum(size)`, the documented value every runner must return,
 //! - one runner per model, named after the model: `goroutines(size)` runs inside a goroutine of
-//!   a `goroutines` runtime (call it from `Runtime::run`).
+//!   a `goroutines` runtime (call it from `Runtime::run`); `asyncio_loop(size)` builds its own
+//!   asyncio-loop event loop (as `asyncio.run` does) and runs to completion on this thread.
+//!
+//! The asyncio-loop model runs `callsoon-chain`, `sleepers` and `pingpong` (at
+//! [`pingpong::ASYNCIO_ROUNDS`] round trips): the workloads of issue 4's benchmarks.
 //!
 //! | workload           | size                     | checksum                              |
 //! | ------------------ | ------------------------ | ------------------------------------- |
@@ -23,6 +27,7 @@
 //! | `hog-fairness`     | the hog's spin, in ms    | goroutines whose checks held: 2       |
 //! | `blocking-handoff` | the blocking call, in ms | ping-pong goroutines done right: 1000 |
 //! | `echo`             | connections              | bytes echoed back: connections × 64   |
+//! | `callsoon-chain`   | callbacks                | 0 + 1 + ... + (callbacks - 1)         |
 //!
 //! `hog-fairness` and `blocking-handoff` are measured by the time they take rather than sized by
 //! work, so their size is a duration; their runners return an `Outcome` with the checksum and
@@ -33,6 +38,7 @@
 //! comes out wrong and the lab reports it.
 
 pub mod blocking_handoff;
+pub mod callsoon_chain;
 pub mod chan_mpmc;
 pub mod echo;
 pub mod hog_fairness;
@@ -75,11 +81,13 @@ pub enum Workload {
     BlockingHandoff,
     /// A TCP echo server, one goroutine per connection, driven by an external load generator.
     Echo,
+    /// Callbacks that each schedule the next with `call_soon` (event-loop models only).
+    CallSoonChain,
 }
 
 impl Workload {
     /// Every workload, in the order the lab runs them.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 11] = [
         Workload::Skynet,
         Workload::PingPong,
         Workload::Spawn,
@@ -90,6 +98,7 @@ impl Workload {
         Workload::HogFairness,
         Workload::BlockingHandoff,
         Workload::Echo,
+        Workload::CallSoonChain,
     ];
 
     /// The name results and the command line use.
@@ -105,6 +114,7 @@ impl Workload {
             Workload::HogFairness => "hog-fairness",
             Workload::BlockingHandoff => "blocking-handoff",
             Workload::Echo => "echo",
+            Workload::CallSoonChain => "callsoon-chain",
         }
     }
 
@@ -126,6 +136,7 @@ impl Workload {
             Workload::HogFairness => hog_fairness::SPIN_MS,
             Workload::BlockingHandoff => blocking_handoff::BLOCK_MS,
             Workload::Echo => 100,
+            Workload::CallSoonChain => callsoon_chain::CALLBACKS,
         }
     }
 
@@ -142,6 +153,7 @@ impl Workload {
             Workload::HogFairness => 50,
             Workload::BlockingHandoff => 20,
             Workload::Echo => 10,
+            Workload::CallSoonChain => 1_000,
         }
     }
 
@@ -167,6 +179,7 @@ impl Workload {
             Workload::HogFairness => hog_fairness::checksum(size),
             Workload::BlockingHandoff => blocking_handoff::checksum(size),
             Workload::Echo => echo::checksum(size),
+            Workload::CallSoonChain => callsoon_chain::checksum(size),
         }
     }
 }

@@ -9,10 +9,14 @@
 //! unless the scheduler hands the value over directly. Run as `pingpong-1p` on one P, both
 //! goroutines share a thread and each round trip is pure user-space switching.
 
+use asyncio_loop::{Error, EventLoop, Queue};
 use goroutines::{chan, go};
 
 /// Round trips the benchmark runs.
 pub const ROUNDS: u64 = 1_000_000;
+
+/// Round trips the asyncio-loop benchmark runs (CPython's asyncio takes ~16 µs for one).
+pub const ASYNCIO_ROUNDS: u64 = 100_000;
 
 /// The sum of the echoed values over `rounds` round trips: 0 + 1 + ... + (rounds - 1).
 pub fn checksum(rounds: u64) -> u64 {
@@ -44,4 +48,33 @@ pub fn goroutines(rounds: u64) -> u64 {
     drop(ping_tx);
     let _ = echo.join();
     sum
+}
+
+/// Runs `rounds` round trips between two asyncio-loop tasks over two unbounded `Queue`s
+/// (`maxsize=0`, as in the CPython peer) in a new event loop (`asyncio.run`) and returns the sum
+/// of the echoes. `None` on the ping queue ends the echo task.
+pub fn asyncio_loop(rounds: u64) -> u64 {
+    asyncio_loop::run(async move {
+        let event_loop = EventLoop::running().ok_or(Error::Cancelled)?;
+        let ping: Queue<Option<u64>> = Queue::new(0);
+        let pong: Queue<u64> = Queue::new(0);
+        let echo = event_loop.create_task({
+            let (ping, pong) = (ping.clone(), pong.clone());
+            async move {
+                while let Some(value) = ping.get().await? {
+                    pong.put(value).await?;
+                }
+                Ok(())
+            }
+        });
+        let mut sum = 0;
+        for i in 0..rounds {
+            ping.put(Some(i)).await?;
+            sum += pong.get().await?;
+        }
+        ping.put(None).await?;
+        echo.await?;
+        Ok(sum)
+    })
+    .unwrap_or(0)
 }

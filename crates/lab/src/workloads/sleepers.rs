@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use asyncio_loop::{Error, EventLoop};
 use goroutines::{go, sleep};
 
 /// Sleeping goroutines the benchmark starts.
@@ -29,4 +30,22 @@ pub fn goroutines(count: u64) -> u64 {
         .into_iter()
         .map(|handle| u64::from(handle.join().is_ok()))
         .sum()
+}
+
+/// Starts `count` asyncio-loop tasks that each `sleep(0.1)` in a new event loop
+/// (`asyncio.run`), awaits them all and returns how many finished without an error.
+pub fn asyncio_loop(count: u64) -> u64 {
+    let seconds = SLEEP.as_secs_f64();
+    asyncio_loop::run(async move {
+        let event_loop = EventLoop::running().ok_or(Error::Cancelled)?;
+        let tasks: Vec<_> = (0..count)
+            .map(|_| event_loop.create_task(asyncio_loop::sleep(seconds)))
+            .collect();
+        let mut joined = 0;
+        for task in tasks {
+            joined += u64::from(task.await.is_ok());
+        }
+        Ok(joined)
+    })
+    .unwrap_or(0)
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""schedlab's asyncio-loop workloads on CPython's asyncio (the peer of `schedlab bench asyncio-loop`).
+
+Prints one result line per figure, `cpython-asyncio <workload> <metric> <value> <unit>`, the median
+of 3 runs after 1 warm-up (per-run values go to stderr). Workloads and checksums are the lab's
+(crates/lab/src/workloads/):
+
+  callsoon-chain  1,000,000 callbacks, each schedules the next with call_soon  callbacks_per_s
+  sleepers        100,000 tasks each asyncio.sleep(0.1), gathered; every run  wall_ms, peak_rss_mib
+                  in a fresh child process (VmHWM from /proc/self/status)
+  pingpong        100,000 round trips between two tasks over two unbounded    ns_per_round_trip
+                  asyncio.Queue()s (maxsize=0)
+
+Usage: bench_asyncio.py [--reps R] [--size-scale F] [workload ... | all]
+The default event loop policy is used; uvloop is not installed here (a later step:
+`uvloop.install()` before the runs, reported as model `uvloop`).
+"""
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+
+MODEL = "cpython-asyncio"
+SIZES = {"callsoon-chain": 1_000_000, "sleepers": 100_000, "pingpong": 100_000}
+
+
+def sum_below(n):
+    return n * (n - 1) // 2 if n > 0 else 0
+
+
+def callsoon_chain(n):
+    loop = asyncio.new_event_loop()
+    total = 0
+
+    def step(i):
+        nonlocal total
+        total += i
+        if i + 1 < n:
+            loop.call_soon(step, i + 1)
+        else:
+            loop.stop()
+
+    try:
+        started = time.perf_counter()
+        loop.call_soon(step, 0)
+        loop.run_forever()
+        elapsed = time.perf_counter() - started
+    finally:
+        loop.close()
+    check("callsoon-chain", n, total, sum_below(n))
+    return [("callbacks_per_s", n / elapsed, "cb/s")]
+
+
+def sleepers(n):
+    async def main():
+        results = await asyncio.gather(*[asyncio.sleep(0.1) for _ in range(n)])
+        return len(results)
+
+    started = time.perf_counter()
+    joined = asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    check("sleepers", n, joined, n)
+    return [("wall_ms", elapsed * 1e3, "ms"), ("peak_rss_mib", peak_rss_mib(), "MiB")]
+
+
+def pingpong(n):
+    async def main():
+        ping, pong = asyncio.Queue(), asyncio.Queue()
+
+        async def echo():
+            while (value := await ping.get()) is not None:
+                await pong.put(value)
+
+        echoer = asyncio.create_task(echo())
+        total = 0
+        for i in range(n):
+            await ping.put(i)
+            total += await pong.get()
+        await ping.put(None)
+        await echoer
+        return total
+
+    started = time.perf_counter()
+    total = asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    check("pingpong", n, total, sum_below(n))
+    return [("ns_per_round_trip", elapsed * 1e9 / n, "ns")]
+
+
+WORKLOADS = {"callsoon-chain": callsoon_chain, "sleepers": sleepers, "pingpong": pingpong}
+FRESH_PROCESS = {"sleepers"}
+
+
+def peak_rss_mib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def check(workload, size, got, want):
+    if got != want:
+        sys.exit(f"bench_asyncio: {workload}: wrong checksum at size {size}: got {got}, want {want}")
+
+
+def measure_in_child(workload, size):
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", workload, "--size", str(size)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    figures = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 5 and fields[0] == MODEL and fields[1] == workload:
+            figures.append((fields[2], float(fields[3]), fields[4]))
+    if not figures:
+        sys.exit(f"bench_asyncio: {workload}: child printed no result line")
+    return figures
+
+
+def fmt(value):
+    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workloads", nargs="*", default=["all"])
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--size-scale", type=float, default=1.0)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        (workload,) = args.workloads
+        for metric, value, unit in WORKLOADS[workload](args.size):
+            print(f"{MODEL} {workload} {metric} {value} {unit}")
+        return
+
+    names = list(WORKLOADS) if args.workloads == ["all"] else args.workloads
+    for name in names:
+        if name not in WORKLOADS:
+            sys.exit(f"bench_asyncio: unknown workload {name!r} (known: {', '.join(WORKLOADS)}, all)")
+        size = max(1, round(SIZES[name] * args.size_scale))
+        if name in FRESH_PROCESS:
+            run = lambda: measure_in_child(name, size)  # noqa: E731
+        else:
+            run = lambda: WORKLOADS[name](size)  # noqa: E731
+        run()  # warm-up
+        runs = [run() for _ in range(args.reps)]
+        for index, (metric, _, unit) in enumerate(runs[0]):
+            values = [figures[index][1] for figures in runs]
+            print(f"bench: {name} {metric} runs {[round(v, 3) for v in values]} {unit}", file=sys.stderr)
+            print(f"{MODEL} {name} {metric} {fmt(statistics.median(values))} {unit}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
