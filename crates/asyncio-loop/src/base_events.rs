@@ -416,17 +416,17 @@ impl EventLoop {
     /// is a timed wait that `call_soon_threadsafe` ends early, and the callbacks it brought join
     /// the ready queue. Blocking forever with nothing that could wake the loop stops it instead.
     fn select(&self, timeout: Option<f64>) {
-        let now = Instant::now();
         let could_be_woken = self.0.wakeup.has_senders();
-        let deadline = match timeout {
-            None if could_be_woken => None,
-            None => Some(now),
-            Some(timeout) if timeout > 0.0 => {
-                Some(now + Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3))
-            }
-            Some(_) => Some(now),
+        let arrived = match timeout {
+            // A zero timeout (handles are ready) only collects what other threads sent: no
+            // clock read, no wait. It is the common case, once per pass of a busy loop.
+            Some(timeout) if timeout <= 0.0 => self.0.wakeup.take_pending(),
+            Some(timeout) => self.0.wakeup.wait(Some(
+                Instant::now() + Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3),
+            )),
+            None if could_be_woken => self.0.wakeup.wait(None),
+            None => self.0.wakeup.take_pending(),
         };
-        let arrived = self.0.wakeup.wait(deadline);
         if timeout.is_none() && arrived.is_empty() && !could_be_woken {
             self.stop();
         }
@@ -441,8 +441,12 @@ impl EventLoop {
     /// Step 4: every timer due before `time() + clock_resolution` joins the ready queue, in heap
     /// order.
     fn move_due_timers(&self) {
-        let end_time = self.time() + CLOCK_RESOLUTION;
         let mut scheduled = self.0.scheduled.borrow_mut();
+        if scheduled.is_empty() {
+            // CPython reads the clock here on every pass; with no timer the result is unused.
+            return;
+        }
+        let end_time = self.time() + CLOCK_RESOLUTION;
         while scheduled
             .first()
             .is_some_and(|timer| timer.when() < end_time)

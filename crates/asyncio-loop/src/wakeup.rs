@@ -99,6 +99,15 @@ impl Wakeup {
             .collect()
     }
 
+    /// The callbacks pending now, without waiting (the selector's zero timeout).
+    pub(crate) fn take_pending(&self) -> Vec<(Callback, &'static str)> {
+        self.lock()
+            .pending
+            .drain(..)
+            .map(|(callback, name)| (callback as Callback, name))
+            .collect()
+    }
+
     /// Whether some [`ThreadsafeLoop`] could still wake the loop.
     pub(crate) fn has_senders(self: &Arc<Self>) -> bool {
         Arc::strong_count(self) > 1
