@@ -2,10 +2,10 @@
 """Reads result lines (`<model> <workload> <metric> <value> <unit>`) and prints a markdown table of
 one model against a peer, side by side, with how many times better the model is (> 1: ahead).
 
-    table.py [--ours MODEL] [--peer MODEL] [results.txt]
-    (defaults: asyncio-loop against cpython-asyncio, results/latest.txt)
+    scripts/table.py --ours MODEL --peer MODEL results.txt
 
-Generic: any pair of models in the result-line contract (DESIGN.md) works. A metric is better
+Used by crates/goroutines/benchmarks/run.sh (goroutines against go) and
+crates/asyncio-loop/benchmarks/run.sh (asyncio-loop against cpython-asyncio); any pair of models in the result-line contract (DESIGN.md) works. A metric is better
 higher when it is a rate (`*_per_s`, `throughput_ratio`), lower otherwise (times, sizes)."""
 import argparse
 
@@ -40,9 +40,9 @@ def fmt(value):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ours", default="asyncio-loop")
-    parser.add_argument("--peer", default="cpython-asyncio")
-    parser.add_argument("path", nargs="?", default="results/latest.txt")
+    parser.add_argument("--ours", required=True)
+    parser.add_argument("--peer", required=True)
+    parser.add_argument("path")
     args = parser.parse_args()
     rows, order = read(args.path)
     print(f"| workload | metric | {args.ours} | {args.peer} | {args.ours} vs {args.peer} (× better) |")
