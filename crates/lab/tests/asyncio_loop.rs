@@ -1,12 +1,13 @@
 //! The asyncio-loop model in the lab: its runners return the workloads' documented checksums at
 //! two small sizes, and `schedlab bench asyncio-loop` prints parseable result lines.
 
-use std::process::{Command, Output};
-
 use lab::bench::Benchmark;
 use lab::model::Model;
 use lab::workloads::{callsoon_chain, pingpong, sleepers, Workload};
-use probe::result::ResultLine;
+
+mod common;
+
+use common::{result_lines, schedlab};
 
 /// Checks `runner` against `workload`'s checksum at each size.
 fn check(workload: Workload, sizes: [u64; 2], runner: fn(u64) -> u64) {
@@ -56,24 +57,6 @@ fn asyncio_loop_has_its_own_benchmark_table() {
     );
     assert!(Benchmark::find_on(Model::Goroutines, "callsoon-chain").is_none());
     assert_eq!(Model::from_name("asyncio-loop"), Some(Model::AsyncioLoop));
-}
-
-fn schedlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schedlab"))
-        .args(args)
-        .output()
-        .expect("run schedlab")
-}
-
-fn result_lines(output: &Output) -> Vec<ResultLine> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            line.parse()
-                .unwrap_or_else(|e| panic!("{line:?} is not a result line: {e}"))
-        })
-        .collect()
 }
 
 #[test]

@@ -3,34 +3,16 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use probe::result::ResultLine;
+mod common;
 
-/// Runs the built binary with `args`.
-fn schedlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schedlab"))
-        .args(args)
-        .output()
-        .expect("run schedlab")
-}
+use common::{result_lines, schedlab};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Every non-empty stdout line, parsed as a result line (a line that does not parse fails).
-fn result_lines(output: &Output) -> Vec<ResultLine> {
-    text(&output.stdout)
-        .lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            line.parse()
-                .unwrap_or_else(|e| panic!("{line:?} is not a result line: {e}"))
-        })
-        .collect()
 }
 
 #[test]
