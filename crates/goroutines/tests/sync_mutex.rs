@@ -2,26 +2,16 @@
 //! starvation mode (Go's `TestMutexFairness` in `sync/mutex_test.go`, measured), and goroutines
 //! sharing a mutex with plain OS threads.
 
+mod common;
+
+use common::{runtime, wait_until};
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use goroutines::sync::Mutex;
-use goroutines::{chan, go, yield_now, Builder, Runtime};
-
-fn runtime(procs: usize) -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { Builder::new().procs(procs).build() }.unwrap()
-}
-
-/// Polls `done` until it holds; panics after 10 s.
-fn wait_until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use goroutines::{chan, go, yield_now, Builder};
 
 /// 8 goroutines × 10,000 unsynchronised read-modify-writes under the lock; every 64th one
 /// yields with the lock held, so the others pile up on it even on one P.

@@ -2,33 +2,22 @@
 //! `TestOnce` in `sync/once_test.go`), and a panicking function counts as done, its panic going
 //! to the caller that ran it only (Go's `TestOncePanic`).
 
+mod common;
+
+use common::{runtime, wait_until};
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use goroutines::chan;
 use goroutines::sync::Once;
-use goroutines::{chan, Builder, Runtime};
-
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Polls `done` until it holds; panics after 10 s.
-fn wait_until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
 
 /// The first racer's function blocks until the 99 others are parked in `call_once` (as the
 /// goroutine dump shows); then it sets the value, and every racer sees it on return.
 #[test]
 fn racing_goroutines_run_it_once_and_all_see_its_effect() {
     const RACERS: usize = 100;
-    let rt = runtime();
+    let rt = runtime(2);
     let once = Arc::new(Once::new());
     let calls = Arc::new(AtomicUsize::new(0));
     let value = Arc::new(AtomicUsize::new(0));
@@ -66,7 +55,7 @@ fn racing_goroutines_run_it_once_and_all_see_its_effect() {
 #[test]
 fn panic_in_the_function_counts_as_done() {
     const WAITERS: usize = 10;
-    let rt = runtime();
+    let rt = runtime(2);
     let once = Arc::new(Once::new());
     let calls = Arc::new(AtomicUsize::new(0));
     let (started_tx, started_rx) = chan::<()>(0);

@@ -2,32 +2,21 @@
 //! all woken, reuse after reaching zero (Go's `TestWaitGroup` in `sync/waitgroup_test.go`), and
 //! the negative-counter and overflow panics.
 
+mod common;
+
+use common::{runtime, wait_until};
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use goroutines::sync::WaitGroup;
-use goroutines::{chan, go, yield_now, Builder, Runtime, TryRecvError};
-
-fn runtime() -> Runtime {
-    // SAFETY: the test holds no thread-locals or std guards across blocking calls.
-    unsafe { Builder::new().procs(2).build() }.unwrap()
-}
-
-/// Polls `done` until it holds; panics after 10 s.
-fn wait_until(mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(Instant::now() < deadline, "condition not reached in 10 s");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use goroutines::{chan, go, yield_now, TryRecvError};
 
 #[test]
 fn wait_returns_after_1000_goroutines_are_done() {
     const GOROUTINES: usize = 1_000;
-    runtime().run(|| {
+    runtime(2).run(|| {
         let wg = WaitGroup::new();
         let finished = Arc::new(AtomicUsize::new(0));
         for _ in 0..GOROUTINES {
@@ -51,7 +40,7 @@ fn wait_returns_after_1000_goroutines_are_done() {
 #[test]
 fn every_waiter_wakes_goroutines_and_threads() {
     const WAITERS: usize = 10;
-    let rt = runtime();
+    let rt = runtime(2);
     let wg = WaitGroup::new();
     wg.add(1);
     let waiters: Vec<_> = (0..WAITERS)
@@ -76,7 +65,7 @@ fn every_waiter_wakes_goroutines_and_threads() {
 #[test]
 fn reuse_after_reaching_zero() {
     const N: usize = 16;
-    runtime().run(|| {
+    runtime(2).run(|| {
         let wg1 = WaitGroup::new();
         let wg2 = WaitGroup::new();
         for _ in 0..8 {
@@ -133,7 +122,7 @@ fn negative_counter_panics_and_leaves_the_counter_unchanged() {
     wg.add(-2);
     wg.wait();
 
-    let error = runtime().run(|| go(|| WaitGroup::new().done()).join().unwrap_err());
+    let error = runtime(2).run(|| go(|| WaitGroup::new().done()).join().unwrap_err());
     assert_eq!(error.message(), Some("sync: negative WaitGroup counter"));
 }
 

@@ -32,3 +32,12 @@ pub fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
         std::thread::sleep(Duration::from_millis(1));
     }
 }
+
+/// Polls `done` until it holds; panics after 10 s.
+pub fn wait_until(mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "condition not reached in 10 s");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
