@@ -34,7 +34,10 @@
 
 pub mod asyncio_loop;
 pub mod echo;
+pub mod gil_threads;
 pub mod goroutines;
+pub mod procpool;
+pub mod uv_loop;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -67,7 +70,11 @@ pub struct Benchmark {
     pub summary: &'static str,
 }
 
-const fn benchmark(name: &'static str, workload: Workload, summary: &'static str) -> Benchmark {
+pub(crate) const fn benchmark(
+    name: &'static str,
+    workload: Workload,
+    summary: &'static str,
+) -> Benchmark {
     Benchmark {
         name,
         workload,
@@ -197,6 +204,9 @@ impl Benchmark {
         match model {
             Model::Goroutines => &BENCHMARKS,
             Model::AsyncioLoop => &ASYNCIO_BENCHMARKS,
+            Model::UvLoop => uv_loop::BENCHMARKS,
+            Model::GilThreads => gil_threads::BENCHMARKS,
+            Model::Procpool => procpool::BENCHMARKS,
         }
     }
 
@@ -296,10 +306,10 @@ fn run_benchmark(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<(), BenchError> {
-    // The asyncio loop runs on one thread whatever `--procs` asks.
+    // The event loops run on one thread whatever `--procs` asks.
     let procs = match model {
-        Model::Goroutines => benchmark.procs(options.procs),
-        Model::AsyncioLoop => 1,
+        Model::AsyncioLoop | Model::UvLoop => 1,
+        Model::Goroutines | Model::GilThreads | Model::Procpool => benchmark.procs(options.procs),
     };
     if benchmark.workload == Workload::Echo {
         // The load generator warms the server up before it measures: no warm-up run here.
@@ -318,6 +328,9 @@ fn run_benchmark(
                     Box::new(move || goroutines::measure(&runtime, benchmark, size))
                 }
                 Model::AsyncioLoop => Box::new(move || asyncio_loop::measure(benchmark, size)),
+                Model::UvLoop => Box::new(move || uv_loop::measure(benchmark, size)),
+                Model::GilThreads => Box::new(move || gil_threads::measure(benchmark, procs, size)),
+                Model::Procpool => Box::new(move || procpool::measure(benchmark, procs, size)),
             }
         };
     measure_once()?;
@@ -337,6 +350,9 @@ pub fn measure_in_this_process(
     match model {
         Model::Goroutines => goroutines::measure(&goroutines::runtime(procs)?, benchmark, size),
         Model::AsyncioLoop => asyncio_loop::measure(benchmark, size),
+        Model::UvLoop => uv_loop::measure(benchmark, size),
+        Model::GilThreads => gil_threads::measure(benchmark, procs, size),
+        Model::Procpool => procpool::measure(benchmark, procs, size),
     }
 }
 

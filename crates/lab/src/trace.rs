@@ -28,9 +28,11 @@ pub fn record(
             let events = probe::trace::stop();
             measured.map(|_| events)
         }
-        // asyncio-loop records no probe events yet (issue 4): an empty trace would mislead.
-        Model::AsyncioLoop => Err(BenchError::NotTraced {
-            model: model.name(),
-        }),
+        // These record no probe events yet (issues 4, 5, 6): an empty trace would mislead.
+        Model::AsyncioLoop | Model::UvLoop | Model::GilThreads | Model::Procpool => {
+            Err(BenchError::NotTraced {
+                model: model.name(),
+            })
+        }
     }
 }

@@ -56,10 +56,12 @@ pub fn serve(
                 reason: format!("cannot listen on {addr}: {error}"),
             })
         }
-        Model::AsyncioLoop => Err(BenchError::Unsupported {
-            model: model.name(),
-            benchmark: "echo",
-        }),
+        Model::AsyncioLoop | Model::UvLoop | Model::GilThreads | Model::Procpool => {
+            Err(BenchError::Unsupported {
+                model: model.name(),
+                benchmark: "echo",
+            })
+        }
     }
 }
 

@@ -140,7 +140,7 @@ pub fn measure(
         Workload::Echo => Err(BenchError::NotInProcess {
             benchmark: benchmark.name,
         }),
-        Workload::CallSoonChain => Err(BenchError::Unsupported {
+        Workload::CallSoonChain | Workload::CpuParallel => Err(BenchError::Unsupported {
             model: Model::Goroutines.name(),
             benchmark: benchmark.name,
         }),

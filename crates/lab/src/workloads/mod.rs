@@ -28,6 +28,7 @@
 //! | `blocking-handoff` | the blocking call, in ms | ping-pong goroutines done right: 1000 |
 //! | `echo`             | connections              | bytes echoed back: connections × 64   |
 //! | `callsoon-chain`   | callbacks                | 0 + 1 + ... + (callbacks - 1)         |
+//! | `cpu-parallel`     | chunks of LCG steps      | sum of each chunk's final value >> 33 |
 //!
 //! `hog-fairness` and `blocking-handoff` are measured by the time they take rather than sized by
 //! work, so their size is a duration; their runners return an `Outcome` with the checksum and
@@ -40,6 +41,7 @@
 pub mod blocking_handoff;
 pub mod callsoon_chain;
 pub mod chan_mpmc;
+pub mod cpu_parallel;
 pub mod echo;
 pub mod hog_fairness;
 pub mod idle_memory;
@@ -83,11 +85,13 @@ pub enum Workload {
     Echo,
     /// Callbacks that each schedule the next with `call_soon` (event-loop models only).
     CallSoonChain,
+    /// A fixed CPU-bound job split among workers (threads or processes).
+    CpuParallel,
 }
 
 impl Workload {
     /// Every workload, in the order the lab runs them.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Workload::Skynet,
         Workload::PingPong,
         Workload::Spawn,
@@ -99,6 +103,7 @@ impl Workload {
         Workload::BlockingHandoff,
         Workload::Echo,
         Workload::CallSoonChain,
+        Workload::CpuParallel,
     ];
 
     /// The name results and the command line use.
@@ -115,6 +120,7 @@ impl Workload {
             Workload::BlockingHandoff => "blocking-handoff",
             Workload::Echo => "echo",
             Workload::CallSoonChain => "callsoon-chain",
+            Workload::CpuParallel => "cpu-parallel",
         }
     }
 
@@ -137,6 +143,7 @@ impl Workload {
             Workload::BlockingHandoff => blocking_handoff::BLOCK_MS,
             Workload::Echo => 100,
             Workload::CallSoonChain => callsoon_chain::CALLBACKS,
+            Workload::CpuParallel => cpu_parallel::CHUNKS,
         }
     }
 
@@ -154,6 +161,7 @@ impl Workload {
             Workload::BlockingHandoff => 20,
             Workload::Echo => 10,
             Workload::CallSoonChain => 1_000,
+            Workload::CpuParallel => 8,
         }
     }
 
@@ -180,6 +188,7 @@ impl Workload {
             Workload::BlockingHandoff => blocking_handoff::checksum(size),
             Workload::Echo => echo::checksum(size),
             Workload::CallSoonChain => callsoon_chain::checksum(size),
+            Workload::CpuParallel => cpu_parallel::checksum(size),
         }
     }
 }

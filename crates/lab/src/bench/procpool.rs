@@ -1,0 +1,22 @@
+//! Measuring the workloads on the `procpool` runtime (issue 6). `procs` is the number of workers.
+
+use probe::result::ResultLine;
+
+use super::{BenchError, Benchmark};
+use crate::model::Model;
+
+/// The procpool model's benchmarks, in the order `all` runs them.
+pub const BENCHMARKS: &[Benchmark] = &[];
+
+/// Runs `benchmark`'s workload once at `size`, checks its checksum and returns its figures.
+pub fn measure(
+    benchmark: &'static Benchmark,
+    procs: usize,
+    size: u64,
+) -> Result<Vec<ResultLine>, BenchError> {
+    let _ = (procs, size);
+    Err(BenchError::Unsupported {
+        model: Model::Procpool.name(),
+        benchmark: benchmark.name,
+    })
+}

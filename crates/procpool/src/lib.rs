@@ -1,0 +1,1 @@
+//! CPython's multiprocessing in Rust (issue 6): under construction.
