@@ -487,10 +487,166 @@ def semaphore_cancel():
     asyncio.run(main())
 
 
+def run_shutdown():
+    """asyncio.run's shutdown (runners.py: Runner.close -> _cancel_all_tasks): the task left
+    when main returns is cancelled and gathered (here it takes two more passes to clean up), and
+    callbacks still queued run during the shutdown passes. One task only: CPython cancels the
+    leftover tasks in the iteration order of a WeakSet, which is not deterministic."""
+    async def stubborn():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            out("stubborn-cancelled")
+            await asyncio.sleep(0)
+            out("stubborn-cleanup-done")
+            return "kept"
+
+    def chain(n):
+        out(f"chain-{n}")
+        if n < 6:
+            asyncio.get_running_loop().call_soon(chain, n + 1)
+
+    async def main():
+        asyncio.create_task(stubborn())
+        await asyncio.sleep(0)
+        asyncio.get_running_loop().call_soon(chain, 1)
+        out("main-return")
+        return "main-value"
+
+    out(asyncio.run(main()))
+
+
+def run_shutdown_error():
+    """asyncio.run's shutdown: a leftover task that ends with an exception when cancelled is
+    reported to the loop's exception handler, and asyncio.run still returns main's value."""
+    async def failing():
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            out("failing-cancelled")
+            raise ValueError("cleanup failed")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(
+            lambda loop, context: out(f"handler: {context['message']}: {context['exception']}"))
+        asyncio.create_task(failing())
+        await asyncio.sleep(0)
+        out("main-return")
+        return "main-value"
+
+    out(asyncio.run(main()))
+
+
+def taskgroup_error():
+    """TaskGroup (taskgroups.py): a child's error cancels its siblings and the body; the group
+    raises an ExceptionGroup of the errors once every child is done, and the parent's
+    cancellation request is withdrawn (cancelling() is 0 after the block)."""
+    async def child(name, delay, fail=False):
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            out(f"{name}-cancelled")
+            raise
+        if fail:
+            out(f"{name}-raises")
+            raise ValueError(name)
+        out(f"{name}-done")
+        return name
+
+    async def main():
+        try:
+            async with asyncio.TaskGroup() as tg:
+                t1 = tg.create_task(child("a", 0.01))
+                tg.create_task(child("b", 0.02, fail=True))
+                t3 = tg.create_task(child("c", 1))
+                out("body-waits")
+                try:
+                    await asyncio.sleep(1)
+                except asyncio.CancelledError:
+                    out("body-cancelled")
+                    raise
+        except* ValueError as group:
+            out(f"group: {[str(e) for e in group.exceptions]}")
+        out(f"a={t1.result()} c-cancelled={t3.cancelled()}")
+        out(f"cancelling {asyncio.current_task().cancelling()}")
+
+    asyncio.run(main())
+
+
+def taskgroup_ok():
+    """TaskGroup: the block waits for every child after the body ends; children start in
+    creation order on the next pass; a task created by a child joins the group."""
+    async def child(tg, name, spawn):
+        out(f"{name}-start")
+        await asyncio.sleep(0)
+        if spawn:
+            tg.create_task(child(tg, name + "-sub", False))
+        out(f"{name}-end")
+        return name
+
+    async def main():
+        async with asyncio.TaskGroup() as tg:
+            t1 = tg.create_task(child(tg, "x", True))
+            t2 = tg.create_task(child(tg, "y", False))
+            out("body-end")
+        out(f"after-block {t1.result()} {t2.result()}")
+        try:
+            late = child(tg, "late", False)
+            tg.create_task(late)
+        except RuntimeError as error:
+            late.close()
+            out(f"RuntimeError {error}".replace(repr(tg), "<TaskGroup>"))
+
+    asyncio.run(main())
+
+
+def timeouts():
+    """asyncio.timeout (timeouts.py, 3.11+): reschedule, expired, nesting (only the expired
+    scope turns the cancellation into TimeoutError), a body that swallows the cancellation, and
+    reschedule after exit."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(None) as cm:
+                out(f"when {cm.when()}")
+                cm.reschedule(loop.time() + 0.02)
+                await asyncio.sleep(1)
+        except TimeoutError:
+            out(f"timeout expired={cm.expired()}")
+        async with asyncio.timeout(1) as cm2:
+            await asyncio.sleep(0)
+        out(f"no-timeout expired={cm2.expired()}")
+        try:
+            async with asyncio.timeout(1):
+                try:
+                    async with asyncio.timeout(0.01):
+                        await asyncio.sleep(1)
+                except TimeoutError:
+                    out("inner-timeout")
+                out(f"cancelling {asyncio.current_task().cancelling()}")
+        except TimeoutError:
+            out("outer-timeout")
+        async with asyncio.timeout(0.01) as cm3:
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError:
+                out("swallowed")
+        out(f"after-swallow expired={cm3.expired()} "
+            f"cancelling {asyncio.current_task().cancelling()}")
+        try:
+            cm2.reschedule(None)
+        except RuntimeError as error:
+            out(f"RuntimeError {error}")
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
-             lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel]
+             lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
+             run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

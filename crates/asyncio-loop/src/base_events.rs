@@ -83,6 +83,8 @@ pub(crate) struct LoopInner {
     debug: Cell<bool>,
     slow_callback_duration: Cell<f64>,
     slow_callback_reporter: RefCell<Option<SlowCallbackReporter>>,
+    /// `loop.set_exception_handler`'s handler (see [`crate::exception_handler`]).
+    pub(crate) exception_handler: RefCell<Option<crate::exception_handler::ExceptionHandler>>,
 }
 
 /// Receives debug mode's "Executing ... took ... seconds" lines (CPython's `logger.warning`).
@@ -164,6 +166,7 @@ impl EventLoop {
             debug: Cell::new(false),
             slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
             slow_callback_reporter: RefCell::new(None),
+            exception_handler: RefCell::new(None),
         }))
     }
 
@@ -235,6 +238,14 @@ impl EventLoop {
 
     pub(crate) fn task_finished(&self, id: u64) {
         self.0.tasks.borrow_mut().remove(&id);
+    }
+
+    /// `asyncio.all_tasks(loop)`: the tasks not yet done, in creation order.
+    pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn TaskControl>> {
+        let tasks = self.0.tasks.borrow();
+        let mut ids: Vec<u64> = tasks.keys().copied().collect();
+        ids.sort_unstable();
+        ids.iter().filter_map(|id| tasks.get(id).cloned()).collect()
     }
 
     /// Schedule the next step of task `id` (`Task.__wakeup` → `__step`), unless it is already
@@ -493,20 +504,6 @@ impl EventLoop {
             }
         }
     }
-}
-
-/// `asyncio.run(main)`: a new loop runs `main` to completion, then closes. The runner's shutdown
-/// passes (cancelling leftover tasks, `shutdown_asyncgens`, `shutdown_default_executor`) are not
-/// modelled yet, so callbacks still queued when `main` ends do not run.
-pub fn run<T, F>(main: F) -> Result<T, RunError>
-where
-    T: Clone + 'static,
-    F: std::future::Future<Output = Result<T, Error>> + 'static,
-{
-    let event_loop = EventLoop::new();
-    let result = event_loop.run_until_complete(main);
-    event_loop.close()?;
-    result
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub enum Error {
     NoRunningLoop,
     /// Any other exception, raised by user code.
     Exception(Rc<dyn std::error::Error>),
+    /// `BaseExceptionGroup('unhandled errors in a TaskGroup', errors)`: the errors of a
+    /// [`TaskGroup`](crate::TaskGroup)'s children (and of its body), in the order they happened.
+    TaskGroup(Vec<Error>),
 }
 
 impl Error {
@@ -52,6 +55,14 @@ impl fmt::Display for Error {
             Error::Timeout => f.write_str("timed out"),
             Error::NoRunningLoop => f.write_str("no running event loop"),
             Error::Exception(error) => error.fmt(f),
+            Error::TaskGroup(errors) => {
+                let count = errors.len();
+                let plural = if count == 1 { "" } else { "s" };
+                write!(
+                    f,
+                    "unhandled errors in a TaskGroup ({count} sub-exception{plural})"
+                )
+            }
         }
     }
 }

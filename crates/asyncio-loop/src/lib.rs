@@ -46,19 +46,27 @@
 
 mod base_events;
 mod events;
+mod exception_handler;
 mod futures;
 mod gather;
 mod heapq;
 mod locks;
 mod queues;
+mod runners;
+mod taskgroups;
 mod tasks;
+mod timeouts;
 mod wakeup;
 
-pub use base_events::{run, EventLoop, RunError};
+pub use base_events::{EventLoop, RunError};
 pub use events::{Handle, TimerHandle};
+pub use exception_handler::ExceptionContext;
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
 pub use locks::{Event, Lock, LockNotAcquired, Semaphore};
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
+pub use runners::run;
+pub use taskgroups::{TaskGroup, TaskGroupError};
 pub use tasks::{current_task, sleep, wait_for, CurrentTask, Task};
+pub use timeouts::{timeout, timeout_at, Timeout, TimeoutStateError};
 pub use wakeup::{LoopClosed, ThreadsafeLoop};

@@ -73,6 +73,12 @@ pub(crate) trait TaskControl {
     fn take_cancel_throw(&self) -> bool;
     fn set_fut_waiter(&self, waiter: Rc<dyn Cancellable>);
     fn cancel(&self) -> bool;
+    fn done(&self) -> bool;
+    /// `Task.cancelled()`.
+    fn cancelled(&self) -> bool;
+    /// `Task.exception()` of a done task: its error unless it was cancelled.
+    fn exception(&self) -> Option<Error>;
+    fn add_done_callback(&self, callback: Box<dyn FnOnce()>);
     fn cancelling(&self) -> u32;
     fn uncancel(&self) -> u32;
     fn event_loop(&self) -> EventLoop;
@@ -82,6 +88,11 @@ pub(crate) trait TaskControl {
 
 fn with_current<R>(f: impl FnOnce(&Rc<dyn TaskControl>) -> R) -> Option<R> {
     CURRENT_TASK.with(|current| current.borrow().as_ref().map(f))
+}
+
+/// The task whose step is running, if any.
+pub(crate) fn current() -> Option<Rc<dyn TaskControl>> {
+    with_current(Rc::clone)
 }
 
 pub(crate) fn take_cancel_throw() -> bool {
@@ -203,6 +214,25 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         }
         self.must_cancel.set(true);
         true
+    }
+
+    fn done(&self) -> bool {
+        self.future.done()
+    }
+
+    fn cancelled(&self) -> bool {
+        self.future.cancelled()
+    }
+
+    fn exception(&self) -> Option<Error> {
+        match self.future.result() {
+            Some(Err(Error::Cancelled)) | Some(Ok(_)) | None => None,
+            Some(Err(error)) => Some(error),
+        }
+    }
+
+    fn add_done_callback(&self, callback: Box<dyn FnOnce()>) {
+        self.future.add_done_callback(callback);
     }
 
     fn cancelling(&self) -> u32 {
@@ -413,14 +443,15 @@ pub async fn sleep(delay: f64) -> Result<(), Error> {
     future.await
 }
 
-/// `asyncio.wait_for(awaitable, timeout)` as in 3.12: `async with timeout(t): return await aw`.
+/// `asyncio.wait_for(awaitable, timeout)` as in 3.12: `async with timeout(t): return await aw`
+/// (see [`Timeout`](crate::Timeout)).
 /// The awaitable runs inside the current task; when time runs out the task is cancelled, the
 /// awaitable sees `Error::Cancelled`, and the caller gets `Error::Timeout`.
 pub async fn wait_for<T, F>(awaitable: F, timeout: f64) -> Result<T, Error>
 where
     F: std::future::Future<Output = Result<T, Error>>,
 {
-    let task = with_current(Rc::clone).ok_or(Error::NoRunningLoop)?;
+    let task = current().ok_or(Error::NoRunningLoop)?;
     if timeout <= 0.0 {
         // `ensure_future(aw)` then `_cancel_and_wait`: the awaitable becomes a task cancelled
         // before its first step, so its body never runs, and the caller resumes three passes
@@ -432,29 +463,7 @@ where
         }
         return Err(Error::Timeout);
     }
-    let event_loop = task.event_loop();
-    let cancelling = task.cancelling();
-    let expired = Rc::new(Cell::new(false));
-    let on_timeout = {
-        let (task, expired) = (task.clone(), expired.clone());
-        move || {
-            expired.set(true);
-            task.cancel();
-        }
-    };
-    // `Timeout.reschedule`: a deadline already past fires on the next pass.
-    let when = event_loop.time() + timeout;
-    let timer = if when <= event_loop.time() {
-        event_loop.call_soon(on_timeout);
-        None
-    } else {
-        Some(CancelOnDrop(event_loop.call_at(when, on_timeout)))
-    };
-    let outcome = awaitable.await;
-    drop(timer);
-    // `Timeout.__aexit__`.
-    if expired.get() && task.uncancel() <= cancelling && matches!(outcome, Err(Error::Cancelled)) {
-        return Err(Error::Timeout);
-    }
-    outcome
+    crate::timeouts::timeout_at(Some(task.event_loop().time() + timeout))
+        .run(awaitable)
+        .await
 }
