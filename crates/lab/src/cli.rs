@@ -1,11 +1,15 @@
 //! The command line: argv parsed into a [`Command`], and the usage text.
 //!
 //! ```text
-//!   schedlab                                        Command::Everything
+//!   schedlab [--quick] [--models M,..] [--experiments E,..] [--out DIR]
+//!                                                   Command::Table (the main job)
+//!   schedlab list                                   Command::List
 //!   schedlab bench <model> <workload>...|all ...    Command::Bench
 //!   schedlab trace <model> <workload> ...           Command::Trace
 //!   schedlab serve <model> echo [--addr A] ...      Command::Serve
 //!   schedlab __child <model> <workload> ...         Command::Child (hidden; see lab::bench)
+//!   schedlab __experiment <model> <experiment> ...  Command::Experiment (hidden; see
+//!                                                   lab::experiments)
 //!   schedlab -h | --help | help                     Command::Help
 //! ```
 //!
@@ -19,15 +23,19 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use lab::bench::{Benchmark, Options, ASYNCIO_BENCHMARKS, BENCHMARKS, CHILD_COMMAND};
+use lab::bench::{Benchmark, Options, CHILD_COMMAND};
+use lab::essay;
+use lab::experiments::{self, Experiment, EXPERIMENT_COMMAND};
 use lab::model::Model;
 use lab::workloads::Workload;
 
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
-    /// No arguments: every benchmark on every model, after a header line.
-    Everything,
+    /// No subcommand: the main job, the essay's table with every cell measured.
+    Table(essay::Options),
+    /// List the models, experiments and benchmarks.
+    List,
     /// Print the usage text.
     Help,
     /// Run benchmarks on one model.
@@ -48,6 +56,12 @@ pub enum Command {
         model: Model,
         addr: SocketAddr,
         procs: usize,
+    },
+    /// One experiment on one model, for a parent `schedlab`.
+    Experiment {
+        model: Model,
+        experiment: Experiment,
+        options: experiments::Options,
     },
     /// One fresh-process repetition, for a parent `schedlab`.
     Child {
@@ -75,10 +89,64 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         return Ok(Command::Help);
     }
     let Some((command, rest)) = args.split_first() else {
-        return Ok(Command::Everything);
+        return Ok(Command::Table(essay::Options::default()));
     };
+    if command.starts_with('-') {
+        let parsed = Parsed::from_args(
+            "schedlab",
+            &args,
+            &[Flag::Quick, Flag::Models, Flag::Experiments, Flag::Out],
+        )?;
+        if let Some(word) = parsed.positional.first() {
+            return Err(UsageError::UnexpectedArgument {
+                command: "schedlab",
+                argument: word.clone(),
+            });
+        }
+        let defaults = essay::Options::default();
+        return Ok(Command::Table(essay::Options {
+            models: parsed.models.unwrap_or(defaults.models),
+            experiments: parsed.experiments.unwrap_or(defaults.experiments),
+            experiment: experiments::Options {
+                quick: parsed.quick,
+                ..defaults.experiment
+            },
+            out: parsed.out.unwrap_or(defaults.out),
+        }));
+    }
     match command.as_str() {
         "help" => Ok(Command::Help),
+        "list" => match rest.first() {
+            None => Ok(Command::List),
+            Some(word) => Err(UsageError::UnexpectedArgument {
+                command: "list",
+                argument: word.clone(),
+            }),
+        },
+        EXPERIMENT_COMMAND => {
+            let parsed = Parsed::from_args(EXPERIMENT_COMMAND, rest, &[Flag::Quick, Flag::Cores])?;
+            let (model, names) = parsed.model_and_names(EXPERIMENT_COMMAND)?;
+            let experiment = match names {
+                [] => return Err(UsageError::MissingExperiment(EXPERIMENT_COMMAND)),
+                [name] => Experiment::from_name(name)
+                    .ok_or_else(|| UsageError::UnknownExperiment(name.clone()))?,
+                [_, extra, ..] => {
+                    return Err(UsageError::UnexpectedArgument {
+                        command: EXPERIMENT_COMMAND,
+                        argument: extra.clone(),
+                    })
+                }
+            };
+            let defaults = experiments::Options::default();
+            Ok(Command::Experiment {
+                model,
+                experiment,
+                options: experiments::Options {
+                    quick: parsed.quick,
+                    cores: parsed.cores.unwrap_or(defaults.cores),
+                },
+            })
+        }
         "bench" => {
             let parsed =
                 Parsed::from_args("bench", rest, &[Flag::Procs, Flag::Reps, Flag::SizeScale])?;
@@ -191,15 +259,25 @@ enum Flag {
     SizeScale,
     Output,
     Addr,
+    Quick,
+    Models,
+    Experiments,
+    Out,
+    Cores,
 }
 
 impl Flag {
-    const ALL: [Flag; 5] = [
+    const ALL: [Flag; 10] = [
         Flag::Procs,
         Flag::Reps,
         Flag::SizeScale,
         Flag::Output,
         Flag::Addr,
+        Flag::Quick,
+        Flag::Models,
+        Flag::Experiments,
+        Flag::Out,
+        Flag::Cores,
     ];
 
     fn names(self) -> &'static [&'static str] {
@@ -209,7 +287,17 @@ impl Flag {
             Flag::SizeScale => &["--size-scale"],
             Flag::Output => &["-o", "--output"],
             Flag::Addr => &["--addr"],
+            Flag::Quick => &["--quick"],
+            Flag::Models => &["--models"],
+            Flag::Experiments => &["--experiments"],
+            Flag::Out => &["--out"],
+            Flag::Cores => &["--cores"],
         }
+    }
+
+    /// Whether the flag stands alone, with no value.
+    fn is_switch(self) -> bool {
+        self == Flag::Quick
     }
 
     fn from_name(name: &str) -> Option<Flag> {
@@ -228,6 +316,11 @@ struct Parsed {
     size_scale: Option<f64>,
     output: Option<PathBuf>,
     addr: Option<SocketAddr>,
+    quick: bool,
+    models: Option<Vec<Model>>,
+    experiments: Option<Vec<Experiment>>,
+    out: Option<PathBuf>,
+    cores: Option<usize>,
 }
 
 impl Parsed {
@@ -257,6 +350,17 @@ impl Parsed {
                     command,
                     flag: name.to_owned(),
                 })?;
+            if flag.is_switch() {
+                if let Some(value) = inline_value {
+                    return Err(UsageError::BadValue {
+                        flag: flag.names()[0],
+                        value,
+                        expected: "no value",
+                    });
+                }
+                parsed.quick = true;
+                continue;
+            }
             let value = match inline_value {
                 Some(value) => value,
                 None => args
@@ -316,6 +420,34 @@ impl Parsed {
                         .map_err(|_| bad("a socket address such as 127.0.0.1:0"))?,
                 )
             }
+            Flag::Quick => self.quick = true,
+            Flag::Models => {
+                self.models =
+                    Some(comma_list(&value, Model::from_name).ok_or_else(|| {
+                        bad("model names separated by commas (see `schedlab list`)")
+                    })?)
+            }
+            Flag::Experiments => {
+                self.experiments =
+                    Some(comma_list(&value, Experiment::from_name).ok_or_else(|| {
+                        bad("experiment names separated by commas (see `schedlab list`)")
+                    })?)
+            }
+            Flag::Out => {
+                if value.is_empty() {
+                    return Err(bad("a folder name"));
+                }
+                self.out = Some(PathBuf::from(value))
+            }
+            Flag::Cores => {
+                self.cores = Some(
+                    value
+                        .parse()
+                        .ok()
+                        .filter(|&n| n >= 1)
+                        .ok_or_else(|| bad("a whole number of at least 1"))?,
+                )
+            }
         }
         Ok(())
     }
@@ -329,6 +461,19 @@ impl Parsed {
             Model::from_name(model).ok_or_else(|| UsageError::UnknownModel(model.clone()))?;
         Ok((model, names))
     }
+}
+
+/// The names in `list`, separated by commas, each found by `find`, without repeats; `None` if
+/// one is unknown or the list is empty.
+fn comma_list<T: PartialEq>(list: &str, find: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+    let mut found = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        let item = find(name)?;
+        if !found.contains(&item) {
+            found.push(item);
+        }
+    }
+    (!found.is_empty()).then_some(found)
 }
 
 /// A mistake on the command line.
@@ -346,6 +491,10 @@ pub enum UsageError {
     MissingWorkload(&'static str),
     /// No benchmark has this name.
     UnknownWorkload(String),
+    /// The subcommand needs an experiment and got none.
+    MissingExperiment(&'static str),
+    /// No experiment has this name.
+    UnknownExperiment(String),
     /// The subcommand takes no such flag.
     UnknownFlag { command: &'static str, flag: String },
     /// The flag needs a value and got none.
@@ -372,7 +521,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownCommand(command) => {
                 write!(
                     f,
-                    "unknown command {command:?} (commands: bench, trace, serve, help)"
+                    "unknown command {command:?} (commands: list, bench, trace, serve, help)"
                 )
             }
             UsageError::MissingModel(command) => {
@@ -397,6 +546,20 @@ impl fmt::Display for UsageError {
                     f,
                     "unknown workload {name:?} (workloads: {})",
                     workload_names()
+                )
+            }
+            UsageError::MissingExperiment(command) => {
+                write!(
+                    f,
+                    "{command}: missing the experiment (experiments: {})",
+                    experiment_names()
+                )
+            }
+            UsageError::UnknownExperiment(name) => {
+                write!(
+                    f,
+                    "unknown experiment {name:?} (experiments: {})",
+                    experiment_names()
                 )
             }
             UsageError::UnknownFlag { command, flag } => {
@@ -425,8 +588,8 @@ fn model_names() -> String {
 }
 
 fn workload_names() -> String {
-    let mut names: Vec<&str> = BENCHMARKS.iter().map(|b| b.name).collect();
-    for benchmark in &ASYNCIO_BENCHMARKS {
+    let mut names: Vec<&str> = Vec::new();
+    for benchmark in Model::ALL.into_iter().flat_map(Benchmark::table) {
         if !names.contains(&benchmark.name) {
             names.push(benchmark.name);
         }
@@ -434,20 +597,29 @@ fn workload_names() -> String {
     format!("{}, all", names.join(", "))
 }
 
+fn experiment_names() -> String {
+    Experiment::ALL.map(Experiment::name).join(", ")
+}
+
 /// The text `--help` prints.
 pub fn usage() -> String {
     let mut text = String::from(
-        "schedlab: runs the same workloads on schedlab's concurrency models and prints one line per
-figure, `<model> <workload> <metric> <value> <unit>`.
+        "schedlab: runs the same workloads on five concurrency models (Go, Python multiprocessing,
+Python threads, Python asyncio, Node.js) and measures every claim of the essay's comparison table.
 
 Usage:
-  schedlab                                   every benchmark on every model, after a # header
+  schedlab [--quick] [--models M,..] [--experiments E,..] [--out DIR]
+                                             the main job: the essay's table, every cell measured
+  schedlab list                              the models, experiments and benchmarks
   schedlab bench <model> <workload>...|all [--procs N] [--reps R]
   schedlab trace <model> <workload> [-o FILE] [--procs N]
   schedlab serve <model> echo [--addr HOST:PORT] [--procs N]
   schedlab -h | --help
 
 Commands:
+  (none)  runs each experiment on each model in a child process, prints the table (each claim,
+          the measured figure, and whether they agree) and writes DIR/results.json
+  list    prints the models, the experiments and each model's benchmarks
   bench   runs each workload once to warm up, then R times, and prints the median of each figure
   trace   runs the workload once at a small size while recording scheduler events, and writes
           them as Chrome Trace Event JSON (open it in https://ui.perfetto.dev)
@@ -461,7 +633,12 @@ Options:
 ",
     );
     text += &format!(
-        "  --procs N      Ps (threads running goroutines) where a workload does not fix its own
+        "  --quick        smaller experiments (about 20 s in all instead of 2 minutes)
+  --models M,..  the models to run [default: all]
+  --experiments E,..
+                 the experiments to run [default: all]
+  --out DIR      where results.json goes [default: {}]
+  --procs N      Ps (threads running goroutines) where a workload does not fix its own
                  [default: the cores available, here {}]
   --reps R       measured repetitions after the warm-up [default: 3]
   -o, --output FILE
@@ -469,12 +646,24 @@ Options:
   --addr HOST:PORT
                  where `serve` listens [default: {DEFAULT_SERVE_ADDR}]
 
-Models:
 ",
+        essay::DEFAULT_OUT,
         probe::threads::available_parallelism()
     );
+    text += &list();
+    text += "\nExit status: 0 on success, 1 when a run fails (such as a wrong checksum), 2 on a usage error.\n";
+    text
+}
+
+/// What `schedlab list` prints: the models, the experiments, and each model's benchmarks.
+pub fn list() -> String {
+    let mut text = String::from("Models:\n");
     for model in Model::ALL {
         text += &format!("  {:<16}  {}\n", model.name(), model.summary());
+    }
+    text += "\nExperiments (the main job):\n";
+    for experiment in Experiment::ALL {
+        text += &format!("  {:<16}  {}\n", experiment.name(), experiment.summary());
     }
     for model in Model::ALL {
         text += &format!("\nWorkloads of {}:\n", model.name());
@@ -482,6 +671,5 @@ Models:
             text += &format!("  {:<16}  {}\n", benchmark.name, benchmark.summary);
         }
     }
-    text += "\nExit status: 0 on success, 1 when a run fails (such as a wrong checksum), 2 on a usage error.\n";
     text
 }

@@ -3,7 +3,10 @@
 //!
 //! ```text
 //!   workloads/   one file per workload: its size, its checksum, one runner per model
-//!   model        the models (goroutines, asyncio-loop)
+//!   model        the models (goroutines, procpool, gil-threads, asyncio-loop, uv-loop)
+//!   experiments  the measurements behind the essay's table, one per claim, each in a child
+//!   table        the essay's claims, and the verdict of each measurement on its claim
+//!   essay        the main job: every experiment on every model, the table, results.json
 //!   bench        benchmarks (a workload under fixed conditions), timing, medians, result lines
 //!   trace        one small run under probe::trace, for Perfetto
 //! ```
@@ -11,6 +14,9 @@
 //! The binary (`src/main.rs`) only parses the command line and dispatches here.
 
 pub mod bench;
+pub mod essay;
+pub mod experiments;
 pub mod model;
+pub mod table;
 pub mod trace;
 pub mod workloads;

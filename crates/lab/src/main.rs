@@ -1,4 +1,5 @@
-//! `schedlab`: runs schedlab's workloads on its concurrency models and prints result lines.
+//! `schedlab`: runs schedlab's workloads on its concurrency models, prints the essay's table and
+//! result lines.
 //!
 //! This file only dispatches: [`cli`] turns argv into a [`cli::Command`], and each command calls
 //! into the `lab` library. Usage mistakes exit with status 2, failed runs with 1.
@@ -12,7 +13,10 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cli::Command;
-use lab::bench::{self, Benchmark, Options};
+use indicatif::{ProgressBar, ProgressStyle};
+use lab::bench::{self, Benchmark};
+use lab::essay;
+use lab::experiments::{self, ExperimentError};
 use lab::model::Model;
 
 fn main() -> ExitCode {
@@ -45,7 +49,25 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
     let mut out = stdout.lock();
     match command {
         Command::Help => out.write_all(cli::usage().as_bytes())?,
-        Command::Everything => everything(&mut out)?,
+        Command::Table(options) => table(&options, &mut out)?,
+        Command::List => out.write_all(cli::list().as_bytes())?,
+        Command::Experiment {
+            model,
+            experiment,
+            options,
+        } => match experiments::run_here(model, experiment, &options) {
+            Ok(lines) => {
+                for line in lines {
+                    writeln!(out, "{line}")?;
+                }
+            }
+            Err(ExperimentError::NotYet { .. }) => {
+                // The parent reads the gap from the status and reports it once, for all.
+                out.flush()?;
+                std::process::exit(experiments::NOT_YET_STATUS);
+            }
+            Err(error) => return Err(error.into()),
+        },
         Command::Bench {
             model,
             benchmarks,
@@ -75,46 +97,79 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The project's main job for now: a header describing the machine, then every benchmark on
-/// every model with default options.
-fn everything(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
-    let options = Options::default();
-    writeln!(out, "{}", header(&options))?;
+/// The main job: every experiment on every model, the table on stdout, `results.json` in the
+/// output folder; a progress bar on stderr while the experiments run.
+fn table(options: &essay::Options, out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
+    writeln!(out, "{}", header(options))?;
     out.flush()?;
-    for model in Model::ALL {
-        let benchmarks: Vec<&'static Benchmark> = Benchmark::all_on(model).collect();
-        bench::run(model, &benchmarks, &options, out)?;
+    let total = (options.models.len() * options.experiments.len()) as u64;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let run = essay::run(options, |model, experiment| {
+        bar.set_message(format!("{} {}", model.name(), experiment.name()));
+        bar.inc(1);
+    });
+    bar.finish_and_clear();
+    let cells = essay::cells(&run, options);
+    write!(out, "\n{}", lab::table::render(&cells, &options.models))?;
+    let command: Vec<String> = std::env::args().collect();
+    let path = essay::Results::new(&run, &cells, options, command)
+        .write(&options.out)
+        .map_err(|error| format!("cannot write {}: {error}", options.out.display()))?;
+    writeln!(out, "\nschedlab: wrote {}", path.display())?;
+    for &model in &options.models {
+        let missing: Vec<&str> = run
+            .failures
+            .iter()
+            .filter(|(m, _, error)| *m == model && matches!(error, ExperimentError::NotYet { .. }))
+            .map(|(_, experiment, _)| experiment.name())
+            .collect();
+        if !missing.is_empty() {
+            writeln!(
+                out,
+                "schedlab: {} has no runner yet for: {}",
+                model.name(),
+                missing.join(", ")
+            )?;
+        }
+    }
+    for (model, experiment, error) in run.errors() {
+        writeln!(
+            out,
+            "schedlab: {} {} failed: {error}",
+            model.name(),
+            experiment.name()
+        )?;
+    }
+    let errors = run.errors().count();
+    if errors > 0 {
+        return Err(format!("{errors} experiment(s) failed (see above)").into());
     }
     Ok(())
 }
 
-/// One `#` line: the machine and the options, for whoever reads the results later.
-fn header(options: &Options) -> String {
+/// One `#` line: the machine and the sizes, for whoever reads the results later.
+fn header(options: &essay::Options) -> String {
     let online = std::thread::available_parallelism().map_or(1, usize::from);
-    let usable = probe::threads::available_parallelism();
+    let usable = options.experiment.cores;
     let cores = if usable == online {
         format!("{online} cores")
     } else {
         format!("{usable} cores usable of {online} online")
     };
-    let cpu = cpu_model().map_or_else(String::new, |name| format!(", {name}"));
+    let cpu = essay::cpu_model().map_or_else(String::new, |name| format!(", {name}"));
+    let sizes = if options.experiment.quick {
+        "quick sizes"
+    } else {
+        "full sizes"
+    };
     format!(
-        "# schedlab on {}/{}: {cores}{cpu}; procs {} (1 for the -1p, hog-fairness and \
-         blocking-handoff workloads), median of {} runs after 1 warm-up",
+        "# schedlab on {}/{}: {cores}{cpu}; {sizes}; each experiment in a process of its own",
         std::env::consts::OS,
         std::env::consts::ARCH,
-        options.procs,
-        options.reps,
     )
-}
-
-/// The CPU's model name from `/proc/cpuinfo`, where there is one.
-fn cpu_model() -> Option<String> {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    cpuinfo.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        (key.trim() == "model name").then(|| value.split_whitespace().collect::<Vec<_>>().join(" "))
-    })
 }
 
 /// Records `benchmark` at its trace size and writes the Chrome Trace Event JSON to `path`.

@@ -13,6 +13,7 @@ pub fn schedlab(args: &[&str]) -> Output {
 }
 
 /// Every non-empty stdout line, parsed as a result line (a line that does not parse fails).
+#[allow(dead_code)] // not every test binary reads result lines
 pub fn result_lines(output: &Output) -> Vec<ResultLine> {
     String::from_utf8_lossy(&output.stdout)
         .lines()

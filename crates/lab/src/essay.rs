@@ -1,0 +1,261 @@
+//! The main job: every experiment on every model, the essay's table, and `results.json`.
+//!
+//! ```text
+//!   for each model, for each experiment:   a child process (experiments::run_in_child)
+//!        │ result lines, or why there are none
+//!        ▼
+//!   table::cells ──► the table on stdout
+//!        │
+//!        └──► OUT/results.json: every figure with its unit, every cell, every failure,
+//!             the command line, the machine, the toolchain and the commit
+//! ```
+//!
+//! A failed experiment does not stop the run: its cells read "not measured", the failure is
+//! recorded, and the run's exit status says something failed (`Run::failures`).
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use probe::result::ResultLine;
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::{self, Experiment, ExperimentError};
+use crate::model::Model;
+use crate::table::{self, Cell, Figures};
+
+/// What the main job runs and where it writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// The models, in table order.
+    pub models: Vec<Model>,
+    /// The experiments.
+    pub experiments: Vec<Experiment>,
+    /// Sizes and cores for the experiments.
+    pub experiment: experiments::Options,
+    /// The folder for `results.json` (and later the report and traces).
+    pub out: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            models: Model::ALL.to_vec(),
+            experiments: Experiment::ALL.to_vec(),
+            experiment: experiments::Options::default(),
+            out: PathBuf::from(DEFAULT_OUT),
+        }
+    }
+}
+
+/// Where the main job writes when `--out` is not given.
+pub const DEFAULT_OUT: &str = "schedlab-out";
+
+/// What one run of the main job found.
+#[derive(Debug, Default)]
+pub struct Run {
+    /// Every figure measured.
+    pub lines: Vec<ResultLine>,
+    /// The experiments that gave no figures, and why; `NotYet` ones are expected gaps.
+    pub failures: Vec<(Model, Experiment, ExperimentError)>,
+}
+
+impl Run {
+    /// Failures other than a model not having a runner yet.
+    pub fn errors(&self) -> impl Iterator<Item = &(Model, Experiment, ExperimentError)> {
+        self.failures
+            .iter()
+            .filter(|(_, _, error)| !matches!(error, ExperimentError::NotYet { .. }))
+    }
+}
+
+/// Runs every (model, experiment) pair of `options` in a child process each, calling
+/// `progress(model, experiment)` before each.
+pub fn run(options: &Options, mut progress: impl FnMut(Model, Experiment)) -> Run {
+    let mut run = Run::default();
+    for &model in &options.models {
+        for &experiment in &options.experiments {
+            progress(model, experiment);
+            match experiments::run_in_child(model, experiment, &options.experiment) {
+                Ok(lines) => run.lines.extend(lines),
+                Err(error) => run.failures.push((model, experiment, error)),
+            }
+        }
+    }
+    run
+}
+
+/// The table's cells for this run.
+pub fn cells(run: &Run, options: &Options) -> Vec<Cell> {
+    table::cells(
+        &Figures::new(&run.lines),
+        &options.models,
+        options.experiment.cores,
+    )
+}
+
+/// `results.json`: its schema is this type (`crates/lab/results.schema.json` documents it).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// `"schedlab-results/1"`.
+    pub schema: String,
+    /// The command line that produced it.
+    pub command: Vec<String>,
+    /// The machine it ran on.
+    pub machine: Machine,
+    /// `rustc --version` of the toolchain on the machine, if there is one.
+    pub toolchain: Option<String>,
+    /// The git commit of the checkout it ran from, if it ran from one.
+    pub commit: Option<String>,
+    /// Whether the sizes were `--quick`.
+    pub quick: bool,
+    /// Every figure.
+    pub figures: Vec<Figure>,
+    /// Every cell of the table.
+    pub cells: Vec<CellRecord>,
+    /// Every experiment that gave no figures, and why.
+    pub failures: Vec<Failure>,
+}
+
+/// The machine a run measured.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Machine {
+    /// Cores this process may use (cgroup limits included).
+    pub cores: usize,
+    /// `uname -sr` as read from `/proc/sys/kernel`.
+    pub kernel: Option<String>,
+    /// The CPU's model name.
+    pub cpu: Option<String>,
+}
+
+/// One result line.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    /// The model.
+    pub model: String,
+    /// The experiment.
+    pub experiment: String,
+    /// The metric.
+    pub metric: String,
+    /// Its value.
+    pub value: f64,
+    /// Its unit.
+    pub unit: String,
+}
+
+/// One cell of the table.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CellRecord {
+    /// The row's title.
+    pub row: String,
+    /// The model.
+    pub model: String,
+    /// The essay's claim.
+    pub claim: String,
+    /// What was measured, in a few words.
+    pub measured: String,
+    /// `agrees`, `disagrees`, `shown` or `not-measured`.
+    pub verdict: String,
+}
+
+/// An experiment that gave no figures.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// The model.
+    pub model: String,
+    /// The experiment.
+    pub experiment: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Results {
+    /// The record of `run`.
+    pub fn new(run: &Run, cells: &[Cell], options: &Options, command: Vec<String>) -> Self {
+        Results {
+            schema: "schedlab-results/1".to_owned(),
+            command,
+            machine: Machine {
+                cores: options.experiment.cores,
+                kernel: kernel(),
+                cpu: cpu_model(),
+            },
+            toolchain: output_of("rustc", &["--version"]),
+            commit: output_of("git", &["rev-parse", "HEAD"]),
+            quick: options.experiment.quick,
+            figures: run
+                .lines
+                .iter()
+                .map(|line| Figure {
+                    model: line.model.clone(),
+                    experiment: line.workload.clone(),
+                    metric: line.metric.clone(),
+                    value: line.value,
+                    unit: line.unit.clone(),
+                })
+                .collect(),
+            cells: cells
+                .iter()
+                .map(|cell| CellRecord {
+                    row: cell.row.title().to_owned(),
+                    model: cell.model.name().to_owned(),
+                    claim: cell.claim.to_owned(),
+                    measured: cell.measured.clone(),
+                    verdict: cell.verdict.name().to_owned(),
+                })
+                .collect(),
+            failures: run
+                .failures
+                .iter()
+                .map(|(model, experiment, error)| Failure {
+                    model: model.name().to_owned(),
+                    experiment: experiment.name().to_owned(),
+                    reason: error.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Writes `results.json` into `dir` (created if missing) and returns its path.
+    pub fn write(&self, dir: &Path) -> io::Result<PathBuf> {
+        fs::create_dir_all(dir)?;
+        let path = dir.join("results.json");
+        let text = serde_json::to_string_pretty(self).map_err(io::Error::other)?;
+        fs::write(&path, text + "\n")?;
+        Ok(path)
+    }
+}
+
+/// The CPU's model name from `/proc/cpuinfo`, where there is one.
+pub fn cpu_model() -> Option<String> {
+    let cpuinfo = fs::read_to_string("/proc/cpuinfo").ok()?;
+    cpuinfo.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key.trim() == "model name").then(|| value.split_whitespace().collect::<Vec<_>>().join(" "))
+    })
+}
+
+fn kernel() -> Option<String> {
+    let read = |name| fs::read_to_string(format!("/proc/sys/kernel/{name}")).ok();
+    Some(format!(
+        "{} {}",
+        read("ostype")?.trim(),
+        read("osrelease")?.trim()
+    ))
+}
+
+/// The first line `program args` prints, if it runs and succeeds.
+fn output_of(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(program).args(args).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines().next().map(str::to_owned)
+}

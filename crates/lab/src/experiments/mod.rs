@@ -1,0 +1,291 @@
+//! Experiments: the measurements behind the essay's table, one per claim.
+//!
+//! An experiment is built from workloads (DESIGN.md) and gives the figures one row of the table
+//! needs, for one model:
+//!
+//! | experiment    | what runs                                                | figures (result lines)                                  |
+//! | ------------- | -------------------------------------------------------- | ------------------------------------------------------- |
+//! | `parallelism` | cpu-parallel with W = 1 .. cores workers                 | `wall_ms_w<W>`, `speedup_w<W>`                          |
+//! | `concurrency` | N waits of 100 ms started at once; /proc sampled         | `wall_ms`, `in_flight_max`, `tasks`, `os_threads_max`, `processes_max` |
+//! | `preemption`  | a hog with no yield point of its model's kind beside a 1 ms ticker, one CPU's worth of runtime | `worst_tick_delay_ms`, `hog_ms` |
+//! | `switching`   | yields in a loop; round trips between two tasks          | `ns_per_yield`, `ns_per_round_trip`                     |
+//!
+//! The lab runs every (model, experiment) pair in a child process of its own
+//! (`schedlab __experiment <model> <experiment>`): thread and process counts and memory are then
+//! the experiment's alone, and a model that crashes takes only its own cells down. The child
+//! prints result lines `<model> <experiment> <metric> <value> <unit>`; the parent reads them back
+//! with [`probe::result::parse_lines`] and builds the table ([`crate::table`]) from them.
+//!
+//! A model without a runner for an experiment yet gives [`ExperimentError::NotYet`]; its cells
+//! read "not measured" rather than a number from anywhere else.
+
+pub mod concurrency;
+pub mod parallelism;
+pub mod preemption;
+pub mod switching;
+
+use std::fmt;
+use std::io;
+use std::process::{Command, ExitStatus, Stdio};
+
+use probe::result::{parse_lines, InvalidResultLine, ResultLine};
+
+use crate::bench::BenchError;
+use crate::model::Model;
+
+/// An experiment of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Experiment {
+    /// A fixed CPU-bound job on 1 .. cores workers: the speedup.
+    Parallelism,
+    /// Many concurrent waits: how many are in flight at once, on how many threads.
+    Concurrency,
+    /// A hog beside a ticker: how late the ticker gets.
+    Preemption,
+    /// What one switch between tasks costs.
+    Switching,
+}
+
+impl Experiment {
+    /// Every experiment, in table order.
+    pub const ALL: [Experiment; 4] = [
+        Experiment::Parallelism,
+        Experiment::Concurrency,
+        Experiment::Preemption,
+        Experiment::Switching,
+    ];
+
+    /// The name on the command line and in result lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Experiment::Parallelism => "parallelism",
+            Experiment::Concurrency => "concurrency",
+            Experiment::Preemption => "preemption",
+            Experiment::Switching => "switching",
+        }
+    }
+
+    /// One line for `schedlab list`.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Experiment::Parallelism => {
+                "cpu-parallel on 1 .. cores workers: wall time and speedup per worker count"
+            }
+            Experiment::Concurrency => {
+                "10,000 waits of 100 ms started at once: wall time, peak in flight, OS threads"
+            }
+            Experiment::Preemption => {
+                "a 200 ms hog with no yield point beside a 1 ms ticker: the worst tick delay"
+            }
+            Experiment::Switching => "yield in a loop, and round trips between two tasks: ns each",
+        }
+    }
+
+    /// The experiment called `name`, if any.
+    pub fn from_name(name: &str) -> Option<Experiment> {
+        Experiment::ALL.into_iter().find(|e| e.name() == name)
+    }
+}
+
+/// How big to run: the default sizes finish the whole table in about 2 minutes on 2 cores,
+/// `quick` in about 20 seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Smaller sizes, for `--quick` and the tests.
+    pub quick: bool,
+    /// The cores the experiments may use (the largest worker count of `parallelism`).
+    pub cores: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            quick: false,
+            cores: probe::threads::available_parallelism(),
+        }
+    }
+}
+
+/// The hidden subcommand with which the binary re-executes itself for one experiment.
+pub const EXPERIMENT_COMMAND: &str = "__experiment";
+
+/// Why an experiment gave no figures.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExperimentError {
+    /// The model has no runner for this experiment yet.
+    NotYet {
+        /// The model.
+        model: &'static str,
+        /// The experiment.
+        experiment: &'static str,
+    },
+    /// The model's runtime failed (could not start, wrong checksum, ...).
+    Model(BenchError),
+    /// A figure could not be written as a result line.
+    Figure(InvalidResultLine),
+    /// A runner returned the wrong checksum: its work was lost or invented.
+    Checksum {
+        /// The experiment.
+        experiment: &'static str,
+        /// What the runner returned.
+        got: u64,
+        /// What the workload documents.
+        want: u64,
+    },
+    /// The child process could not be started.
+    ChildSpawn(io::Error),
+    /// The child process failed; its stderr went to ours.
+    ChildFailed {
+        /// The experiment.
+        experiment: &'static str,
+        /// How it exited.
+        status: ExitStatus,
+    },
+}
+
+impl fmt::Display for ExperimentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExperimentError::NotYet { model, experiment } => {
+                write!(f, "{model} has no runner for {experiment} yet")
+            }
+            ExperimentError::Model(error) => error.fmt(f),
+            ExperimentError::Figure(error) => write!(f, "cannot print a figure: {error}"),
+            ExperimentError::Checksum {
+                experiment,
+                got,
+                want,
+            } => write!(f, "{experiment}: wrong checksum: got {got}, want {want}"),
+            ExperimentError::ChildSpawn(error) => {
+                write!(f, "cannot start a child process of schedlab: {error}")
+            }
+            ExperimentError::ChildFailed { experiment, status } => {
+                write!(f, "{experiment}: child process failed ({status})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExperimentError {}
+
+impl From<BenchError> for ExperimentError {
+    fn from(error: BenchError) -> Self {
+        ExperimentError::Model(error)
+    }
+}
+
+/// The figures of one experiment on one model, built up as result lines.
+pub(crate) struct Figures {
+    model: Model,
+    experiment: Experiment,
+    lines: Vec<ResultLine>,
+}
+
+impl Figures {
+    pub(crate) fn new(model: Model, experiment: Experiment) -> Self {
+        Figures {
+            model,
+            experiment,
+            lines: Vec::new(),
+        }
+    }
+
+    pub(crate) fn add(
+        &mut self,
+        metric: &str,
+        value: f64,
+        unit: &str,
+    ) -> Result<(), ExperimentError> {
+        let line = ResultLine::new(
+            self.model.name(),
+            self.experiment.name(),
+            metric,
+            value,
+            unit,
+        )
+        .map_err(ExperimentError::Figure)?;
+        self.lines.push(line);
+        Ok(())
+    }
+
+    pub(crate) fn not_yet(&self) -> ExperimentError {
+        ExperimentError::NotYet {
+            model: self.model.name(),
+            experiment: self.experiment.name(),
+        }
+    }
+
+    pub(crate) fn check(&self, got: u64, want: u64) -> Result<(), ExperimentError> {
+        if got == want {
+            Ok(())
+        } else {
+            Err(ExperimentError::Checksum {
+                experiment: self.experiment.name(),
+                got,
+                want,
+            })
+        }
+    }
+
+    pub(crate) fn done(self) -> Vec<ResultLine> {
+        self.lines
+    }
+}
+
+/// Runs `experiment` on `model` in this process and returns its figures.
+pub fn run_here(
+    model: Model,
+    experiment: Experiment,
+    options: &Options,
+) -> Result<Vec<ResultLine>, ExperimentError> {
+    let figures = Figures::new(model, experiment);
+    match experiment {
+        Experiment::Parallelism => parallelism::run(figures, options),
+        Experiment::Concurrency => concurrency::run(figures, options),
+        Experiment::Preemption => preemption::run(figures, options),
+        Experiment::Switching => switching::run(figures, options),
+    }
+}
+
+/// Runs `experiment` on `model` in a child process and reads back its figures. A child that
+/// printed nothing for a runner it lacks reports [`ExperimentError::NotYet`] through its exit
+/// status 3.
+pub fn run_in_child(
+    model: Model,
+    experiment: Experiment,
+    options: &Options,
+) -> Result<Vec<ResultLine>, ExperimentError> {
+    let exe = std::env::current_exe().map_err(ExperimentError::ChildSpawn)?;
+    let mut command = Command::new(exe);
+    command
+        .args([EXPERIMENT_COMMAND, model.name(), experiment.name()])
+        .args(["--cores", &options.cores.to_string()]);
+    if options.quick {
+        command.arg("--quick");
+    }
+    let output = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(ExperimentError::ChildSpawn)?;
+    if output.status.code() == Some(NOT_YET_STATUS) {
+        return Err(ExperimentError::NotYet {
+            model: model.name(),
+            experiment: experiment.name(),
+        });
+    }
+    if !output.status.success() {
+        return Err(ExperimentError::ChildFailed {
+            experiment: experiment.name(),
+            status: output.status,
+        });
+    }
+    Ok(parse_lines(&String::from_utf8_lossy(&output.stdout))
+        .into_iter()
+        .filter(|line| line.model == model.name() && line.workload == experiment.name())
+        .collect())
+}
+
+/// The exit status of an `__experiment` child whose model has no runner for the experiment.
+pub const NOT_YET_STATUS: i32 = 3;

@@ -1,0 +1,114 @@
+//! parallelism: the cpu-parallel job (see [`crate::workloads::cpu_parallel`]) on W = 1 .. cores
+//! workers, each worker count timed on its own, best of the repetitions.
+//!
+//! ```text
+//!   W workers, one shared counter of chunks:  loop { c = next(); if c == chunks: stop; sum += chunk(c) }
+//!   speedup_wW = wall_ms_w1 / wall_ms_wW
+//! ```
+//!
+//! The workers are what each model's users would write: goroutines on a runtime with W Ps;
+//! W asyncio tasks that `await sleep(0)` between chunks (the loop's only way to share the
+//! thread). A model with real parallelism approaches W×; one thread shared by every task stays
+//! at 1×. The best of the repetitions is kept, since a 2-core machine's noise only ever adds time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use asyncio_loop::{Error, EventLoop};
+use goroutines::go;
+
+use super::{ExperimentError, Figures, Options};
+use crate::model::Model;
+use crate::workloads::cpu_parallel::{checksum, chunk};
+
+/// Chunks of the job (about 1 ms each on this machine's cores), and repetitions per worker count.
+fn size(options: &Options) -> (u64, usize) {
+    if options.quick {
+        (48, 1)
+    } else {
+        (192, 3)
+    }
+}
+
+pub(super) fn run(
+    mut figures: Figures,
+    options: &Options,
+) -> Result<Vec<probe::result::ResultLine>, ExperimentError> {
+    let (chunks, reps) = size(options);
+    let want = checksum(chunks);
+    let mut base = None;
+    for workers in 1..=options.cores.max(1) {
+        let mut best = Duration::MAX;
+        for _ in 0..reps {
+            let started = Instant::now();
+            let got = match figures.model {
+                Model::Goroutines => goroutines(chunks, workers)?,
+                Model::AsyncioLoop => asyncio_loop(chunks, workers),
+                _ => return Err(figures.not_yet()),
+            };
+            best = best.min(started.elapsed());
+            figures.check(got, want)?;
+        }
+        let wall_ms = best.as_secs_f64() * 1e3;
+        let base_ms = *base.get_or_insert(wall_ms);
+        figures.add(&format!("wall_ms_w{workers}"), wall_ms, "ms")?;
+        figures.add(&format!("speedup_w{workers}"), base_ms / wall_ms, "x")?;
+    }
+    Ok(figures.done())
+}
+
+/// W goroutines on a runtime with W Ps.
+fn goroutines(chunks: u64, workers: usize) -> Result<u64, ExperimentError> {
+    let runtime = crate::bench::goroutines::runtime(workers)?;
+    Ok(runtime.run(move || {
+        let next = Arc::new(AtomicU64::new(0));
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let next = Arc::clone(&next);
+                go(move || {
+                    let mut sum = 0;
+                    loop {
+                        let c = next.fetch_add(1, Ordering::Relaxed);
+                        if c >= chunks {
+                            return sum;
+                        }
+                        sum += chunk(c);
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).sum()
+    }))
+}
+
+/// W asyncio tasks on one event loop, yielding between chunks.
+fn asyncio_loop(chunks: u64, workers: usize) -> u64 {
+    asyncio_loop::run(async move {
+        let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+        let next = std::rc::Rc::new(std::cell::Cell::new(0));
+        let tasks: Vec<_> = (0..workers)
+            .map(|_| {
+                let next = next.clone();
+                event_loop.create_task(async move {
+                    let mut sum = 0;
+                    loop {
+                        let c = next.get();
+                        if c >= chunks {
+                            return Ok(sum);
+                        }
+                        next.set(c + 1);
+                        sum += chunk(c);
+                        asyncio_loop::sleep(0.0).await?;
+                    }
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await?;
+        }
+        Ok(sum)
+    })
+    .unwrap_or(0)
+}

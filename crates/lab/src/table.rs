@@ -1,0 +1,472 @@
+//! The essay's comparison table: its claims, and the measurements that back or refute them.
+//!
+//! ```text
+//!   result lines of the experiments ──► Figures (by model, experiment, metric)
+//!                                            │
+//!   the essay's claim for (row, model) ──────┼──► Cell { claim, measured, verdict }
+//!                                            ▼
+//!                                  the table: rows × models, printed and written to JSON
+//! ```
+//!
+//! Each row reads the figures of one experiment and turns them into a short measured text and a
+//! verdict by a rule written next to the row below: a measurement agrees with a claim when it
+//! shows what the claim says would happen, with margins wide enough for a loaded 2-core machine.
+//! Rows that are no claim about a measurable quantity (the scheduler's description) give
+//! [`Verdict::Shown`]: the figures are printed, no mark is given. A cell whose experiment did not
+//! run is [`Verdict::NotMeasured`], never a number from elsewhere.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use probe::result::ResultLine;
+
+use crate::experiments::Experiment;
+use crate::model::Model;
+
+/// A row of the essay's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Row {
+    /// Can tasks run on several cores at once?
+    Parallelism,
+    /// Can many tasks be in progress at once?
+    Concurrency,
+    /// Who takes the CPU from a task that does not give it up?
+    Preemption,
+    /// How many OS threads (or processes) the tasks run on.
+    ThreadsUsed,
+    /// What schedules the tasks, and what a switch costs.
+    Scheduler,
+    /// What the model is best at, derived from the rows above.
+    BestFor,
+}
+
+impl Row {
+    /// Every row, in the essay's order.
+    pub const ALL: [Row; 6] = [
+        Row::Parallelism,
+        Row::Concurrency,
+        Row::Preemption,
+        Row::ThreadsUsed,
+        Row::Scheduler,
+        Row::BestFor,
+    ];
+
+    /// The row's title, as the essay writes it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Row::Parallelism => "Parallelism",
+            Row::Concurrency => "Concurrency",
+            Row::Preemption => "Preemption",
+            Row::ThreadsUsed => "Threads used",
+            Row::Scheduler => "Scheduler",
+            Row::BestFor => "Best for",
+        }
+    }
+
+    /// What was measured for it.
+    pub fn measurement(self) -> &'static str {
+        match self {
+            Row::Parallelism => "speedup of a fixed CPU-bound job, 1 worker to one per core",
+            Row::Concurrency => "waits of 100 ms started at once: peak in flight, wall time",
+            Row::Preemption => "worst delay of a 1 ms ticker beside a hog with no yield point",
+            Row::ThreadsUsed => "OS threads and processes alive during the concurrency run",
+            Row::Scheduler => "cost of a yield and of a round trip between two tasks",
+            Row::BestFor => "derived: CPU-bound from parallelism, I/O from concurrency",
+        }
+    }
+
+    /// The experiments its cells read.
+    pub fn experiments(self) -> &'static [Experiment] {
+        match self {
+            Row::Parallelism => &[Experiment::Parallelism],
+            Row::Concurrency | Row::ThreadsUsed => &[Experiment::Concurrency],
+            Row::Preemption => &[Experiment::Preemption],
+            Row::Scheduler => &[Experiment::Switching, Experiment::Concurrency],
+            Row::BestFor => &[Experiment::Parallelism, Experiment::Concurrency],
+        }
+    }
+}
+
+/// The essay's claim for `row` and `model`.
+pub fn claim(row: Row, model: Model) -> &'static str {
+    use Model::*;
+    match (row, model) {
+        (Row::Parallelism, Goroutines | Procpool) => "yes",
+        (Row::Parallelism, GilThreads) => "no (GIL)",
+        (Row::Parallelism, AsyncioLoop | UvLoop) => "no",
+        (Row::Concurrency, Goroutines | AsyncioLoop | UvLoop) => "yes",
+        (Row::Concurrency, Procpool) => "limited",
+        (Row::Concurrency, GilThreads) => "yes (I/O only)",
+        (Row::Preemption, Goroutines) => "automatic (runtime)",
+        (Row::Preemption, Procpool) => "OS",
+        (Row::Preemption, GilThreads) => "OS, GIL-controlled",
+        (Row::Preemption, AsyncioLoop | UvLoop) => "manual (await)",
+        (Row::ThreadsUsed, Goroutines) => "many",
+        (Row::ThreadsUsed, Procpool) => "many processes",
+        (Row::ThreadsUsed, GilThreads) => "many threads",
+        (Row::ThreadsUsed, AsyncioLoop | UvLoop) => "one",
+        (Row::Scheduler, Goroutines) => "Go runtime, user space",
+        (Row::Scheduler, Procpool) => "OS kernel",
+        (Row::Scheduler, GilThreads) => "OS + GIL",
+        (Row::Scheduler, AsyncioLoop) => "event loop",
+        (Row::Scheduler, UvLoop) => "libuv event loop",
+        (Row::BestFor, Goroutines) => "scalable servers, CPU + I/O",
+        (Row::BestFor, Procpool) => "CPU-bound jobs",
+        (Row::BestFor, GilThreads) => "I/O concurrency",
+        (Row::BestFor, AsyncioLoop | UvLoop) => "async I/O",
+    }
+}
+
+/// The essay's name for a model's column.
+pub fn column(model: Model) -> &'static str {
+    match model {
+        Model::Goroutines => "Go",
+        Model::Procpool => "Python MP",
+        Model::GilThreads => "Python threads",
+        Model::AsyncioLoop => "Python asyncio",
+        Model::UvLoop => "Node.js",
+    }
+}
+
+/// Whether a measurement agrees with its claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The measurement shows what the claim says.
+    Agrees,
+    /// The measurement shows otherwise.
+    Disagrees,
+    /// Figures are shown; the claim is a description, not a measurable prediction.
+    Shown,
+    /// The experiment did not run for this model.
+    NotMeasured,
+}
+
+impl Verdict {
+    /// The mark printed beside the cell.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Verdict::Agrees => "✓",
+            Verdict::Disagrees => "✗",
+            Verdict::Shown => "·",
+            Verdict::NotMeasured => "?",
+        }
+    }
+
+    /// The word `results.json` uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Agrees => "agrees",
+            Verdict::Disagrees => "disagrees",
+            Verdict::Shown => "shown",
+            Verdict::NotMeasured => "not-measured",
+        }
+    }
+}
+
+/// One cell: the claim, what was measured, and whether they agree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// The row.
+    pub row: Row,
+    /// The model.
+    pub model: Model,
+    /// The essay's claim.
+    pub claim: &'static str,
+    /// The measurement, in a few words (or why there is none).
+    pub measured: String,
+    /// Whether they agree.
+    pub verdict: Verdict,
+}
+
+/// The figures of a run, by (model, experiment, metric).
+#[derive(Debug, Default)]
+pub struct Figures(HashMap<(String, String, String), f64>);
+
+impl Figures {
+    /// Indexes result lines.
+    pub fn new(lines: &[ResultLine]) -> Self {
+        Figures(
+            lines
+                .iter()
+                .map(|l| {
+                    let key = (l.model.clone(), l.workload.clone(), l.metric.clone());
+                    (key, l.value)
+                })
+                .collect(),
+        )
+    }
+
+    /// One figure, if it was measured.
+    pub fn get(&self, model: Model, experiment: Experiment, metric: &str) -> Option<f64> {
+        let key = (
+            model.name().to_owned(),
+            experiment.name().to_owned(),
+            metric.to_owned(),
+        );
+        self.0.get(&key).copied()
+    }
+}
+
+/// The table's cells for `models` from the figures of a run on a machine with `cores` cores.
+pub fn cells(figures: &Figures, models: &[Model], cores: usize) -> Vec<Cell> {
+    Row::ALL
+        .iter()
+        .flat_map(|&row| models.iter().map(move |&model| (row, model)))
+        .map(|(row, model)| {
+            let (measured, verdict) = match judge(figures, row, model, cores) {
+                Some(judged) => judged,
+                None => ("not measured".to_owned(), Verdict::NotMeasured),
+            };
+            Cell {
+                row,
+                model,
+                claim: claim(row, model),
+                measured,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+fn agrees(holds: bool) -> Verdict {
+    if holds {
+        Verdict::Agrees
+    } else {
+        Verdict::Disagrees
+    }
+}
+
+/// The measured text and verdict of one cell; `None` when a figure it needs is missing.
+fn judge(figures: &Figures, row: Row, model: Model, cores: usize) -> Option<(String, Verdict)> {
+    let get = |experiment: Experiment, metric: &str| figures.get(model, experiment, metric);
+    let claim = claim(row, model);
+    match row {
+        // Parallel: at least 3/4 of the ideal speedup. Not parallel: at most 1.25×.
+        Row::Parallelism => {
+            let speedup = get(Experiment::Parallelism, &format!("speedup_w{cores}"))?;
+            let text = format!("{speedup:.2}× on {cores} cores");
+            let verdict = if cores < 2 {
+                Verdict::Shown
+            } else if claim == "yes" {
+                agrees(speedup >= 0.75 * cores as f64)
+            } else {
+                agrees(speedup <= 1.25)
+            };
+            Some((text, verdict))
+        }
+        // Concurrent: every wait in flight at once. Limited: fewer.
+        Row::Concurrency => {
+            let tasks = get(Experiment::Concurrency, "tasks")?;
+            let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
+            let wall = get(Experiment::Concurrency, "wall_ms")?;
+            let floor = get(Experiment::Concurrency, "floor_ms")?;
+            let text =
+                format!("{in_flight:.0} of {tasks:.0} in flight; {wall:.0} ms (floor {floor:.0})");
+            let all_at_once = in_flight >= tasks;
+            let verdict = if claim == "limited" {
+                agrees(!all_at_once)
+            } else {
+                agrees(all_at_once)
+            };
+            Some((text, verdict))
+        }
+        // Preempted: the ticker waits at most a quarter of the hog. Manual: at least 3/4 of it.
+        Row::Preemption => {
+            let delay = get(Experiment::Preemption, "worst_tick_delay_ms")?;
+            let hog = get(Experiment::Preemption, "hog_ms")?;
+            let text = format!("ticker {delay:.1} ms late beside a {hog:.0} ms hog");
+            let verdict = if claim == "manual (await)" {
+                agrees(delay >= 0.75 * hog)
+            } else {
+                agrees(delay <= 0.25 * hog)
+            };
+            Some((text, verdict))
+        }
+        Row::ThreadsUsed => {
+            let tasks = get(Experiment::Concurrency, "tasks")?;
+            let threads = get(Experiment::Concurrency, "os_threads_max")?;
+            let processes = get(Experiment::Concurrency, "processes_max")?;
+            let text = format!(
+                "{} and {} for {tasks:.0} tasks",
+                count(threads, "thread"),
+                count(processes, "child process")
+            );
+            let verdict = match claim {
+                "one" => agrees(threads <= 1.0),
+                "many processes" => agrees(processes > 1.0),
+                "many threads" => agrees(threads >= tasks / 2.0),
+                _ => agrees(threads > 1.0),
+            };
+            Some((text, verdict))
+        }
+        Row::Scheduler => {
+            let yield_ns = get(Experiment::Switching, "ns_per_yield")?;
+            let round_trip = get(Experiment::Switching, "ns_per_round_trip")?;
+            Some((
+                format!("yield {yield_ns:.0} ns, round trip {round_trip:.0} ns"),
+                Verdict::Shown,
+            ))
+        }
+        // Derived: CPU-bound work gains from cores; I/O-bound work keeps every wait in flight.
+        Row::BestFor => {
+            let speedup = get(Experiment::Parallelism, &format!("speedup_w{cores}"))?;
+            let tasks = get(Experiment::Concurrency, "tasks")?;
+            let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
+            let cpu = cores >= 2 && speedup >= 0.75 * cores as f64;
+            let io = in_flight >= tasks;
+            let text = match (cpu, io) {
+                (true, true) => "CPU-bound and I/O-bound work",
+                (true, false) => "CPU-bound work",
+                (false, true) => "I/O-bound work",
+                (false, false) => "neither",
+            };
+            let verdict = match claim {
+                "scalable servers, CPU + I/O" => agrees(cpu && io),
+                "CPU-bound jobs" => agrees(cpu),
+                _ => agrees(io && !cpu),
+            };
+            Some((text.to_owned(), verdict))
+        }
+    }
+}
+
+/// The width of a model's column in the grid.
+const COLUMN_WIDTH: usize = 19;
+
+/// The table as text: a grid of marks, then each row's claims and measurements.
+pub fn render(cells: &[Cell], models: &[Model]) -> String {
+    let mut out = String::new();
+    let label_width = Row::ALL.iter().map(|r| r.title().len()).max().unwrap_or(0) + 2;
+    let _ = write!(out, "{:label_width$}", "");
+    for &model in models {
+        let _ = write!(out, "{:<COLUMN_WIDTH$}", column(model));
+    }
+    out.push('\n');
+    for row in Row::ALL {
+        let _ = write!(out, "{:label_width$}", row.title());
+        for &model in models {
+            let cell = cells.iter().find(|c| c.row == row && c.model == model);
+            let text =
+                cell.map_or_else(String::new, |c| format!("{} {}", c.verdict.mark(), c.claim));
+            let _ = write!(out, "{:<COLUMN_WIDTH$}", shorten(&text, COLUMN_WIDTH - 1));
+        }
+        out.push('\n');
+    }
+    out.push_str("\n✓ the measurement agrees with the claim   ✗ it does not   · figures shown, no verdict   ? not measured\n");
+    for row in Row::ALL {
+        let _ = write!(out, "\n{} ({})\n", row.title(), row.measurement());
+        for &model in models {
+            if let Some(cell) = cells.iter().find(|c| c.row == row && c.model == model) {
+                let _ = writeln!(
+                    out,
+                    "  {} {:<15} {:<28} {}",
+                    cell.verdict.mark(),
+                    column(model),
+                    cell.claim,
+                    cell.measured
+                );
+            }
+        }
+    }
+    out
+}
+
+/// "1 thread", "6 threads".
+fn count(n: f64, noun: &str) -> String {
+    if n == 1.0 {
+        format!("1 {noun}")
+    } else if noun.ends_with('s') {
+        format!("{n:.0} {noun}es")
+    } else {
+        format!("{n:.0} {noun}s")
+    }
+}
+
+/// `text` cut to `width` characters, with an ellipsis when cut.
+fn shorten(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(model: Model, experiment: Experiment, metric: &str, value: f64) -> ResultLine {
+        ResultLine::new(model.name(), experiment.name(), metric, value, "x").expect("finite")
+    }
+
+    #[test]
+    fn parallel_claims_need_three_quarters_of_the_ideal_speedup() {
+        let lines = [
+            line(
+                Model::Goroutines,
+                Experiment::Parallelism,
+                "speedup_w2",
+                1.6,
+            ),
+            line(
+                Model::AsyncioLoop,
+                Experiment::Parallelism,
+                "speedup_w2",
+                1.6,
+            ),
+        ];
+        let figures = Figures::new(&lines);
+        let cells = cells(&figures, &[Model::Goroutines, Model::AsyncioLoop], 2);
+        let verdict = |model| {
+            cells
+                .iter()
+                .find(|c| c.row == Row::Parallelism && c.model == model)
+                .map(|c| c.verdict)
+        };
+        assert_eq!(verdict(Model::Goroutines), Some(Verdict::Agrees));
+        assert_eq!(verdict(Model::AsyncioLoop), Some(Verdict::Disagrees));
+    }
+
+    #[test]
+    fn a_missing_figure_is_not_measured_never_guessed() {
+        let cells = cells(&Figures::default(), &[Model::UvLoop], 2);
+        assert_eq!(cells.len(), Row::ALL.len());
+        assert!(cells.iter().all(|c| c.verdict == Verdict::NotMeasured));
+        assert!(cells.iter().all(|c| c.measured == "not measured"));
+    }
+
+    #[test]
+    fn manual_preemption_agrees_only_when_the_ticker_waited_for_the_hog() {
+        let lines = [
+            line(
+                Model::AsyncioLoop,
+                Experiment::Preemption,
+                "worst_tick_delay_ms",
+                199.0,
+            ),
+            line(Model::AsyncioLoop, Experiment::Preemption, "hog_ms", 200.0),
+            line(
+                Model::Goroutines,
+                Experiment::Preemption,
+                "worst_tick_delay_ms",
+                199.0,
+            ),
+            line(Model::Goroutines, Experiment::Preemption, "hog_ms", 200.0),
+        ];
+        let cells = cells(
+            &Figures::new(&lines),
+            &[Model::Goroutines, Model::AsyncioLoop],
+            2,
+        );
+        let verdict = |model| {
+            cells
+                .iter()
+                .find(|c| c.row == Row::Preemption && c.model == model)
+                .map(|c| c.verdict)
+        };
+        assert_eq!(verdict(Model::AsyncioLoop), Some(Verdict::Agrees));
+        assert_eq!(verdict(Model::Goroutines), Some(Verdict::Disagrees));
+    }
+}

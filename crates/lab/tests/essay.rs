@@ -1,0 +1,145 @@
+//! The main job end to end at `--quick` sizes: the table, `results.json` against its schema
+//! (the `Results` type, which refuses unknown fields), and the essay's clear contrasts, with
+//! bands wide enough for a loaded 2-core machine.
+
+mod common;
+
+use common::schedlab;
+use lab::essay::Results;
+use lab::table::Row;
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn figure(results: &Results, model: &str, experiment: &str, metric: &str) -> f64 {
+    results
+        .figures
+        .iter()
+        .find(|f| f.model == model && f.experiment == experiment && f.metric == metric)
+        .unwrap_or_else(|| panic!("no figure {model} {experiment} {metric}"))
+        .value
+}
+
+#[test]
+fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
+    let out = std::env::temp_dir().join(format!("schedlab-essay-{}", std::process::id()));
+    let out_arg = out.to_str().expect("temp dir is UTF-8");
+    let output = schedlab(&[
+        "--quick",
+        "--models",
+        "goroutines,asyncio-loop",
+        "--out",
+        out_arg,
+    ]);
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    for row in Row::ALL {
+        assert!(
+            stdout.contains(row.title()),
+            "no row {:?}:\n{stdout}",
+            row.title()
+        );
+    }
+    assert!(stdout.contains("Go") && stdout.contains("Python asyncio"));
+
+    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json written");
+    let results: Results = serde_json::from_str(&json).expect("results.json matches its schema");
+    let _ = std::fs::remove_dir_all(&out);
+    assert_eq!(results.schema, "schedlab-results/1");
+    assert!(results.quick);
+    assert_eq!(results.cells.len(), Row::ALL.len() * 2);
+    assert!(
+        results.cells.iter().all(|c| c.verdict != "not-measured"),
+        "{:#?}",
+        results.cells
+    );
+    assert!(results.failures.is_empty(), "{:#?}", results.failures);
+
+    // The contrasts of the essay: a hog delays the ticker for about its whole run on an event
+    // loop, and far less under goroutines; all waits are in flight at once on both.
+    let hog = figure(&results, "asyncio-loop", "preemption", "hog_ms");
+    let asyncio_delay = figure(
+        &results,
+        "asyncio-loop",
+        "preemption",
+        "worst_tick_delay_ms",
+    );
+    let go_delay = figure(&results, "goroutines", "preemption", "worst_tick_delay_ms");
+    assert!(
+        asyncio_delay > 0.7 * hog,
+        "asyncio ticker {asyncio_delay} ms, hog {hog} ms"
+    );
+    assert!(
+        go_delay < 0.5 * hog,
+        "goroutines ticker {go_delay} ms, hog {hog} ms"
+    );
+    for model in ["goroutines", "asyncio-loop"] {
+        let tasks = figure(&results, model, "concurrency", "tasks");
+        assert_eq!(
+            figure(&results, model, "concurrency", "in_flight_max"),
+            tasks
+        );
+    }
+    assert_eq!(
+        figure(&results, "asyncio-loop", "concurrency", "os_threads_max"),
+        1.0
+    );
+    // Parallelism needs two free cores: the event loop never speeds up, goroutines do when the
+    // machine has the cores (a loaded machine may not give them, so only a wide band).
+    let asyncio_speedup = figure(
+        &results,
+        "asyncio-loop",
+        "parallelism",
+        &format!("speedup_w{}", results.machine.cores),
+    );
+    assert!(
+        asyncio_speedup < 1.3,
+        "asyncio-loop speedup {asyncio_speedup}"
+    );
+    if results.machine.cores >= 2 {
+        let go_speedup = figure(&results, "goroutines", "parallelism", "speedup_w2");
+        assert!(
+            go_speedup > 1.2,
+            "goroutines speedup {go_speedup} on 2 workers"
+        );
+    }
+}
+
+#[test]
+fn list_names_every_experiment() {
+    let output = schedlab(&["list"]);
+    assert!(output.status.success());
+    let stdout = text(&output.stdout);
+    for experiment in lab::experiments::Experiment::ALL {
+        assert!(stdout.contains(experiment.name()), "{stdout}");
+    }
+}
+
+#[test]
+fn bad_table_options_exit_2_with_a_message() {
+    for args in [
+        &["--models", "nope"][..],
+        &["--models", ""],
+        &["--experiments", "parallelism,bogus"],
+        &["--quick=yes"],
+        &["--quick", "extra"],
+        &["--out", ""],
+    ] {
+        let output = schedlab(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = text(&output.stderr);
+        assert!(stderr.starts_with("schedlab: "), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_experiment_in_a_child_is_a_usage_error() {
+    let output = schedlab(&["__experiment", "goroutines", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+}
