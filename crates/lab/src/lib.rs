@@ -7,6 +7,7 @@
 //!   experiments  the measurements behind the essay's table, one per claim, each in a child
 //!   table        the essay's claims, and the verdict of each measurement on its claim
 //!   essay        the main job: every experiment on every model, the table, results.json
+//!   report       report.html: the table and SVG plots in one self-contained file
 //!   bench        benchmarks (a workload under fixed conditions), timing, medians, result lines
 //!   trace        one small run under probe::trace, for Perfetto
 //! ```
@@ -17,6 +18,7 @@ pub mod bench;
 pub mod essay;
 pub mod experiments;
 pub mod model;
+pub mod report;
 pub mod table;
 pub mod trace;
 pub mod workloads;

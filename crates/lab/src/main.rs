@@ -115,10 +115,16 @@ fn table(options: &essay::Options, out: &mut dyn Write) -> Result<(), Box<dyn Er
     let cells = essay::cells(&run, options);
     write!(out, "\n{}", lab::table::render(&cells, &options.models))?;
     let command: Vec<String> = std::env::args().collect();
-    let path = essay::Results::new(&run, &cells, options, command)
-        .write(&options.out)
-        .map_err(|error| format!("cannot write {}: {error}", options.out.display()))?;
-    writeln!(out, "\nschedlab: wrote {}", path.display())?;
+    let results = essay::Results::new(&run, &cells, options, command);
+    let cannot_write = |error| format!("cannot write into {}: {error}", options.out.display());
+    let json = results.write(&options.out).map_err(cannot_write)?;
+    let html = lab::report::write(&results, &options.out).map_err(cannot_write)?;
+    writeln!(
+        out,
+        "\nschedlab: wrote {} and {}",
+        json.display(),
+        html.display()
+    )?;
     for &model in &options.models {
         let missing: Vec<&str> = run
             .failures

@@ -48,6 +48,8 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
     assert!(stdout.contains("Go") && stdout.contains("Python asyncio"));
 
     let json = std::fs::read_to_string(out.join("results.json")).expect("results.json written");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html written");
+    assert!(html.contains("<table id=\"claims\">") && html.matches("<svg").count() >= 5);
     let results: Results = serde_json::from_str(&json).expect("results.json matches its schema");
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(results.schema, "schedlab-results/1");

@@ -6,8 +6,8 @@
 //! ```
 //!
 //! `lcg` is Knuth's MMIX linear congruential step (multiplier 6364136223846793005, increment
-//! 1442695040888963407, modulo 2^64): each step depends on the one before, so no compiler turns the
-//! loop into less work, and the Python peer computes the same numbers with `& (2**64 - 1)`. The
+//! 1442695040888963407, modulo 2^64): each step depends on the one before (and [`chunk`] keeps
+//! the compiler from folding steps together), and the Python peer computes the same numbers with `& (2**64 - 1)`. The
 //! chunks are independent: a model with real parallelism finishes W workers' share in 1/W of the
 //! time; one under a GIL does not. The size is the number of chunks; the runners hand chunks to
 //! workers as each model's users would (threads take them from a shared counter, a process pool
@@ -27,10 +27,14 @@ pub fn lcg(x: u64) -> u64 {
 }
 
 /// Chunk `c`'s contribution to the checksum, computed without check points.
+///
+/// Each step goes through `black_box`: without it the compiler unrolls the loop and folds
+/// consecutive steps into one multiply-add with precomputed constants, and a chunk would no
+/// longer be a million steps of work.
 pub fn chunk(c: u64) -> u64 {
     let mut x = c;
     for _ in 0..ITERATIONS_PER_CHUNK {
-        x = lcg(x);
+        x = std::hint::black_box(lcg(x));
     }
     x >> 33
 }

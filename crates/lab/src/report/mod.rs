@@ -1,0 +1,238 @@
+//! `report.html`: the table and its plots in one self-contained file.
+//!
+//! The report is drawn from a [`Results`] record alone (what `results.json` holds), so it can be
+//! rebuilt from a saved run. It has no script and loads nothing: inline CSS and inline SVG
+//! charts ([`svg`]), so it opens the same from a file, a mail attachment or a CI artifact.
+//!
+//! ```text
+//!   header     machine, toolchain, commit, sizes
+//!   table      the essay's rows × models: claim, measured, mark (green agrees, red does not)
+//!   plots      speedup by worker count · wall time of the waits against their floor ·
+//!              worst tick delay beside a hog · OS threads for the waits · switch costs
+//!   failures   experiments that gave no figures, and why
+//! ```
+
+pub mod svg;
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::essay::Results;
+use crate::model::Model;
+use crate::table::{column, Row};
+use svg::{bar_chart, escape, line_chart, Series};
+
+/// Each model's colour in every chart.
+fn colour(model: Model) -> &'static str {
+    match model {
+        Model::Goroutines => "#00add8",
+        Model::Procpool => "#3776ab",
+        Model::GilThreads => "#e5a50a",
+        Model::AsyncioLoop => "#8e44ad",
+        Model::UvLoop => "#43853d",
+    }
+}
+
+fn figure(results: &Results, model: Model, experiment: &str, metric: &str) -> Option<f64> {
+    results
+        .figures
+        .iter()
+        .find(|f| f.model == model.name() && f.experiment == experiment && f.metric == metric)
+        .map(|f| f.value)
+}
+
+/// The models that appear in `results`, in table order.
+fn models(results: &Results) -> Vec<Model> {
+    Model::ALL
+        .into_iter()
+        .filter(|m| results.cells.iter().any(|c| c.model == m.name()))
+        .collect()
+}
+
+/// The report's HTML.
+pub fn html(results: &Results) -> String {
+    let models = models(results);
+    let mut out = String::from(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>schedlab: five concurrency models, measured</title>
+<style>
+body{font-family:sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.4}
+table{border-collapse:collapse;width:100%;margin:1em 0}
+th,td{border:1px solid #ccc;padding:6px 8px;vertical-align:top;font-size:14px}
+th{background:#f4f4f4;text-align:left}
+td .claim{font-weight:bold}
+td .measured{color:#444;font-size:13px}
+td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background:#fafafa}td.not-measured{background:#fff;color:#999}
+.mark{float:right;font-size:16px}
+.plots{display:flex;flex-wrap:wrap;gap:12px}
+.meta{color:#555;font-size:13px}
+</style></head><body>
+<h1>schedlab: five concurrency models, measured</h1>
+"#,
+    );
+    let machine = &results.machine;
+    let _ = writeln!(
+        out,
+        r#"<p class="meta">{} cores{}{} · {} · commit {} · {} sizes · command <code>{}</code></p>"#,
+        machine.cores,
+        machine
+            .cpu
+            .as_deref()
+            .map(|c| format!(", {}", escape(c)))
+            .unwrap_or_default(),
+        machine
+            .kernel
+            .as_deref()
+            .map(|k| format!(", {}", escape(k)))
+            .unwrap_or_default(),
+        escape(results.toolchain.as_deref().unwrap_or("toolchain unknown")),
+        escape(results.commit.as_deref().unwrap_or("unknown")),
+        if results.quick { "quick" } else { "full" },
+        escape(&results.command.join(" "))
+    );
+    table(&mut out, results, &models);
+    out.push_str("<h2>Plots</h2><div class=\"plots\">\n");
+    for chart in charts(results, &models) {
+        out.push_str(&chart);
+        out.push('\n');
+    }
+    out.push_str("</div>\n");
+    if !results.failures.is_empty() {
+        out.push_str("<h2>Not measured</h2><ul>\n");
+        for failure in &results.failures {
+            let _ = writeln!(
+                out,
+                "<li>{} {}: {}</li>",
+                escape(&failure.model),
+                escape(&failure.experiment),
+                escape(&failure.reason)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn table(out: &mut String, results: &Results, models: &[Model]) {
+    out.push_str("<h2>The essay's table</h2><table id=\"claims\"><tr><th></th>");
+    for &model in models {
+        let _ = write!(
+            out,
+            "<th>{} <small>({})</small></th>",
+            column(model),
+            model.name()
+        );
+    }
+    out.push_str("</tr>\n");
+    for row in Row::ALL {
+        let _ = write!(
+            out,
+            "<tr><th>{}<br><small>{}</small></th>",
+            row.title(),
+            escape(row.measurement())
+        );
+        for &model in models {
+            let cell = results
+                .cells
+                .iter()
+                .find(|c| c.row == row.title() && c.model == model.name());
+            match cell {
+                Some(cell) => {
+                    let mark = match cell.verdict.as_str() {
+                        "agrees" => "✓",
+                        "disagrees" => "✗",
+                        "shown" => "·",
+                        _ => "?",
+                    };
+                    let _ = write!(
+                        out,
+                        r#"<td class="{}"><span class="mark">{mark}</span><div class="claim">{}</div><div class="measured">{}</div></td>"#,
+                        escape(&cell.verdict),
+                        escape(&cell.claim),
+                        escape(&cell.measured)
+                    );
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n<p class=\"meta\">✓ the measurement agrees with the claim · ✗ it does not · · figures shown, no verdict · ? not measured</p>\n");
+}
+
+fn charts(results: &Results, models: &[Model]) -> Vec<String> {
+    let mut speedups: Vec<Series> = models
+        .iter()
+        .map(|&model| Series {
+            name: column(model).to_owned(),
+            colour: colour(model),
+            points: (1..=results.machine.cores)
+                .filter_map(|w| {
+                    figure(results, model, "parallelism", &format!("speedup_w{w}"))
+                        .map(|s| (w as f64, s))
+                })
+                .collect(),
+            dashed: false,
+        })
+        .collect();
+    speedups.push(Series {
+        name: "ideal".to_owned(),
+        colour: "#999",
+        points: (1..=results.machine.cores)
+            .map(|w| (w as f64, w as f64))
+            .collect(),
+        dashed: true,
+    });
+    let bars = |experiment: &str, metric: &str| -> Vec<(String, f64, &'static str)> {
+        models
+            .iter()
+            .filter_map(|&model| {
+                figure(results, model, experiment, metric)
+                    .map(|value| (column(model).to_owned(), value, colour(model)))
+            })
+            .collect()
+    };
+    vec![
+        line_chart(
+            "Speedup of a CPU-bound job",
+            "workers",
+            "speedup (×)",
+            &speedups,
+        ),
+        bar_chart(
+            "Wall time of the concurrent 100 ms waits",
+            "ms",
+            &bars("concurrency", "wall_ms"),
+            false,
+        ),
+        bar_chart(
+            "Worst delay of a 1 ms ticker beside a hog",
+            "ms",
+            &bars("preemption", "worst_tick_delay_ms"),
+            true,
+        ),
+        bar_chart(
+            "OS threads holding the concurrent waits",
+            "threads",
+            &bars("concurrency", "os_threads_max"),
+            true,
+        ),
+        bar_chart(
+            "Round trip between two tasks",
+            "ns",
+            &bars("switching", "ns_per_round_trip"),
+            true,
+        ),
+    ]
+}
+
+/// Writes `report.html` into `dir` and returns its path.
+pub fn write(results: &Results, dir: &Path) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let path = dir.join("report.html");
+    fs::write(&path, html(results))?;
+    Ok(path)
+}
