@@ -38,17 +38,29 @@ pub enum Row {
     Scheduler,
     /// What the model is best at, derived from the rows above.
     BestFor,
+    /// What starting a task costs (a row the essay leaves out).
+    SpawnCost,
+    /// What a waiting task weighs (a row the essay leaves out).
+    MemoryPerTask,
+    /// What one blocking call does to the others (a row the essay leaves out).
+    BlockingCall,
+    /// How long the model takes to start (a row the essay leaves out).
+    Startup,
 }
 
 impl Row {
     /// Every row, in the essay's order.
-    pub const ALL: [Row; 6] = [
+    pub const ALL: [Row; 10] = [
         Row::Parallelism,
         Row::Concurrency,
         Row::Preemption,
         Row::ThreadsUsed,
         Row::Scheduler,
         Row::BestFor,
+        Row::SpawnCost,
+        Row::MemoryPerTask,
+        Row::BlockingCall,
+        Row::Startup,
     ];
 
     /// The row's title, as the essay writes it.
@@ -60,6 +72,10 @@ impl Row {
             Row::ThreadsUsed => "Threads used",
             Row::Scheduler => "Scheduler",
             Row::BestFor => "Best for",
+            Row::SpawnCost => "Spawn cost",
+            Row::MemoryPerTask => "Memory per waiting task",
+            Row::BlockingCall => "One blocking call",
+            Row::Startup => "Start-up",
         }
     }
 
@@ -72,6 +88,12 @@ impl Row {
             Row::ThreadsUsed => "OS threads and processes alive during the concurrency run",
             Row::Scheduler => "cost of a yield and of a round trip between two tasks",
             Row::BestFor => "derived: CPU-bound from parallelism, I/O from concurrency",
+            Row::SpawnCost => "time to start and join one empty task",
+            Row::MemoryPerTask => "resident memory per task waiting on one event",
+            Row::BlockingCall => {
+                "worst delay of a 1 ms ticker beside a 200 ms blocking system call"
+            }
+            Row::Startup => "from nothing to a first task's result, in a fresh process",
         }
     }
 
@@ -83,14 +105,22 @@ impl Row {
             Row::Preemption => &[Experiment::Preemption],
             Row::Scheduler => &[Experiment::Switching, Experiment::Concurrency],
             Row::BestFor => &[Experiment::Parallelism, Experiment::Concurrency],
+            Row::SpawnCost => &[Experiment::Spawn],
+            Row::MemoryPerTask => &[Experiment::Memory],
+            Row::BlockingCall => &[Experiment::Blocking],
+            Row::Startup => &[Experiment::Startup],
         }
     }
 }
+
+/// What a cell of a row the essay leaves out says in place of a claim.
+pub const NO_CLAIM: &str = "(not in the essay)";
 
 /// The essay's claim for `row` and `model`.
 pub fn claim(row: Row, model: Model) -> &'static str {
     use Model::*;
     match (row, model) {
+        (Row::SpawnCost | Row::MemoryPerTask | Row::BlockingCall | Row::Startup, _) => NO_CLAIM,
         (Row::Parallelism, Goroutines | Procpool) => "yes",
         (Row::Parallelism, GilThreads) => "no (GIL)",
         (Row::Parallelism, AsyncioLoop | UvLoop) => "no",
@@ -327,6 +357,37 @@ fn judge(figures: &Figures, row: Row, model: Model, cores: usize) -> Option<(Str
             };
             Some((text.to_owned(), verdict))
         }
+        Row::SpawnCost => {
+            let ns = get(Experiment::Spawn, "ns_per_task")?;
+            Some((format!("{} per task", duration_text(ns)), Verdict::Shown))
+        }
+        Row::MemoryPerTask => {
+            let bytes = get(Experiment::Memory, "bytes_per_task")?;
+            Some((format!("{bytes:.0} B per waiting task"), Verdict::Shown))
+        }
+        Row::BlockingCall => {
+            let delay = get(Experiment::Blocking, "worst_tick_delay_ms")?;
+            let call = get(Experiment::Blocking, "call_ms")?;
+            Some((
+                format!("ticker {delay:.1} ms late beside a {call:.0} ms call"),
+                Verdict::Shown,
+            ))
+        }
+        Row::Startup => {
+            let us = get(Experiment::Startup, "startup_us")?;
+            Some((duration_text(us * 1e3), Verdict::Shown))
+        }
+    }
+}
+
+/// A duration given in nanoseconds, in the unit that reads best.
+fn duration_text(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0} ns")
+    } else if ns < 1e6 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{:.1} ms", ns / 1e6)
     }
 }
 

@@ -91,25 +91,41 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
         figure(&results, "asyncio-loop", "concurrency", "os_threads_max"),
         1.0
     );
-    // Parallelism needs two free cores: the event loop never speeds up, goroutines do when the
-    // machine has the cores (a loaded machine may not give them, so only a wide band).
-    let asyncio_speedup = figure(
-        &results,
-        "asyncio-loop",
+}
+
+/// `speedup_w<cores>` of `model` from one `__experiment` child at quick sizes.
+fn speedup(model: &str, cores: usize) -> f64 {
+    let output = schedlab(&[
+        "__experiment",
+        model,
         "parallelism",
-        &format!("speedup_w{}", results.machine.cores),
-    );
-    assert!(
-        asyncio_speedup < 1.3,
-        "asyncio-loop speedup {asyncio_speedup}"
-    );
-    if results.machine.cores >= 2 {
-        let go_speedup = figure(&results, "goroutines", "parallelism", "speedup_w2");
-        assert!(
-            go_speedup > 1.2,
-            "goroutines speedup {go_speedup} on 2 workers"
-        );
+        "--quick",
+        "--cores",
+        &cores.to_string(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    common::result_lines(&output)
+        .into_iter()
+        .find(|line| line.metric == format!("speedup_w{cores}"))
+        .map(|line| line.value)
+        .expect("a speedup figure")
+}
+
+/// The essay's parallelism contrast: goroutines speed up on 2 cores, an event loop does not.
+/// Other load on the machine can only take cores away, so goroutines get three tries; the event
+/// loop must stay below the band on every one.
+#[test]
+fn goroutines_speed_up_on_two_cores_and_the_event_loop_does_not() {
+    let cores = probe::threads::available_parallelism();
+    if cores < 2 {
+        eprintln!("skipped: one core available");
+        return;
     }
+    let asyncio = speedup("asyncio-loop", 2);
+    assert!(asyncio < 1.3, "asyncio-loop speedup {asyncio} on 2 workers");
+    let tries: Vec<f64> = (0..3).map(|_| speedup("goroutines", 2)).collect();
+    let best = tries.iter().copied().fold(0.0, f64::max);
+    assert!(best > 1.3, "goroutines speedups {tries:?} on 2 workers");
 }
 
 #[test]

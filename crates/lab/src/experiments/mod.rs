@@ -9,6 +9,10 @@
 //! | `concurrency` | N waits of 100 ms started at once; /proc sampled         | `wall_ms`, `in_flight_max`, `tasks`, `os_threads_max`, `processes_max` |
 //! | `preemption`  | a hog with no yield point of its model's kind beside a 1 ms ticker, one CPU's worth of runtime | `worst_tick_delay_ms`, `hog_ms` |
 //! | `switching`   | yields in a loop; round trips between two tasks          | `ns_per_yield`, `ns_per_round_trip`                     |
+//! | `blocking`    | a 200 ms blocking system call beside the 1 ms ticker     | `worst_tick_delay_ms`, `call_ms`                        |
+//! | `spawn`       | N empty tasks started, then joined                       | `ns_per_task`, `tasks`                                  |
+//! | `memory`      | N tasks waiting on one event                             | `bytes_per_task`, `tasks`                               |
+//! | `startup`     | from nothing to a first task's result, cold              | `startup_us`                                            |
 //!
 //! The lab runs every (model, experiment) pair in a child process of its own
 //! (`schedlab __experiment <model> <experiment>`): thread and process counts and memory are then
@@ -20,8 +24,11 @@
 //! read "not measured" rather than a number from anywhere else.
 
 pub mod concurrency;
+pub mod memory;
 pub mod parallelism;
 pub mod preemption;
+pub mod spawn;
+pub mod startup;
 pub mod switching;
 
 use std::fmt;
@@ -44,15 +51,27 @@ pub enum Experiment {
     Preemption,
     /// What one switch between tasks costs.
     Switching,
+    /// A blocking system call beside a ticker: what it does to the others.
+    Blocking,
+    /// What starting a task costs.
+    Spawn,
+    /// What a waiting task weighs.
+    Memory,
+    /// From nothing to a first task's result.
+    Startup,
 }
 
 impl Experiment {
     /// Every experiment, in table order.
-    pub const ALL: [Experiment; 4] = [
+    pub const ALL: [Experiment; 8] = [
         Experiment::Parallelism,
         Experiment::Concurrency,
         Experiment::Preemption,
         Experiment::Switching,
+        Experiment::Blocking,
+        Experiment::Spawn,
+        Experiment::Memory,
+        Experiment::Startup,
     ];
 
     /// The name on the command line and in result lines.
@@ -62,6 +81,10 @@ impl Experiment {
             Experiment::Concurrency => "concurrency",
             Experiment::Preemption => "preemption",
             Experiment::Switching => "switching",
+            Experiment::Blocking => "blocking",
+            Experiment::Spawn => "spawn",
+            Experiment::Memory => "memory",
+            Experiment::Startup => "startup",
         }
     }
 
@@ -78,6 +101,12 @@ impl Experiment {
                 "a 200 ms hog with no yield point beside a 1 ms ticker: the worst tick delay"
             }
             Experiment::Switching => "yield in a loop, and round trips between two tasks: ns each",
+            Experiment::Blocking => {
+                "a 200 ms blocking system call beside a 1 ms ticker: the worst tick delay"
+            }
+            Experiment::Spawn => "200,000 empty tasks started, then joined: ns per task",
+            Experiment::Memory => "100,000 tasks waiting on one event: resident bytes per task",
+            Experiment::Startup => "from nothing to a first task's result, in a fresh process",
         }
     }
 
@@ -243,8 +272,12 @@ pub fn run_here(
     match experiment {
         Experiment::Parallelism => parallelism::run(figures, options),
         Experiment::Concurrency => concurrency::run(figures, options),
-        Experiment::Preemption => preemption::run(figures, options),
+        Experiment::Preemption => preemption::run(figures, options, preemption::Busy::Spin),
         Experiment::Switching => switching::run(figures, options),
+        Experiment::Blocking => preemption::run(figures, options, preemption::Busy::Block),
+        Experiment::Spawn => spawn::run(figures, options),
+        Experiment::Memory => memory::run(figures, options),
+        Experiment::Startup => startup::run(figures, options),
     }
 }
 

@@ -8,7 +8,8 @@
 //!   header     machine, toolchain, commit, sizes
 //!   table      the essay's rows × models: claim, measured, mark (green agrees, red does not)
 //!   plots      speedup by worker count · wall time of the waits against their floor ·
-//!              worst tick delay beside a hog · OS threads for the waits · switch costs
+//!              worst tick delay beside a hog · OS threads for the waits · switch costs ·
+//!              tick delay beside a blocking call · spawn cost · memory per waiting task
 //!   failures   experiments that gave no figures, and why
 //! ```
 
@@ -224,6 +225,24 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
             "Round trip between two tasks",
             "ns",
             &bars("switching", "ns_per_round_trip"),
+            true,
+        ),
+        bar_chart(
+            "Ticker delay beside a 200 ms blocking call",
+            "ms",
+            &bars("blocking", "worst_tick_delay_ms"),
+            true,
+        ),
+        bar_chart(
+            "Spawn cost per task",
+            "ns",
+            &bars("spawn", "ns_per_task"),
+            true,
+        ),
+        bar_chart(
+            "Memory per waiting task",
+            "B",
+            &bars("memory", "bytes_per_task"),
             true,
         ),
     ]

@@ -18,11 +18,14 @@
 //! checksum is the goroutines that finished with their checks holding (2): the hog spun at least
 //! `spin`, the ticker ticked at least once and no sleep returned early.
 
+use std::cell::Cell;
 use std::hint::black_box;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use asyncio_loop::{Error, EventLoop};
 use goroutines::{chan, go, sleep};
 
 /// How long the benchmark's hog spins, in milliseconds (the workload's size).
@@ -52,7 +55,33 @@ pub struct Outcome {
 /// Runs the hog for `spin_ms` milliseconds beside the ticker on the goroutines runtime. Call it
 /// from inside a goroutine of a runtime with one P (with more, the ticker simply runs elsewhere).
 pub fn goroutines(spin_ms: u64) -> Outcome {
-    let spin = Duration::from_millis(spin_ms);
+    let spin_for = Duration::from_millis(spin_ms);
+    goroutines_beside_ticker(spin_for, move || spin(spin_for))
+}
+
+/// Spins for `duration` with no call into any runtime, stepping an LCG through `black_box` and
+/// reading the clock every 1,024 steps; returns how long it spun.
+pub fn spin(duration: Duration) -> Duration {
+    let started = Instant::now();
+    let mut x = 1u64;
+    while started.elapsed() < duration {
+        for _ in 0..1024 {
+            x = black_box(
+                x.wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407),
+            );
+        }
+    }
+    started.elapsed()
+}
+
+/// Runs `body` (which should take at least `lasts`, and returns how long it took) in a goroutine
+/// beside the ticker, once the ticker is asleep in its first tick; stops the ticker when `body`
+/// returns. Call it from inside a goroutine.
+pub fn goroutines_beside_ticker(
+    lasts: Duration,
+    body: impl FnOnce() -> Duration + Send + 'static,
+) -> Outcome {
     let done = Arc::new(AtomicBool::new(false));
     let (started_tx, started_rx) = chan::<()>(1);
 
@@ -75,26 +104,16 @@ pub fn goroutines(spin_ms: u64) -> Outcome {
         }
         (worst, ticks, early)
     });
-    // The ticker is asleep in its first tick before the hog starts.
+    // The ticker is asleep in its first tick before the body starts.
     let ticker_started = started_rx.recv().is_ok();
 
     let hog = go(move || {
-        let started = Instant::now();
-        let mut x = 1u64;
-        while started.elapsed() < spin {
-            for _ in 0..1024 {
-                x = black_box(
-                    x.wrapping_mul(6_364_136_223_846_793_005)
-                        .wrapping_add(1_442_695_040_888_963_407),
-                );
-            }
-        }
-        let spun = started.elapsed();
+        let spun = body();
         done.store(true, Ordering::Release);
-        (spun, black_box(x))
+        spun
     });
 
-    let hog = hog.join().ok();
+    let spun = hog.join().ok();
     let ticker = ticker.join().ok();
     let mut outcome = Outcome {
         checksum: 0,
@@ -102,9 +121,9 @@ pub fn goroutines(spin_ms: u64) -> Outcome {
         ticks: 0,
         spun: Duration::ZERO,
     };
-    if let Some((spun, _)) = hog {
+    if let Some(spun) = spun {
         outcome.spun = spun;
-        outcome.checksum += u64::from(spun >= spin);
+        outcome.checksum += u64::from(spun >= lasts);
     }
     if let Some((worst, ticks, early)) = ticker {
         outcome.worst_tick_delay = worst;
@@ -112,4 +131,53 @@ pub fn goroutines(spin_ms: u64) -> Outcome {
         outcome.checksum += u64::from(ticker_started && ticks > 0 && !early);
     }
     outcome
+}
+
+/// The same on an asyncio-loop event loop of its own: the ticker task awaits `sleep(0.001)` in a
+/// loop; `body` runs inside a second task, created after the ticker (so the ticker's first step,
+/// which starts its first wait, runs first).
+pub fn asyncio_loop_beside_ticker(
+    lasts: Duration,
+    body: impl FnOnce() -> Duration + 'static,
+) -> Outcome {
+    let tick = TICK.as_secs_f64();
+    let outcome = asyncio_loop::run(async move {
+        let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+        let done = Rc::new(Cell::new(false));
+        let ticker_done = done.clone();
+        let ticker = event_loop.create_task(async move {
+            let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+            loop {
+                let t0 = Instant::now();
+                asyncio_loop::sleep(tick).await?;
+                let took = t0.elapsed();
+                // The loop compares times to the nanosecond: allow it one microsecond.
+                early |= took + Duration::from_micros(1) < TICK;
+                worst = worst.max(took.saturating_sub(TICK));
+                ticks += 1;
+                if ticker_done.get() {
+                    return Ok((worst, ticks, early));
+                }
+            }
+        });
+        let hog = event_loop.create_task(async move {
+            let spun = body();
+            done.set(true);
+            Ok(spun)
+        });
+        let spun = hog.await?;
+        let (worst, ticks, early) = ticker.await?;
+        Ok(Outcome {
+            checksum: u64::from(spun >= lasts) + u64::from(ticks > 0 && !early),
+            worst_tick_delay: worst,
+            ticks,
+            spun,
+        })
+    });
+    outcome.unwrap_or(Outcome {
+        checksum: 0,
+        worst_tick_delay: Duration::ZERO,
+        ticks: 0,
+        spun: Duration::ZERO,
+    })
 }
