@@ -8,7 +8,8 @@
 //!   schedlab trace <model> <workload> ...           Command::Trace
 //!   schedlab serve <model> echo [--addr A] ...      Command::Serve
 //!   schedlab __child <model> <workload> ...         Command::Child (hidden; see lab::bench)
-//!   schedlab __experiment <model> <experiment> ...  Command::Experiment (hidden; see
+//!   schedlab __experiment <model> <experiment> [--quick] [--cores N] [-o TRACE]
+//!                                                   Command::Experiment (hidden; see
 //!                                                   lab::experiments)
 //!   schedlab -h | --help | help                     Command::Help
 //! ```
@@ -57,11 +58,12 @@ pub enum Command {
         addr: SocketAddr,
         procs: usize,
     },
-    /// One experiment on one model, for a parent `schedlab`.
+    /// One experiment on one model, for a parent `schedlab`; recorded into `trace` if given.
     Experiment {
         model: Model,
         experiment: Experiment,
         options: experiments::Options,
+        trace: Option<PathBuf>,
     },
     /// One fresh-process repetition, for a parent `schedlab`.
     Child {
@@ -124,7 +126,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             }),
         },
         EXPERIMENT_COMMAND => {
-            let parsed = Parsed::from_args(EXPERIMENT_COMMAND, rest, &[Flag::Quick, Flag::Cores])?;
+            let parsed = Parsed::from_args(
+                EXPERIMENT_COMMAND,
+                rest,
+                &[Flag::Quick, Flag::Cores, Flag::Output],
+            )?;
             let (model, names) = parsed.model_and_names(EXPERIMENT_COMMAND)?;
             let experiment = match names {
                 [] => return Err(UsageError::MissingExperiment(EXPERIMENT_COMMAND)),
@@ -145,6 +151,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                     quick: parsed.quick,
                     cores: parsed.cores.unwrap_or(defaults.cores),
                 },
+                trace: parsed.output,
             })
         }
         "bench" => {

@@ -57,8 +57,11 @@ pub const DEFAULT_OUT: &str = "schedlab-out";
 pub struct Run {
     /// Every figure measured.
     pub lines: Vec<ResultLine>,
-    /// The experiments that gave no figures, and why; `NotYet` ones are expected gaps.
+    /// The experiments that gave no figures (or no trace), and why; `NotYet` ones are expected
+    /// gaps.
     pub failures: Vec<(Model, Experiment, ExperimentError)>,
+    /// The traces written.
+    pub traces: Vec<(Model, Experiment, PathBuf)>,
 }
 
 impl Run {
@@ -71,19 +74,50 @@ impl Run {
 }
 
 /// Runs every (model, experiment) pair of `options` in a child process each, calling
-/// `progress(model, experiment)` before each.
+/// `progress(model, experiment)` before each; then, for the [traced](Experiment::traced) ones
+/// that ran, a second child at quick sizes records the trace `OUT/traces/<model>-<experiment>.json`.
 pub fn run(options: &Options, mut progress: impl FnMut(Model, Experiment)) -> Run {
     let mut run = Run::default();
+    let traces = options.out.join("traces");
+    let traces_ready = fs::create_dir_all(&traces);
     for &model in &options.models {
         for &experiment in &options.experiments {
             progress(model, experiment);
-            match experiments::run_in_child(model, experiment, &options.experiment) {
+            match experiments::run_in_child(model, experiment, &options.experiment, None) {
                 Ok(lines) => run.lines.extend(lines),
+                Err(error) => {
+                    run.failures.push((model, experiment, error));
+                    continue;
+                }
+            }
+            if !experiment.traced() {
+                continue;
+            }
+            let path = trace_path(&options.out, model, experiment);
+            let quick = experiments::Options {
+                quick: true,
+                ..options.experiment
+            };
+            let traced = match &traces_ready {
+                Ok(()) => experiments::run_in_child(model, experiment, &quick, Some(&path)),
+                Err(error) => Err(ExperimentError::Trace(
+                    traces.clone(),
+                    io::Error::new(error.kind(), error.to_string()),
+                )),
+            };
+            match traced {
+                Ok(_) => run.traces.push((model, experiment, path)),
                 Err(error) => run.failures.push((model, experiment, error)),
             }
         }
     }
     run
+}
+
+/// Where the main job writes the trace of `experiment` on `model`.
+pub fn trace_path(out: &Path, model: Model, experiment: Experiment) -> PathBuf {
+    out.join("traces")
+        .join(format!("{}-{}.json", model.name(), experiment.name()))
 }
 
 /// The table's cells for this run.
@@ -117,6 +151,20 @@ pub struct Results {
     pub cells: Vec<CellRecord>,
     /// Every experiment that gave no figures, and why.
     pub failures: Vec<Failure>,
+    /// The traces written, Chrome Trace Event JSON that Perfetto opens.
+    pub traces: Vec<TraceRecord>,
+}
+
+/// A trace the main job wrote.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TraceRecord {
+    /// The model.
+    pub model: String,
+    /// The experiment.
+    pub experiment: String,
+    /// The file, relative to the folder `results.json` is in.
+    pub path: String,
 }
 
 /// The machine a run measured.
@@ -217,6 +265,19 @@ impl Results {
                     model: model.name().to_owned(),
                     experiment: experiment.name().to_owned(),
                     reason: error.to_string(),
+                })
+                .collect(),
+            traces: run
+                .traces
+                .iter()
+                .map(|(model, experiment, path)| TraceRecord {
+                    model: model.name().to_owned(),
+                    experiment: experiment.name().to_owned(),
+                    path: path
+                        .strip_prefix(&options.out)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string(),
                 })
                 .collect(),
         }

@@ -55,7 +55,8 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             model,
             experiment,
             options,
-        } => match experiments::run_here(model, experiment, &options) {
+            trace,
+        } => match experiments::run_here(model, experiment, &options, trace.as_deref()) {
             Ok(lines) => {
                 for line in lines {
                     writeln!(out, "{line}")?;

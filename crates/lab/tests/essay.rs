@@ -51,6 +51,35 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html written");
     assert!(html.contains("<table id=\"claims\">") && html.matches("<svg").count() >= 5);
     let results: Results = serde_json::from_str(&json).expect("results.json matches its schema");
+    // Every trace is Chrome Trace Event JSON: an object with a traceEvents array whose events
+    // each have a phase, a timestamp, a process and a thread.
+    assert_eq!(results.traces.len(), 2 * 4, "{:#?}", results.traces);
+    for trace in &results.traces {
+        let text = std::fs::read_to_string(out.join(&trace.path)).expect("trace written");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("trace is JSON");
+        let events = value["traceEvents"].as_array().expect("traceEvents");
+        for event in events {
+            for field in ["ph", "ts", "pid", "tid"] {
+                assert!(
+                    event.get(field).is_some(),
+                    "{}: {event} has no {field}",
+                    trace.path
+                );
+            }
+        }
+    }
+    let go_preemption = results
+        .traces
+        .iter()
+        .find(|t| t.model == "goroutines" && t.experiment == "preemption")
+        .expect("a goroutines preemption trace");
+    let text = std::fs::read_to_string(out.join(&go_preemption.path)).expect("trace written");
+    let runs = lab::report::timeline::runs(&text).expect("a chrome trace");
+    let threads: std::collections::BTreeSet<u64> = runs.iter().map(|r| r.thread).collect();
+    assert!(
+        threads.len() >= 2,
+        "the ticker moved off the hog's thread: {threads:?}"
+    );
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(results.schema, "schedlab-results/1");
     assert!(results.quick);

@@ -32,7 +32,9 @@ pub mod startup;
 pub mod switching;
 
 use std::fmt;
-use std::io;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use probe::result::{parse_lines, InvalidResultLine, ResultLine};
@@ -135,6 +137,21 @@ impl Default for Options {
     }
 }
 
+impl Experiment {
+    /// Whether the main job also records a trace of it (at quick sizes, in a run of its own, so
+    /// the recording does not touch the measured figures): the experiments whose timelines show
+    /// a scheduler at work.
+    pub fn traced(self) -> bool {
+        matches!(
+            self,
+            Experiment::Parallelism
+                | Experiment::Concurrency
+                | Experiment::Preemption
+                | Experiment::Blocking
+        )
+    }
+}
+
 /// The hidden subcommand with which the binary re-executes itself for one experiment.
 pub const EXPERIMENT_COMMAND: &str = "__experiment";
 
@@ -164,6 +181,8 @@ pub enum ExperimentError {
     },
     /// The child process could not be started.
     ChildSpawn(io::Error),
+    /// The trace could not be written to this file.
+    Trace(PathBuf, io::Error),
     /// The child process failed; its stderr went to ours.
     ChildFailed {
         /// The experiment.
@@ -188,6 +207,9 @@ impl fmt::Display for ExperimentError {
             } => write!(f, "{experiment}: wrong checksum: got {got}, want {want}"),
             ExperimentError::ChildSpawn(error) => {
                 write!(f, "cannot start a child process of schedlab: {error}")
+            }
+            ExperimentError::Trace(path, error) => {
+                write!(f, "cannot write the trace {}: {error}", path.display())
             }
             ExperimentError::ChildFailed { experiment, status } => {
                 write!(f, "{experiment}: child process failed ({status})")
@@ -262,8 +284,32 @@ impl Figures {
     }
 }
 
-/// Runs `experiment` on `model` in this process and returns its figures.
+/// Runs `experiment` on `model` in this process and returns its figures; with `trace`, records
+/// the model's scheduler events meanwhile (see [`probe::trace`]) and writes them there as Chrome
+/// Trace Event JSON, which Perfetto opens.
 pub fn run_here(
+    model: Model,
+    experiment: Experiment,
+    options: &Options,
+    trace: Option<&Path>,
+) -> Result<Vec<ResultLine>, ExperimentError> {
+    let Some(path) = trace else {
+        return run_untraced(model, experiment, options);
+    };
+    probe::trace::start();
+    let figures = run_untraced(model, experiment, options);
+    let events = probe::trace::stop();
+    let name = format!("{} {}", model.name(), experiment.name());
+    let written = File::create(path).and_then(|file| {
+        let mut writer = BufWriter::new(file);
+        probe::trace::write_chrome_trace(&events, &name, &mut writer)?;
+        writer.flush()
+    });
+    written.map_err(|error| ExperimentError::Trace(path.to_owned(), error))?;
+    figures
+}
+
+fn run_untraced(
     model: Model,
     experiment: Experiment,
     options: &Options,
@@ -281,13 +327,14 @@ pub fn run_here(
     }
 }
 
-/// Runs `experiment` on `model` in a child process and reads back its figures. A child that
-/// printed nothing for a runner it lacks reports [`ExperimentError::NotYet`] through its exit
-/// status 3.
+/// Runs `experiment` on `model` in a child process and reads back its figures; with `trace`,
+/// the child records its scheduler events into that file. A child whose model has no runner for
+/// the experiment says so with exit status [`NOT_YET_STATUS`]: [`ExperimentError::NotYet`].
 pub fn run_in_child(
     model: Model,
     experiment: Experiment,
     options: &Options,
+    trace: Option<&Path>,
 ) -> Result<Vec<ResultLine>, ExperimentError> {
     let exe = std::env::current_exe().map_err(ExperimentError::ChildSpawn)?;
     let mut command = Command::new(exe);
@@ -296,6 +343,9 @@ pub fn run_in_child(
         .args(["--cores", &options.cores.to_string()]);
     if options.quick {
         command.arg("--quick");
+    }
+    if let Some(path) = trace {
+        command.arg("-o").arg(path);
     }
     let output = command
         .stdin(Stdio::null())

@@ -14,6 +14,7 @@
 //! ```
 
 pub mod svg;
+pub mod timeline;
 
 use std::fmt::Write as _;
 use std::fs;
@@ -52,8 +53,9 @@ fn models(results: &Results) -> Vec<Model> {
         .collect()
 }
 
-/// The report's HTML.
-pub fn html(results: &Results) -> String {
+/// The report's HTML; the traces `results` lists are read from `dir`, the folder the report and
+/// `results.json` are in.
+pub fn html(results: &Results, dir: &Path) -> String {
     let models = models(results);
     let mut out = String::from(
         r#"<!DOCTYPE html>
@@ -100,6 +102,7 @@ td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background
         out.push('\n');
     }
     out.push_str("</div>\n");
+    timelines(&mut out, results, &models, dir);
     if !results.failures.is_empty() {
         out.push_str("<h2>Not measured</h2><ul>\n");
         for failure in &results.failures {
@@ -248,10 +251,45 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
     ]
 }
 
+/// The experiments whose timelines the report draws, with what they show.
+const TIMELINES: [(&str, &str); 2] = [
+    (
+        "preemption",
+        "a hog with no yield point beside a 1 ms ticker: does the ticker get a thread?",
+    ),
+    (
+        "concurrency",
+        "waits of 100 ms started at once: which threads run the tasks",
+    ),
+];
+
+fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) {
+    out.push_str("<h2>The schedulers at work</h2>\n<p class=\"meta\">Each picture is drawn from the trace the run recorded (quick sizes; open the file in <a href=\"https://ui.perfetto.dev\">Perfetto</a> for every event): a row per OS thread, a bar per run of a task, coloured by task.</p>\n");
+    for (experiment, caption) in TIMELINES {
+        let _ = writeln!(out, "<h3>{experiment}: {}</h3>", escape(caption));
+        for &model in models {
+            let Some(record) = results
+                .traces
+                .iter()
+                .find(|t| t.model == model.name() && t.experiment == experiment)
+            else {
+                continue;
+            };
+            let title = format!("{} ({}) — {}", column(model), model.name(), record.path);
+            let runs = fs::read_to_string(dir.join(&record.path))
+                .ok()
+                .and_then(|text| timeline::runs(&text))
+                .unwrap_or_default();
+            out.push_str(&timeline::svg(&title, &runs));
+            out.push('\n');
+        }
+    }
+}
+
 /// Writes `report.html` into `dir` and returns its path.
 pub fn write(results: &Results, dir: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     let path = dir.join("report.html");
-    fs::write(&path, html(results))?;
+    fs::write(&path, html(results, dir))?;
     Ok(path)
 }

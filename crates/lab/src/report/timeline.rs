@@ -1,0 +1,198 @@
+//! Timeline pictures: which task ran on which OS thread when, drawn from a Chrome trace.
+//!
+//! ```text
+//!   thread 1 │▇▇▇▇▇▇  ▇▇▇▇▇▇▇▇▇▇▇▇▇▇   ▇▇▇      one row per thread that recorded events;
+//!   thread 2 │   ▇▇▇▇▇▇▇▇▇   ▇▇  ▇▇▇▇▇▇▇▇▇▇     a bar per run of a task (a `task N` B/E slice),
+//!   thread 3 │ ▇                                coloured by task, so a task that moves between
+//!            └──────────────────────────── time  threads keeps its colour
+//! ```
+//!
+//! The picture reads the trace file the main job wrote ([`probe::trace::write_chrome_trace`]'s
+//! format), so it shows what Perfetto would, without Perfetto. A trace with no task slices (a
+//! model that records no scheduler events yet) draws nothing and says so.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::svg::escape;
+
+/// One run of a task on a thread, in microseconds from the trace's start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Run {
+    /// The recording thread.
+    pub thread: u64,
+    /// The task.
+    pub task: u64,
+    /// When it began.
+    pub begin_us: f64,
+    /// When it ended.
+    pub end_us: f64,
+}
+
+/// The task runs in a Chrome trace's JSON text: each `B` slice named `task N` until its `E`. A
+/// slice still open when the recording stopped (the task was running then; its end came after
+/// the stop) runs to the trace's last timestamp, as Perfetto draws it. `None` when the text is
+/// not a Chrome trace.
+pub fn runs(trace_json: &str) -> Option<Vec<Run>> {
+    let value: Value = serde_json::from_str(trace_json).ok()?;
+    let events = value.get("traceEvents")?.as_array()?;
+    let mut open: BTreeMap<u64, Vec<(u64, f64)>> = BTreeMap::new();
+    let mut runs = Vec::new();
+    let mut last_ts = 0f64;
+    for event in events {
+        let (Some(phase), Some(thread), Some(ts)) = (
+            event.get("ph").and_then(Value::as_str),
+            event.get("tid").and_then(Value::as_u64),
+            event.get("ts").and_then(Value::as_f64),
+        ) else {
+            continue;
+        };
+        last_ts = last_ts.max(ts);
+        let task = event
+            .get("name")
+            .and_then(Value::as_str)
+            .and_then(|name| name.strip_prefix("task "))
+            .and_then(|id| id.parse::<u64>().ok());
+        match (phase, task) {
+            ("B", Some(task)) => open.entry(thread).or_default().push((task, ts)),
+            ("E", Some(task)) => {
+                let stack = open.entry(thread).or_default();
+                if let Some(index) = stack.iter().rposition(|&(t, _)| t == task) {
+                    let (_, begin_us) = stack.remove(index);
+                    runs.push(Run {
+                        thread,
+                        task,
+                        begin_us,
+                        end_us: ts,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    for (thread, stack) in open {
+        runs.extend(stack.into_iter().map(|(task, begin_us)| Run {
+            thread,
+            task,
+            begin_us,
+            end_us: last_ts,
+        }));
+    }
+    Some(runs)
+}
+
+/// A colour that stays the same for a task across the picture.
+fn task_colour(task: u64) -> String {
+    let hue = task.wrapping_mul(2_654_435_761) % 360;
+    format!("hsl({hue},65%,50%)")
+}
+
+const WIDTH: f64 = 1040.0;
+const LABEL: f64 = 80.0;
+const ROW: f64 = 22.0;
+
+/// The timeline of `runs` as an SVG picture titled `title`.
+pub fn svg(title: &str, runs: &[Run]) -> String {
+    let threads: Vec<u64> = {
+        let mut threads: Vec<u64> = runs.iter().map(|r| r.thread).collect();
+        threads.sort_unstable();
+        threads.dedup();
+        threads
+    };
+    let height = 40.0 + ROW * threads.len().max(1) as f64 + 24.0;
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" aria-label="{t}" font-family="sans-serif" font-size="12"><rect width="{WIDTH}" height="{height}" fill="white"/><text x="4" y="18" font-size="14" font-weight="bold">{t}</text>"#,
+        t = escape(title)
+    );
+    if runs.is_empty() {
+        let _ = write!(
+            out,
+            r##"<text x="{}" y="{}" text-anchor="middle" fill="#999">no scheduler events recorded by this model</text></svg>"##,
+            WIDTH / 2.0,
+            40.0 + ROW / 2.0
+        );
+        return out;
+    }
+    let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
+    let end = runs.iter().map(|r| r.end_us).fold(f64::MIN, f64::max);
+    let span = (end - start).max(1.0);
+    let plot = WIDTH - LABEL - 10.0;
+    let x = |us: f64| LABEL + (us - start) / span * plot;
+    for (row, thread) in threads.iter().enumerate() {
+        let y = 30.0 + ROW * row as f64;
+        let _ = write!(
+            out,
+            r##"<text x="4" y="{:.1}">thread {thread}</text><line x1="{LABEL}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#eee"/>"##,
+            y + ROW * 0.65,
+            WIDTH - 10.0,
+            y + ROW - 1.0,
+            y + ROW - 1.0
+        );
+    }
+    for run in runs {
+        let row = threads.iter().position(|&t| t == run.thread).unwrap_or(0);
+        let y = 30.0 + ROW * row as f64 + 3.0;
+        let width = (x(run.end_us) - x(run.begin_us)).max(0.6);
+        let _ = write!(
+            out,
+            r#"<rect x="{:.2}" y="{y:.1}" width="{width:.2}" height="{:.1}" fill="{}"><title>task {} on thread {}: {:.1} µs</title></rect>"#,
+            x(run.begin_us),
+            ROW - 6.0,
+            task_colour(run.task),
+            run.task,
+            run.thread,
+            run.end_us - run.begin_us
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<text x="{LABEL}" y="{:.1}" fill="#666">0</text><text x="{}" y="{:.1}" text-anchor="end" fill="#666">{:.1} ms</text></svg>"##,
+        height - 6.0,
+        WIDTH - 10.0,
+        height - 6.0,
+        span / 1e3
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_slices_become_runs_per_thread() {
+        let trace = r#"{"traceEvents":[
+            {"name":"thread_name","ph":"M","ts":0,"pid":1,"tid":1,"args":{"name":"thread 1"}},
+            {"name":"task 7","cat":"task","ph":"B","ts":10.0,"pid":1,"tid":1},
+            {"name":"park","cat":"task","ph":"i","s":"t","ts":11.0,"pid":1,"tid":1},
+            {"name":"task 7","cat":"task","ph":"E","ts":12.5,"pid":1,"tid":1},
+            {"name":"task 8","cat":"task","ph":"B","ts":13.0,"pid":1,"tid":2}
+        ],"displayTimeUnit":"ns"}"#;
+        let runs = runs(trace).expect("a chrome trace");
+        assert_eq!(
+            runs,
+            vec![
+                Run {
+                    thread: 1,
+                    task: 7,
+                    begin_us: 10.0,
+                    end_us: 12.5
+                },
+                Run {
+                    thread: 2,
+                    task: 8,
+                    begin_us: 13.0,
+                    end_us: 13.0
+                }
+            ],
+            "a slice open at the end runs to the last timestamp"
+        );
+        assert!(svg("t", &runs).contains("task 7 on thread 1"));
+        assert!(svg("t", &[]).contains("no scheduler events"));
+        assert!(super::runs("not json").is_none());
+    }
+}
