@@ -103,6 +103,7 @@ td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background
     }
     out.push_str("</div>\n");
     timelines(&mut out, results, &models, dir);
+    latencies(&mut out, results, &models, dir);
     if !results.failures.is_empty() {
         out.push_str("<h2>Not measured</h2><ul>\n");
         for failure in &results.failures {
@@ -276,14 +277,87 @@ fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
                 continue;
             };
             let title = format!("{} ({}) — {}", column(model), model.name(), record.path);
-            let runs = fs::read_to_string(dir.join(&record.path))
+            let trace = fs::read_to_string(dir.join(&record.path))
                 .ok()
-                .and_then(|text| timeline::runs(&text))
+                .and_then(|text| timeline::Trace::parse(&text))
                 .unwrap_or_default();
-            out.push_str(&timeline::svg(&title, &runs));
+            out.push_str(&timeline::svg(&title, &trace));
             out.push('\n');
         }
     }
+}
+
+/// The trace of `experiment` on `model`, if the run wrote one that reads.
+fn trace_of(
+    results: &Results,
+    dir: &Path,
+    model: Model,
+    experiment: &str,
+) -> Option<timeline::Trace> {
+    let record = results
+        .traces
+        .iter()
+        .find(|t| t.model == model.name() && t.experiment == experiment)?;
+    let text = fs::read_to_string(dir.join(&record.path)).ok()?;
+    timeline::Trace::parse(&text)
+}
+
+/// The `p`-th percentile (0..=100) of `values`, nearest rank; `None` when empty.
+fn percentile(values: &[f64], p: f64) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.saturating_sub(1)).copied()
+}
+
+/// Wake-to-run latency (how long a woken task waited for a thread) and run length (how long a
+/// task ran before it yielded, parked or was preempted), per model, from the concurrency and
+/// preemption traces: the histograms Go's execution tracer and tokio-console show.
+fn latencies(out: &mut String, results: &Results, models: &[Model], dir: &Path) {
+    out.push_str("<h2>Scheduling latency</h2>\n<p class=\"meta\">From the traces of the concurrency and preemption experiments. Wake-to-run: from a task's wake-up to the start of its next run. Run length: from the start of a run to the task's yield, park or preemption.</p>\n");
+    let mut waits = Vec::new();
+    let mut lengths = Vec::new();
+    let mut rows = String::new();
+    for &model in models {
+        let traces: Vec<timeline::Trace> = ["concurrency", "preemption"]
+            .iter()
+            .filter_map(|e| trace_of(results, dir, model, e))
+            .collect();
+        let wake: Vec<f64> = traces
+            .iter()
+            .flat_map(|t| t.wake_to_run())
+            .map(|(wake, run)| run.begin_us - wake.ts_us)
+            .collect();
+        let run: Vec<f64> = traces
+            .iter()
+            .flat_map(|t| t.runs.iter().map(|r| r.end_us - r.begin_us))
+            .collect();
+        let stat = |values: &[f64]| match (percentile(values, 50.0), percentile(values, 99.0)) {
+            (Some(p50), Some(p99)) => format!("p50 {p50:.1} µs, p99 {p99:.1} µs"),
+            _ => "no events recorded".to_owned(),
+        };
+        let _ = writeln!(
+            rows,
+            "<tr><td>{} ({})</td><td>{}</td><td>{}</td></tr>",
+            column(model),
+            model.name(),
+            stat(&wake),
+            stat(&run)
+        );
+        waits.push((column(model).to_owned(), colour(model), wake));
+        lengths.push((column(model).to_owned(), colour(model), run));
+    }
+    let _ = writeln!(
+        out,
+        "<table id=\"latency\"><tr><th>model</th><th>wake-to-run</th><th>run length</th></tr>\n{rows}</table>"
+    );
+    out.push_str("<div class=\"plots\">\n");
+    out.push_str(&svg::histogram("Wake-to-run latency", &waits));
+    out.push_str(&svg::histogram(
+        "Run length before yield, park or preemption",
+        &lengths,
+    ));
+    out.push_str("\n</div>\n");
 }
 
 /// Writes `report.html` into `dir` and returns its path.

@@ -71,8 +71,19 @@ fn nice_ceiling(max: f64) -> f64 {
     10.0 * magnitude
 }
 
-/// A line chart of `series`, axes from 0 (x from the smallest x).
+/// A line chart of `series`, axes from 0 (x from the smallest x), x ticks every whole step.
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    line_chart_with_ticks(title, x_label, y_label, series, None)
+}
+
+/// A line chart whose x axis spans `ticks` (value, label) when given, labelled with them.
+fn line_chart_with_ticks(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    ticks: Option<&[(f64, String)]>,
+) -> String {
     let mut out = String::new();
     open(&mut out, title, HEIGHT);
     let points = series.iter().flat_map(|s| s.points.iter());
@@ -85,7 +96,11 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
     if x_min > x_max {
         (x_min, x_max) = (0.0, 1.0);
     }
-    if x_max == x_min {
+    if let Some(ticks) = ticks {
+        x_min = ticks.iter().map(|t| t.0).fold(f64::MAX, f64::min);
+        x_max = ticks.iter().map(|t| t.0).fold(f64::MIN, f64::max);
+    }
+    if x_max <= x_min {
         x_max = x_min + 1.0;
     }
     let y_top = nice_ceiling(y_max);
@@ -105,16 +120,24 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
             py = sy(y)
         );
     }
-    let mut x = x_min;
-    while x <= x_max + 1e-9 {
+    let default_ticks: Vec<(f64, String)> = {
+        let step = ((x_max - x_min) / 8.0).max(1.0).round();
+        let mut ticks = Vec::new();
+        let mut x = x_min;
+        while x <= x_max + 1e-9 {
+            ticks.push((x, trim_number(x)));
+            x += step;
+        }
+        ticks
+    };
+    for (x, label) in ticks.unwrap_or(&default_ticks) {
         let _ = write!(
             out,
             r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            sx(x),
+            sx(*x),
             TOP + plot_h + 16.0,
-            trim_number(x)
+            escape(label)
         );
-        x += ((x_max - x_min) / 8.0).max(1.0).round();
     }
     for (index, s) in series.iter().enumerate() {
         let path: Vec<String> = s
@@ -269,6 +292,63 @@ fn trim_number(value: f64) -> String {
     } else {
         text
     }
+}
+
+/// Log-spaced bins per decade in [`histogram`].
+const BINS_PER_DECADE: f64 = 4.0;
+
+/// Histograms of durations in microseconds, one frequency polygon per series on a logarithmic
+/// axis from 0.1 µs to 10 s: the share of each series' values per bin (four bins per decade).
+pub fn histogram(title: &str, series: &[(String, &'static str, Vec<f64>)]) -> String {
+    let (low, high) = (-1.0f64, 7.0f64); // log10 of microseconds
+    let bins = ((high - low) * BINS_PER_DECADE) as usize;
+    let lines: Vec<Series> = series
+        .iter()
+        .filter(|(_, _, values)| !values.is_empty())
+        .map(|(name, colour, values)| {
+            let mut counts = vec![0usize; bins];
+            for &value in values {
+                let position = (value.max(1e-3).log10() - low) * BINS_PER_DECADE;
+                let bin = (position.max(0.0) as usize).min(bins - 1);
+                counts[bin] += 1;
+            }
+            let total = values.len() as f64;
+            Series {
+                name: name.clone(),
+                colour,
+                points: counts
+                    .iter()
+                    .enumerate()
+                    .map(|(bin, &count)| {
+                        let centre = low + (bin as f64 + 0.5) / BINS_PER_DECADE;
+                        (centre, count as f64 / total)
+                    })
+                    .collect(),
+                dashed: false,
+            }
+        })
+        .collect();
+    let ticks: Vec<(f64, String)> = [
+        (-1.0, "0.1µs"),
+        (0.0, "1µs"),
+        (1.0, "10µs"),
+        (2.0, "100µs"),
+        (3.0, "1ms"),
+        (4.0, "10ms"),
+        (5.0, "100ms"),
+        (6.0, "1s"),
+        (7.0, "10s"),
+    ]
+    .iter()
+    .map(|&(x, label)| (x, label.to_owned()))
+    .collect();
+    line_chart_with_ticks(
+        title,
+        "duration (log scale)",
+        "share of events",
+        &lines,
+        Some(&ticks),
+    )
 }
 
 #[cfg(test)]

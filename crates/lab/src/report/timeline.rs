@@ -31,13 +31,83 @@ pub struct Run {
     pub end_us: f64,
 }
 
-/// The task runs in a Chrome trace's JSON text: each `B` slice named `task N` until its `E`. A
-/// slice still open when the recording stopped (the task was running then; its end came after
-/// the stop) runs to the trace's last timestamp, as Perfetto draws it. `None` when the text is
-/// not a Chrome trace.
+/// A task made runnable: by another task (`by`) or by the runtime (a timer, the poller).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Wake {
+    /// The thread that recorded the wake-up (the waker's).
+    pub thread: u64,
+    /// The task woken.
+    pub task: u64,
+    /// The task that woke it, if a task did.
+    pub by: Option<u64>,
+    /// When, in microseconds.
+    pub ts_us: f64,
+}
+
+/// What a trace says about the tasks: their runs and their wake-ups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Trace {
+    /// Every run of a task on a thread.
+    pub runs: Vec<Run>,
+    /// Every wake-up, in the order recorded.
+    pub wakes: Vec<Wake>,
+}
+
+impl Trace {
+    /// Reads a Chrome trace's JSON text; `None` when it is not one.
+    pub fn parse(trace_json: &str) -> Option<Trace> {
+        let value: Value = serde_json::from_str(trace_json).ok()?;
+        let events = value.get("traceEvents")?.as_array()?;
+        let wakes = events
+            .iter()
+            .filter(|e| {
+                e.get("ph").and_then(Value::as_str) == Some("i")
+                    && e.get("name").and_then(Value::as_str) == Some("wake")
+            })
+            .filter_map(|e| {
+                Some(Wake {
+                    thread: e.get("tid")?.as_u64()?,
+                    task: e.get("args")?.get("task")?.as_u64()?,
+                    by: e.get("args")?.get("by").and_then(Value::as_u64),
+                    ts_us: e.get("ts")?.as_f64()?,
+                })
+            })
+            .collect();
+        Some(Trace {
+            runs: runs_of(events),
+            wakes,
+        })
+    }
+
+    /// For each wake-up, the run of the woken task that follows it: (wake, run).
+    pub fn wake_to_run(&self) -> Vec<(Wake, Run)> {
+        let mut by_task: BTreeMap<u64, Vec<Run>> = BTreeMap::new();
+        for run in &self.runs {
+            by_task.entry(run.task).or_default().push(*run);
+        }
+        for runs in by_task.values_mut() {
+            runs.sort_by(|a, b| a.begin_us.total_cmp(&b.begin_us));
+        }
+        self.wakes
+            .iter()
+            .filter_map(|wake| {
+                let runs = by_task.get(&wake.task)?;
+                let next = runs.partition_point(|r| r.begin_us < wake.ts_us);
+                runs.get(next).map(|run| (*wake, *run))
+            })
+            .collect()
+    }
+}
+
+/// The task runs in a Chrome trace's JSON text (see [`Trace::parse`]).
 pub fn runs(trace_json: &str) -> Option<Vec<Run>> {
-    let value: Value = serde_json::from_str(trace_json).ok()?;
-    let events = value.get("traceEvents")?.as_array()?;
+    Trace::parse(trace_json).map(|trace| trace.runs)
+}
+
+/// Each `B` slice named `task N` until its `E`. A slice still open when the recording stopped
+/// (the task was running then; its end came after the stop) runs to the trace's last
+/// timestamp, as Perfetto draws it.
+fn runs_of(events: &[Value]) -> Vec<Run> {
     let mut open: BTreeMap<u64, Vec<(u64, f64)>> = BTreeMap::new();
     let mut runs = Vec::new();
     let mut last_ts = 0f64;
@@ -80,7 +150,7 @@ pub fn runs(trace_json: &str) -> Option<Vec<Run>> {
             end_us: last_ts,
         }));
     }
-    Some(runs)
+    runs
 }
 
 /// A colour that stays the same for a task across the picture.
@@ -93,8 +163,14 @@ const WIDTH: f64 = 1040.0;
 const LABEL: f64 = 80.0;
 const ROW: f64 = 22.0;
 
-/// The timeline of `runs` as an SVG picture titled `title`.
-pub fn svg(title: &str, runs: &[Run]) -> String {
+/// At most this many waker-to-woken arrows are drawn; beyond, the picture would be a smear.
+const MOST_ARROWS: usize = 400;
+
+/// The timeline of `trace` as an SVG picture titled `title`: a row per thread, a bar per run,
+/// and (when there are few enough) an arrow from each wake-up on the waker's thread to the
+/// woken task's next run.
+pub fn svg(title: &str, trace: &Trace) -> String {
+    let runs = &trace.runs;
     let threads: Vec<u64> = {
         let mut threads: Vec<u64> = runs.iter().map(|r| r.thread).collect();
         threads.sort_unstable();
@@ -148,6 +224,28 @@ pub fn svg(title: &str, runs: &[Run]) -> String {
             run.end_us - run.begin_us
         );
     }
+    let links = trace.wake_to_run();
+    if links.len() <= MOST_ARROWS {
+        let row_of = |thread: u64| threads.iter().position(|&t| t == thread).unwrap_or(0);
+        for (wake, run) in &links {
+            let (y0, y1) = (
+                30.0 + ROW * row_of(wake.thread) as f64 + ROW / 2.0,
+                30.0 + ROW * row_of(run.thread) as f64 + ROW / 2.0,
+            );
+            let _ = write!(
+                out,
+                r##"<line x1="{:.2}" y1="{y0:.1}" x2="{:.2}" y2="{y1:.1}" stroke="#333" stroke-width="0.6" opacity="0.7"><title>task {} woken{} at {:.1} µs, ran after {:.1} µs</title></line>"##,
+                x(wake.ts_us),
+                x(run.begin_us),
+                wake.task,
+                wake.by
+                    .map(|by| format!(" by task {by}"))
+                    .unwrap_or_default(),
+                wake.ts_us - start,
+                run.begin_us - wake.ts_us
+            );
+        }
+    }
     let _ = write!(
         out,
         r##"<text x="{LABEL}" y="{:.1}" fill="#666">0</text><text x="{}" y="{:.1}" text-anchor="end" fill="#666">{:.1} ms</text></svg>"##,
@@ -191,8 +289,30 @@ mod tests {
             ],
             "a slice open at the end runs to the last timestamp"
         );
-        assert!(svg("t", &runs).contains("task 7 on thread 1"));
-        assert!(svg("t", &[]).contains("no scheduler events"));
+        let trace = Trace {
+            runs,
+            wakes: Vec::new(),
+        };
+        assert!(svg("t", &trace).contains("task 7 on thread 1"));
+        assert!(svg("t", &Trace::default()).contains("no scheduler events"));
         assert!(super::runs("not json").is_none());
+    }
+
+    #[test]
+    fn a_wake_links_to_the_next_run_of_its_task() {
+        let trace = r#"{"traceEvents":[
+            {"name":"task 1","ph":"B","ts":1.0,"pid":1,"tid":1},
+            {"name":"task 1","ph":"E","ts":2.0,"pid":1,"tid":1},
+            {"name":"wake","ph":"i","s":"t","ts":5.0,"pid":1,"tid":2,"args":{"task":1,"by":9}},
+            {"name":"task 1","ph":"B","ts":7.5,"pid":1,"tid":3},
+            {"name":"task 1","ph":"E","ts":8.0,"pid":1,"tid":3}
+        ]}"#;
+        let trace = Trace::parse(trace).expect("a chrome trace");
+        let links = trace.wake_to_run();
+        assert_eq!(links.len(), 1);
+        let (wake, run) = links[0];
+        assert_eq!((wake.by, wake.thread, run.thread), (Some(9), 2, 3));
+        assert_eq!(run.begin_us - wake.ts_us, 2.5);
+        assert!(svg("t", &trace).contains("woken by task 9"));
     }
 }
