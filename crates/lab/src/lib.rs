@@ -8,6 +8,7 @@
 //!   table        the essay's claims, and the verdict of each measurement on its claim
 //!   essay        the main job: every experiment on every model, the table, results.json
 //!   report       report.html: the table and SVG plots in one self-contained file
+//!   verdicts     one line per experiment and model: what held the tasks back
 //!   bench        benchmarks (a workload under fixed conditions), timing, medians, result lines
 //!   trace        one small run under probe::trace, for Perfetto
 //! ```
@@ -21,4 +22,5 @@ pub mod model;
 pub mod report;
 pub mod table;
 pub mod trace;
+pub mod verdicts;
 pub mod workloads;

@@ -21,9 +21,13 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use probe::result::ResultLine;
+
 use crate::essay::Results;
+use crate::experiments::Experiment;
 use crate::model::Model;
-use crate::table::{column, Row};
+use crate::table::{column, Figures, Row};
+use crate::verdicts;
 use svg::{bar_chart, escape, line_chart, Series};
 
 /// Each model's colour in every chart.
@@ -102,6 +106,7 @@ td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background
         out.push('\n');
     }
     out.push_str("</div>\n");
+    held_back(&mut out, results, &models);
     timelines(&mut out, results, &models, dir);
     latencies(&mut out, results, &models, dir);
     if !results.failures.is_empty() {
@@ -250,6 +255,40 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
             true,
         ),
     ]
+}
+
+/// A table of what held the tasks back, per experiment and model ([`crate::verdicts`]).
+fn held_back(out: &mut String, results: &Results, models: &[Model]) {
+    let lines: Vec<ResultLine> = results
+        .figures
+        .iter()
+        .filter_map(|f| ResultLine::new(&f.model, &f.experiment, &f.metric, f.value, &f.unit).ok())
+        .collect();
+    let figures = Figures::new(&lines);
+    out.push_str("<h2>What held the tasks back</h2>\n<table id=\"held-back\"><tr><th></th>");
+    for &model in models {
+        let _ = write!(out, "<th>{}</th>", column(model));
+    }
+    out.push_str("</tr>\n");
+    for experiment in Experiment::ALL {
+        let verdicts: Vec<Option<String>> = models
+            .iter()
+            .map(|&m| verdicts::held_back(&figures, m, experiment, results.machine.cores))
+            .collect();
+        if verdicts.iter().all(Option::is_none) {
+            continue;
+        }
+        let _ = write!(out, "<tr><th>{}</th>", experiment.name());
+        for verdict in verdicts {
+            let _ = write!(
+                out,
+                "<td>{}</td>",
+                escape(verdict.as_deref().unwrap_or("—"))
+            );
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
 }
 
 /// The experiments whose timelines the report draws, with what they show.
