@@ -363,13 +363,13 @@ fn judge(figures: &Figures, row: Row, model: Model, cores: usize) -> Option<(Str
         }
         Row::MemoryPerTask => {
             let bytes = get(Experiment::Memory, "bytes_per_task")?;
-            Some((format!("{bytes:.0} B per waiting task"), Verdict::Shown))
+            Some((format!("{bytes:.0} B per task"), Verdict::Shown))
         }
         Row::BlockingCall => {
             let delay = get(Experiment::Blocking, "worst_tick_delay_ms")?;
             let call = get(Experiment::Blocking, "call_ms")?;
             Some((
-                format!("ticker {delay:.1} ms late beside a {call:.0} ms call"),
+                format!("{delay:.1} ms late (a {call:.0} ms call)"),
                 Verdict::Shown,
             ))
         }
@@ -407,8 +407,15 @@ pub fn render(cells: &[Cell], models: &[Model]) -> String {
         let _ = write!(out, "{:label_width$}", row.title());
         for &model in models {
             let cell = cells.iter().find(|c| c.row == row && c.model == model);
-            let text =
-                cell.map_or_else(String::new, |c| format!("{} {}", c.verdict.mark(), c.claim));
+            // A row the essay leaves out has no claim to show: its grid cell shows the figure.
+            let text = cell.map_or_else(String::new, |c| {
+                let shown = if c.claim == NO_CLAIM {
+                    c.measured.as_str()
+                } else {
+                    c.claim
+                };
+                format!("{} {shown}", c.verdict.mark())
+            });
             let _ = write!(out, "{:<COLUMN_WIDTH$}", shorten(&text, COLUMN_WIDTH - 1));
         }
         out.push('\n');
