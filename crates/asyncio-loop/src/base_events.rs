@@ -10,10 +10,10 @@
 //!   │                              otherwise pop cancelled timers off the top of the heap only
 //!   ├─ 2. compute_timeout          0 if ready handles or stopping; else time to the first timer,
 //!   │                              clamped to [0, 86400]; else None (block)
-//!   ├─ 3. select(timeout)          the selector seam: no I/O sources yet, so it waits for the
-//!   │                              timeout rounded up to the next millisecond, as EpollSelector,
-//!   │                              on a condvar that call_soon_threadsafe signals (the self-pipe,
-//!   │                              see [`crate::wakeup`]); callbacks from threads join the ready queue
+//!   ├─ 3. select(timeout)          epoll_wait (see [`crate::selector`]), the timeout rounded up
+//!   │                              to the next millisecond as EpollSelector; callbacks from
+//!   │                              threads (the eventfd self-pipe, [`crate::wakeup`]) join the
+//!   │                              ready queue, then the readers/writers of ready fds
 //!   ├─ 4. move_due_timers          pop every timer with when < time() + clock_resolution, in
 //!   │                              heapq order, onto the back of the ready queue
 //!   └─ 5. run_ready                run exactly the handles that were ready now (ntodo); anything
@@ -27,26 +27,41 @@
 //! - timers with equal `when` come out in `heapq`'s order (see [`crate::heapq`]), not FIFO;
 //! - `timer_cancelled_count` counts cancelled timers that are still in the heap.
 //!
+//! Tracing ([`probe::trace`]): each select is a `select` phase (its length is the loop's idle
+//! wait), each handle run a `RunBegin`/`RunEnd` of its task (`Task-N` as N; plain callbacks as
+//! 0), `create_task` a `Spawn`, and a task's wake-up a `Wake`. Off, each site is one relaxed
+//! load.
+//!
 //! Rejected designs: tokio's `current_thread` runtime and `async-executor` both reorder work
 //! (a LIFO slot, I/O polled every N ticks), which changes every ordering this crate must match.
 //!
-//! Not in this increment: I/O (the selector is a timed wait with no sources).
 //! With nothing ready, no timer and no I/O source, `select(None)` blocks only while a
-//! [`ThreadsafeLoop`] exists that could wake it; otherwise nothing ever could, so the loop stops
-//! instead, and `run_until_complete` reports [`RunError::StoppedBeforeComplete`], CPython's
-//! "Event loop stopped before Future completed."
+//! [`ThreadsafeLoop`] exists that could wake it (an executor job holds one); otherwise nothing
+//! ever could, so the loop stops instead, and `run_until_complete` reports
+//! [`RunError::StoppedBeforeComplete`], CPython's "Event loop stopped before Future completed."
+//!
+//! A pass with a zero timeout and no fd registered skips `epoll_wait` (it could only report the
+//! self-pipe, whose callbacks are taken directly); with an fd registered every pass polls, as
+//! CPython's does. The I/O methods (`add_reader`, transports, servers) live in
+//! [`crate::selector_events`], `run_in_executor` in [`crate::executor`].
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::io;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use probe::trace::{self, EventKind};
+
 use crate::events::{Callback, Handle, HandleLabel, TimerHandle};
+use crate::executor::ThreadPoolExecutor;
 use crate::futures::{Error, Future};
 use crate::heapq::{heapify, heappop, heappush};
+use crate::selector::{IoHandle, Selector};
 use crate::tasks::{Task, TaskControl};
 use crate::wakeup::{ThreadsafeLoop, Wakeup};
 
@@ -85,6 +100,20 @@ pub(crate) struct LoopInner {
     slow_callback_reporter: RefCell<Option<SlowCallbackReporter>>,
     /// `loop.set_exception_handler`'s handler (see [`crate::exception_handler`]).
     pub(crate) exception_handler: RefCell<Option<crate::exception_handler::ExceptionHandler>>,
+    /// The epoll selector, or why it could not be created (the loop then refuses to run).
+    pub(crate) selector: Result<Selector, Rc<io::Error>>,
+    /// A failed `epoll_wait`: the loop stopped, and `run_forever` reports it.
+    select_error: RefCell<Option<Rc<io::Error>>>,
+    /// Scratch space for the callbacks of one select.
+    io_ready: RefCell<Vec<Rc<IoHandle>>>,
+    /// The transports' receive buffer (`max_size`), shared: one `recv` at a time on this thread.
+    pub(crate) recv_buffer: RefCell<Option<Vec<u8>>>,
+    /// The default executor of `run_in_executor`, created on first use.
+    pub(crate) default_executor: RefCell<Option<Arc<ThreadPoolExecutor>>>,
+    /// The result futures of executor jobs not yet done, by job id (`Future<T>` as `Any`).
+    pub(crate) executor_waiters: RefCell<HashMap<u64, Box<dyn Any>>>,
+    /// `_executor_shutdown_called`.
+    pub(crate) executor_shutdown_called: Cell<bool>,
 }
 
 /// Receives debug mode's "Executing ... took ... seconds" lines (CPython's `logger.warning`).
@@ -97,6 +126,10 @@ impl Drop for LoopInner {
     /// A loop dropped without `close()` can no longer run callbacks from other threads.
     fn drop(&mut self) {
         self.wakeup.close();
+        // Idle workers of the default executor would otherwise wait forever.
+        if let Some(executor) = self.default_executor.get_mut().take() {
+            executor.shutdown();
+        }
     }
 }
 
@@ -118,6 +151,9 @@ pub enum RunError {
     Closed,
     /// The loop is already running (`RuntimeError('This event loop is already running')`).
     AlreadyRunning,
+    /// The selector could not be created or failed (`OSError` from `epoll_create` or
+    /// `epoll_wait`, e.g. out of file descriptors).
+    Selector(Rc<io::Error>),
     /// The loop stopped before the future completed (`stop()` was called, or nothing was left
     /// that could ever complete it).
     StoppedBeforeComplete,
@@ -130,6 +166,7 @@ impl fmt::Display for RunError {
         match self {
             RunError::Closed => f.write_str("event loop is closed"),
             RunError::AlreadyRunning => f.write_str("this event loop is already running"),
+            RunError::Selector(error) => write!(f, "the event loop's selector failed: {error}"),
             RunError::StoppedBeforeComplete => {
                 f.write_str("event loop stopped before future completed")
             }
@@ -153,6 +190,10 @@ impl Default for EventLoop {
 impl EventLoop {
     /// `asyncio.new_event_loop()`.
     pub fn new() -> Self {
+        let (wakeup, created) = Wakeup::new();
+        let selector = created
+            .and_then(|()| Selector::new(wakeup.fd()))
+            .map_err(Rc::new);
         EventLoop(Rc::new(LoopInner {
             ready: RefCell::new(VecDeque::new()),
             scheduled: RefCell::new(Vec::new()),
@@ -162,11 +203,18 @@ impl EventLoop {
             closed: Cell::new(false),
             epoch: Instant::now(),
             tasks: RefCell::new(HashMap::new()),
-            wakeup: Arc::new(Wakeup::default()),
+            wakeup: Arc::new(wakeup),
             debug: Cell::new(false),
             slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
             slow_callback_reporter: RefCell::new(None),
             exception_handler: RefCell::new(None),
+            selector,
+            select_error: RefCell::new(None),
+            io_ready: RefCell::new(Vec::new()),
+            recv_buffer: RefCell::new(None),
+            default_executor: RefCell::new(None),
+            executor_waiters: RefCell::new(HashMap::new()),
+            executor_shutdown_called: Cell::new(false),
         }))
     }
 
@@ -231,6 +279,12 @@ impl EventLoop {
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
         let coroutine_name = std::any::type_name::<F>();
         let task = Task::new(self.clone(), id, coroutine_name, Box::pin(coroutine));
+        if trace::enabled() {
+            trace::record(EventKind::Spawn {
+                task: id + 1,
+                parent: crate::tasks::current_task_id().map(|parent| parent + 1),
+            });
+        }
         self.0.tasks.borrow_mut().insert(id, task.control());
         task.control().schedule_step();
         task
@@ -253,6 +307,12 @@ impl EventLoop {
     pub(crate) fn wake_task(&self, id: u64) {
         let task = self.0.tasks.borrow().get(&id).cloned();
         if let Some(task) = task {
+            if trace::enabled() {
+                trace::record(EventKind::Wake {
+                    task: id + 1,
+                    by: crate::tasks::current_task_id().map(|by| by + 1),
+                });
+            }
             task.schedule_step();
         }
     }
@@ -314,6 +374,14 @@ impl EventLoop {
         self.0.scheduled.borrow_mut().clear();
         self.0.timer_cancelled_count.set(0);
         self.0.wakeup.close();
+        if let Ok(selector) = &self.0.selector {
+            selector.clear();
+        }
+        // `executor.shutdown(wait=False)`: idle workers exit, queued jobs still run.
+        if let Some(executor) = self.0.default_executor.borrow_mut().take() {
+            executor.shutdown();
+        }
+        self.0.executor_waiters.borrow_mut().clear();
         let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
         drop(tasks);
         Ok(())
@@ -332,6 +400,9 @@ impl EventLoop {
         if self.is_running() || Self::running().is_some() {
             return Err(RunError::AlreadyRunning);
         }
+        if let Err(error) = &self.0.selector {
+            return Err(RunError::Selector(error.clone()));
+        }
         self.0.running.set(true);
         RUNNING_LOOP.with(|running| *running.borrow_mut() = Some(self.clone()));
         loop {
@@ -343,7 +414,10 @@ impl EventLoop {
         self.0.stopping.set(false);
         self.0.running.set(false);
         RUNNING_LOOP.with(|running| *running.borrow_mut() = None);
-        Ok(())
+        match self.0.select_error.borrow_mut().take() {
+            Some(error) => Err(RunError::Selector(error)),
+            None => Ok(()),
+        }
     }
 
     /// `loop.run_until_complete(coroutine)`: run it as a task until it is done, and return its
@@ -380,7 +454,9 @@ impl EventLoop {
     fn run_once(&self) {
         self.purge_cancelled_timers();
         let timeout = self.compute_timeout();
+        phase(EventKind::PhaseEnter { name: "select" });
         self.select(timeout);
+        phase(EventKind::PhaseLeave { name: "select" });
         self.move_due_timers();
         self.run_ready();
     }
@@ -422,23 +498,41 @@ impl EventLoop {
         Some((first_when - self.time()).clamp(0.0, MAXIMUM_SELECT_TIMEOUT))
     }
 
-    /// Step 3: the selector seam. `EpollSelector.select` rounds a positive timeout up to the next
-    /// millisecond (`math.ceil(timeout * 1e3) * 1e-3`); with no I/O sources registered, waiting
-    /// is a timed wait that `call_soon_threadsafe` ends early, and the callbacks it brought join
-    /// the ready queue. Blocking forever with nothing that could wake the loop stops it instead.
+    /// Step 3: `select(timeout)` and `_process_events`. `EpollSelector.select` rounds a
+    /// positive timeout up to the next millisecond (`math.ceil(timeout * 1e3) * 1e-3`). Callbacks
+    /// from other threads join the ready queue first (CPython appended them when they were
+    /// sent), then the readers and writers of the ready fds. Blocking forever with nothing that
+    /// could wake the loop stops it instead.
     fn select(&self, timeout: Option<f64>) {
-        let could_be_woken = self.0.wakeup.has_senders();
-        let arrived = match timeout {
-            // A zero timeout (handles are ready) only collects what other threads sent: no
-            // clock read, no wait. It is the common case, once per pass of a busy loop.
-            Some(timeout) if timeout <= 0.0 => self.0.wakeup.take_pending(),
-            Some(timeout) => self.0.wakeup.wait(Some(
-                Instant::now() + Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3),
-            )),
-            None if could_be_woken => self.0.wakeup.wait(None),
-            None => self.0.wakeup.take_pending(),
+        let Ok(selector) = &self.0.selector else {
+            self.stop();
+            return;
         };
-        if timeout.is_none() && arrived.is_empty() && !could_be_woken {
+        let has_io = selector.has_sources();
+        let could_be_woken = has_io || self.0.wakeup.has_senders();
+        let wait = match timeout {
+            Some(timeout) if timeout <= 0.0 => Some(Duration::ZERO),
+            Some(timeout) => Some(Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3)),
+            None if has_io => None,
+            // Only a thread could wake us: re-check once a second that one still can.
+            None if could_be_woken => Some(Duration::from_secs(1)),
+            None => Some(Duration::ZERO),
+        };
+        let mut io_ready = self.0.io_ready.borrow_mut();
+        // A zero wait with no fd registered could only report the self-pipe: skip the syscall
+        // and take what other threads sent directly.
+        if wait != Some(Duration::ZERO) || has_io {
+            match selector.select(wait, &mut io_ready) {
+                Ok(true) => self.0.wakeup.read_from_self(),
+                Ok(false) => {}
+                Err(error) => {
+                    *self.0.select_error.borrow_mut() = Some(Rc::new(error));
+                    self.stop();
+                }
+            }
+        }
+        let arrived = self.0.wakeup.take_pending();
+        if timeout.is_none() && arrived.is_empty() && io_ready.is_empty() && !could_be_woken {
             self.stop();
         }
         let mut ready = self.0.ready.borrow_mut();
@@ -447,6 +541,10 @@ impl EventLoop {
                 .into_iter()
                 .map(|(callback, name)| Handle::new(callback, HandleLabel::Callback(name))),
         );
+        ready.extend(io_ready.drain(..).map(|io| {
+            let name = io.name();
+            Handle::new(Box::new(move || io.run()), HandleLabel::Callback(name))
+        }));
     }
 
     /// Step 4: every timer due before `time() + clock_resolution` joins the ready queue, in heap
@@ -477,10 +575,17 @@ impl EventLoop {
             let handle = self.0.ready.borrow_mut().pop_front();
             match handle {
                 Some(handle) if !handle.cancelled() => {
+                    let traced = trace::enabled().then(|| handle.trace_task());
+                    if let Some(task) = traced {
+                        trace::record(EventKind::RunBegin { task, proc_id: 0 });
+                    }
                     if self.0.debug.get() {
                         self.run_handle_timed(&handle);
                     } else {
                         handle.run();
+                    }
+                    if let Some(task) = traced {
+                        trace::record(EventKind::RunEnd { task, proc_id: 0 });
                     }
                 }
                 _ => {}
@@ -503,6 +608,14 @@ impl EventLoop {
                 None => eprintln!("{report}"),
             }
         }
+    }
+}
+
+/// Records a loop phase's edge when a trace is being recorded.
+#[inline]
+fn phase(kind: EventKind) {
+    if trace::enabled() {
+        trace::record(kind);
     }
 }
 

@@ -79,6 +79,15 @@ impl Handle {
         self.0.cancelled.get()
     }
 
+    /// The task whose step this handle is, as traces number tasks (`Task-N`'s N), or 0 for a
+    /// plain callback.
+    pub(crate) fn trace_task(&self) -> u64 {
+        match &self.0.label {
+            HandleLabel::TaskStep(task) => task.upgrade().map_or(0, |task| task.id() + 1),
+            HandleLabel::Callback(_) | HandleLabel::Timer { .. } => 0,
+        }
+    }
+
     /// `Handle._run`: run the callback (at most once).
     pub(crate) fn run(&self) {
         let callback = self.0.callback.borrow_mut().take();

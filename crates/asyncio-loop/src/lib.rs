@@ -12,18 +12,30 @@
 //!                debug mode (slow handles reported as "Executing %s took %.3f seconds")
 //!   events       Handle, TimerHandle: cancellable callbacks
 //!   heapq        Lib/heapq.py's sift order, which decides the order of timers with equal `when`
-//!   wakeup       call_soon_threadsafe: the selector's wait, interrupted by other threads
+//!   wakeup       call_soon_threadsafe: an eventfd self-pipe that ends the selector's wait
+//!   selector     EpollSelector (level-triggered, via rustix) and the fd -> reader/writer table
+//!   selector_events  add_reader/add_writer, create_server/create_connection, Server
+//!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost
+//!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
+//!   streams      open_connection/start_server, StreamReader (read, readline, readexactly,
+//!                readuntil), StreamWriter (write, drain, close, wait_closed)
+//!   executor     run_in_executor on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
 //!   tasks        Task (one poll per step), sleep, wait_for, current_task
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
+//!   timeouts     timeout/timeout_at: a deadline scope that turns its own cancellation into Timeout
+//!   taskgroups   TaskGroup: children cancelled on the first error, errors gathered in a group
+//!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close
+//!   exception_handler  set_exception_handler/call_exception_handler and the default handler
 //!   queues       Queue: getters/putters deques of futures, _wakeup_next, task_done/join
 //!   locks        Event, Lock, Semaphore: FIFO waiter futures, 3.12's fairness
 //! ```
 //!
-//! Not yet (issue 4): I/O (`selector_events`, streams, transports), `run_in_executor`,
-//! `timeout()`, `TaskGroup`, `LifoQueue`/`PriorityQueue`, `Condition`, `BoundedSemaphore`,
-//! wakers of foreign futures woken from other threads, probe tracing. `asyncio.run` does not
-//! yet run the runner's shutdown passes. Benchmarks against CPython: `BENCHMARKS.md`.
+//! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
+//! `sendfile`, host-name resolution (servers and connections take a `SocketAddr`),
+//! `LifoQueue`/`PriorityQueue`, `Condition`, `BoundedSemaphore`, wakers of foreign futures woken
+//! from other threads, eager tasks (3.12's `eager_task_factory`), SIGINT handling
+//! in `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
@@ -47,26 +59,40 @@
 mod base_events;
 mod events;
 mod exception_handler;
+mod executor;
 mod futures;
 mod gather;
 mod heapq;
 mod locks;
+mod protocols;
 mod queues;
 mod runners;
+mod selector;
+mod selector_events;
+mod streams;
 mod taskgroups;
 mod tasks;
 mod timeouts;
+mod transports;
 mod wakeup;
 
 pub use base_events::{EventLoop, RunError};
 pub use events::{Handle, TimerHandle};
 pub use exception_handler::ExceptionContext;
+pub use executor::{ExecutorError, ExecutorPanic};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
 pub use locks::{Event, Lock, LockNotAcquired, Semaphore};
+pub use protocols::Protocol;
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
 pub use runners::run;
+pub use selector_events::{ServeError, Server};
+pub use streams::{
+    open_connection, open_connection_with_limit, start_server, start_server_with_limit,
+    IncompleteReadError, LimitOverrunError, StreamError, StreamReader, StreamWriter, DEFAULT_LIMIT,
+};
 pub use taskgroups::{TaskGroup, TaskGroupError};
 pub use tasks::{current_task, sleep, wait_for, CurrentTask, Task};
 pub use timeouts::{timeout, timeout_at, Timeout, TimeoutStateError};
+pub use transports::{Transport, WaterMarksError, WriteError, DEFAULT_HIGH_WATER, MAX_SIZE};
 pub use wakeup::{LoopClosed, ThreadsafeLoop};

@@ -49,8 +49,9 @@ fn shutdown(event_loop: &EventLoop) -> Result<(), RunError> {
     cancel_all_tasks(event_loop)?;
     // `loop.shutdown_asyncgens()`: no async generators to close.
     event_loop.run_until_complete(async { Ok(()) })?;
-    // `loop.shutdown_default_executor()`.
-    event_loop.run_until_complete(async { Ok(()) })?;
+    let executor_loop = event_loop.clone();
+    event_loop
+        .run_until_complete(async move { executor_loop.shutdown_default_executor().await })?;
     Ok(())
 }
 

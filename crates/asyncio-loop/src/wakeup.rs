@@ -1,37 +1,42 @@
 //! `call_soon_threadsafe` and the loop's wake-up: CPython's self-pipe (`_write_to_self`,
-//! `_read_from_self` in `Lib/asyncio/selector_events.py`), here a `Mutex` and a `Condvar`.
+//! `_read_from_self` in `Lib/asyncio/selector_events.py`), here an eventfd registered with the
+//! loop's epoll selector (see [`crate::selector`]).
 //!
 //! ```text
 //!   other thread                              loop thread, _run_once step 3 (select)
 //!   ────────────                              ─────────────────────────────────────
-//!   call_soon_threadsafe(cb)                  lock; while nothing pending and before deadline:
-//!     lock; pending.push_back(cb); unlock       condvar.wait_timeout  (the blocking wait)
-//!     condvar.notify_one  (_write_to_self)    drain pending onto the back of the ready queue
+//!   call_soon_threadsafe(cb)                  epoll_wait(timeout)   the eventfd is one source
+//!     lock; pending.push_back(cb); unlock     eventfd readable: read it (_read_from_self)
+//!     was empty: write(eventfd, 1)            then drain pending onto the back of the ready
+//!       (_write_to_self)                      queue, before the I/O events and due timers
 //! ```
-//!
-//! Why not a real self-pipe or eventfd: the selector has no I/O sources yet, so its wait is a
-//! timed sleep, and a condition variable is the sleep a thread can interrupt without `unsafe`
-//! or `libc`. Once sockets exist the wait becomes `poll`/`epoll`, and this becomes an eventfd
-//! registered with it; `ThreadsafeLoop`'s contract stays the same.
 //!
 //! Ordering: CPython appends the handle to `_ready` at once (a `deque.append` is atomic under the
 //! GIL) and the self-pipe only ends the wait. Here the handle waits in `pending` until the loop
-//! thread's next select, which moves it to the back of the ready queue before due timers join
-//! it, and a pending handle makes that select not block. So a threadsafe callback runs in the
-//! first pass after the one during which it was scheduled, never later, as in CPython.
+//! thread's next select, which moves it to the back of the ready queue before I/O callbacks and
+//! due timers join it, and a pending handle makes that select not block. So a threadsafe
+//! callback runs in the first pass after the one during which it was scheduled, never later, as
+//! in CPython.
 //!
 //! Invariants:
-//! - `pending` is only drained by the loop thread, in select;
+//! - `pending` is only drained by the loop thread, in select, and always after the eventfd was
+//!   read: a sender writes the eventfd when it finds `pending` empty, so a callback pushed after
+//!   a drain always comes with a write the loop has not consumed yet (no lost wake-up; at worst
+//!   a spurious one);
 //! - `closed` is set once, by `close()` or when the loop is dropped; after it, scheduling fails
 //!   and gives the callback back;
-//! - `select(None)` blocks only while some `ThreadsafeLoop` exists (it could wake the loop);
-//!   dropping one notifies the loop, and a wait with no deadline re-checks at least once a
-//!   second, so the loop stops soon after the last one is gone instead of blocking forever.
+//! - a wait with no timer and no I/O source blocks only while some `ThreadsafeLoop` exists (it
+//!   could wake the loop); dropping one writes the eventfd, and such a wait re-checks at least
+//!   once a second, so the loop stops soon after the last one is gone instead of blocking
+//!   forever.
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use rustix::event::{eventfd, EventfdFlags};
 
 use crate::events::Callback;
 
@@ -44,64 +49,61 @@ struct State {
 }
 
 /// What the loop and every [`ThreadsafeLoop`] share.
-#[derive(Default)]
 pub(crate) struct Wakeup {
     state: Mutex<State>,
-    condvar: Condvar,
+    /// The self-pipe; `None` when the process could not create one (the loop then refuses to
+    /// run, with the error its selector kept).
+    eventfd: Option<OwnedFd>,
 }
 
 impl Wakeup {
+    /// A wake-up with its eventfd, or the error that kept it from being created.
+    pub(crate) fn new() -> (Self, io::Result<()>) {
+        let created = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK);
+        let (eventfd, outcome) = match created {
+            Ok(fd) => (Some(fd), Ok(())),
+            Err(error) => (None, Err(io::Error::from(error))),
+        };
+        let wakeup = Wakeup {
+            state: Mutex::new(State::default()),
+            eventfd,
+        };
+        (wakeup, outcome)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A callback never runs under this lock, so a poisoned lock still holds a valid queue.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The selector's wait: until `deadline` (`None`: until a callback arrives or no thread can
-    /// send one any more), returning early once a callback is pending. Gives back the pending
-    /// callbacks, oldest first.
-    pub(crate) fn wait(
-        self: &Arc<Self>,
-        deadline: Option<Instant>,
-    ) -> Vec<(Callback, &'static str)> {
-        let mut state = self.lock();
-        loop {
-            if !state.pending.is_empty() {
-                break;
-            }
-            match deadline {
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        break;
-                    }
-                    state = self
-                        .condvar
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-                None => {
-                    if Arc::strong_count(self) == 1 {
-                        break;
-                    }
-                    state = self
-                        .condvar
-                        .wait_timeout(state, Duration::from_secs(1))
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-        state
-            .pending
-            .drain(..)
-            .map(|(callback, name)| (callback as Callback, name))
-            .collect()
+    /// The eventfd, for the selector to register.
+    pub(crate) fn fd(&self) -> Option<&OwnedFd> {
+        self.eventfd.as_ref()
     }
 
-    /// The callbacks pending now, without waiting (the selector's zero timeout).
+    /// `_write_to_self`: make the selector's wait return. A full counter (EAGAIN) already
+    /// means "readable", so a failed write loses nothing.
+    fn write_to_self(&self) {
+        if let Some(fd) = &self.eventfd {
+            let _ = rustix::io::write(fd.as_fd(), &1u64.to_ne_bytes());
+        }
+    }
+
+    /// `_read_from_self`: reset the eventfd after the selector saw it readable.
+    pub(crate) fn read_from_self(&self) {
+        if let Some(fd) = &self.eventfd {
+            let mut buf = [0u8; 8];
+            let _ = rustix::io::read(fd.as_fd(), &mut buf);
+        }
+    }
+
+    /// The callbacks pending now, oldest first.
     pub(crate) fn take_pending(&self) -> Vec<(Callback, &'static str)> {
-        self.lock()
+        let mut state = self.lock();
+        if state.pending.is_empty() {
+            return Vec::new();
+        }
+        state
             .pending
             .drain(..)
             .map(|(callback, name)| (callback as Callback, name))
@@ -159,18 +161,25 @@ impl ThreadsafeLoop {
         if state.closed {
             return Err(LoopClosed(callback));
         }
+        let was_empty = state.pending.is_empty();
         state
             .pending
             .push_back((Box::new(callback), std::any::type_name::<F>()));
         drop(state);
-        self.0.condvar.notify_one();
+        if was_empty {
+            self.0.write_to_self();
+        }
         Ok(())
     }
 }
 
 impl Drop for ThreadsafeLoop {
     fn drop(&mut self) {
-        // The loop may be blocking forever on our behalf; let it re-check `has_senders`.
-        self.0.condvar.notify_one();
+        // The last sender (the loop holds the other reference): the loop may be blocking on
+        // our behalf; let it re-check `has_senders`. (Two last senders dropped at once may both
+        // skip this; the loop's one-second re-check covers that.)
+        if Arc::strong_count(&self.0) == 2 {
+            self.0.write_to_self();
+        }
     }
 }

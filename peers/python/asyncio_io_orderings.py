@@ -1,0 +1,267 @@
+"""Orderings of CPython's asyncio I/O that crates/asyncio-loop must reproduce (issue 4, I/O part):
+StreamReader's edge cases, and the protocol callbacks of a server and a client on one loop.
+
+Usage: python3 asyncio_io_orderings.py SCENARIO   prints one event per line
+       python3 asyncio_io_orderings.py --list     prints the scenario names
+
+Same contract as asyncio_orderings.py: each scenario has a twin in
+crates/asyncio-loop/tests/ordering_<scenario>.rs that compares its lines with
+tests/fixtures/<scenario>.txt, written by regen-fixtures.sh. streams.py's StreamReader is the same
+in 3.11.7 and 3.12.1 for everything here. protocol_events runs over loopback: which callback runs
+in which pass depends on when the kernel makes each socket ready, which on loopback is at once
+(the handshake and each send complete inside the syscall), so the order is the same run after run.
+"""
+
+import asyncio
+import sys
+
+out = print
+
+
+def show_bytes(data):
+    return repr(bytes(data))
+
+
+async def show(label, awaitable):
+    try:
+        out(f"{label} -> {show_bytes(await awaitable)}")
+    except asyncio.IncompleteReadError as e:
+        out(f"{label} IncompleteReadError partial={show_bytes(e.partial)} expected={e.expected}")
+    except asyncio.LimitOverrunError as e:
+        out(f"{label} LimitOverrunError {e.args[0]} consumed={e.consumed}")
+    except ValueError as e:
+        out(f"{label} ValueError {e}")
+    except RuntimeError as e:
+        out(f"{label} RuntimeError {e}")
+    except ConnectionResetError as e:
+        out(f"{label} ConnectionResetError {e}")
+
+
+def stream_reader_edges():
+    """readline, readuntil, readexactly and read at EOF, over the limit, in pieces, concurrently
+    (after test_streams.py's test_readline_*, test_readuntil_*, test_readexactly_*)."""
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def reader(data, eof=True, limit=2**16):
+            r = asyncio.StreamReader(limit=limit, loop=loop)
+            r.feed_data(data)
+            if eof:
+                r.feed_eof()
+            return r
+
+        r = reader(b"line1\nline2\nrest")
+        for _ in range(4):
+            await show("readline", r.readline())
+        out(f"at_eof {r.at_eof()}")
+
+        r = reader(b"abcdef")
+        await show("readexactly(4)", r.readexactly(4))
+        await show("readexactly(4)", r.readexactly(4))
+        await show("read(10)", r.read(10))
+        await show("readexactly(0)", r.readexactly(0))
+        await show("read(0)", r.read(0))
+
+        r = reader(b"a||b||c")
+        for _ in range(3):
+            await show("readuntil(||)", r.readuntil(b"||"))
+        await show("readuntil()", r.readuntil(b""))
+
+        r = reader(b"x" * 10 + b"\ntail\n", limit=5)
+        await show("readuntil(nl)", r.readuntil(b"\n"))
+        await show("readline", r.readline())
+        await show("readline", r.readline())
+
+        r = reader(b"y" * 8, eof=False, limit=5)
+        await show("readuntil(nl)", r.readuntil(b"\n"))
+        await show("readline", r.readline())
+        r.feed_data(b"ok\n")
+        await show("readline", r.readline())
+
+        r = asyncio.StreamReader(loop=loop)
+
+        async def feeder():
+            r.feed_data(b"ab")
+            out("fed ab")
+            await asyncio.sleep(0)
+            r.feed_data(b"cdefg")
+            out("fed cdefg")
+
+        reading = asyncio.create_task(show("readexactly(5)", r.readexactly(5)))
+        await asyncio.sleep(0)
+        out("reader waiting")
+        await feeder()
+        await reading
+        await show("read(100)", r.read(100))
+
+        first = asyncio.create_task(show("read(1) first", r.read(1)))
+        await asyncio.sleep(0)
+        await show("read(1) second", r.read(1))
+        r.set_exception(ConnectionResetError("boom"))
+        await first
+        await show("read(1) after set_exception", r.read(1))
+
+    asyncio.run(main())
+
+
+def protocol_events():
+    """A server and a client Protocol on one loop over loopback: the order of connection_made,
+    data_received, eof_received and connection_lost on both sides, and when create_connection,
+    Server.close and wait_closed return."""
+    class Server(asyncio.Protocol):
+        def connection_made(self, transport):
+            out("server connection_made")
+            self.transport = transport
+
+        def data_received(self, data):
+            out(f"server data_received {show_bytes(data)}")
+            self.transport.write(data.upper())
+
+        def eof_received(self):
+            out("server eof_received")
+            return False
+
+        def connection_lost(self, exc):
+            out(f"server connection_lost {exc}")
+
+    class Client(asyncio.Protocol):
+        def __init__(self, done):
+            self.done = done
+
+        def connection_made(self, transport):
+            out("client connection_made")
+
+        def data_received(self, data):
+            out(f"client data_received {show_bytes(data)}")
+
+        def eof_received(self):
+            out("client eof_received")
+            return False
+
+        def connection_lost(self, exc):
+            out(f"client connection_lost {exc}")
+            self.done.set_result(None)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Server, "127.0.0.1", 0)
+        out("server created")
+        port = server.sockets[0].getsockname()[1]
+        done = loop.create_future()
+        transport, _ = await loop.create_connection(lambda: Client(done), "127.0.0.1", port)
+        out("create_connection returned")
+        transport.write(b"hello")
+        out("client wrote hello")
+        for i in range(6):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        out("client write_eof")
+        transport.write_eof()
+        await done
+        out("client done")
+        server.close()
+        out("server close returned")
+        await server.wait_closed()
+        out("server wait_closed returned")
+
+    asyncio.run(main())
+
+
+def reader_level_triggered():
+    """add_reader is level-triggered: a reader that does not drain its socket runs again in every
+    pass, after the handles already ready; remove_reader cancels a run already queued; add_writer
+    on a writable socket runs every pass until removed (selector_events._add_reader,
+    _process_events)."""
+    import socket
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        count = {"reader": 0, "writer": 0}
+
+        def reader():
+            count["reader"] += 1
+            out(f"reader {count['reader']}")
+            if count["reader"] == 3:
+                out(f"recv {a.recv(1)!r}")
+
+        def writer():
+            count["writer"] += 1
+            out(f"writer {count['writer']}")
+            if count["writer"] == 2:
+                loop.remove_writer(b.fileno())
+                out("writer removed")
+
+        loop.add_reader(a.fileno(), reader)
+        out("reader added")
+        b.send(b"xy")
+        out("sent xy")
+        loop.add_writer(b.fileno(), writer)
+        for i in range(5):
+            await asyncio.sleep(0)
+            out(f"main {i}")
+        out(f"remove_reader {loop.remove_reader(a.fileno())}")
+        out(f"remove_reader {loop.remove_reader(a.fileno())}")
+        await asyncio.sleep(0)
+        out("main done")
+        a.close()
+        b.close()
+
+    asyncio.run(main())
+
+
+def streams_events():
+    """start_server / open_connection on one loop: when the client_connected_cb task starts,
+    when each side's reads return, drain on an unpaused transport, write_eof, and the closing
+    handshake (wait_closed on both sides, Server.close / wait_closed), pass by pass."""
+    async def handle(reader, writer):
+        out("server handler start")
+        line = await reader.readline()
+        out(f"server read {show_bytes(line)}")
+        writer.write(line.upper())
+        await writer.drain()
+        out("server drained")
+        rest = await reader.read()
+        out(f"server read-to-eof {show_bytes(rest)}")
+        writer.close()
+        await writer.wait_closed()
+        out("server wait_closed returned")
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        out("server started")
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        out("client connected")
+        writer.write(b"ping\n")
+        await writer.drain()
+        out("client drained")
+        for i in range(4):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        line = await reader.readline()
+        out(f"client read {show_bytes(line)}")
+        writer.write_eof()
+        out("client write_eof")
+        rest = await reader.read()
+        out(f"client read-to-eof {show_bytes(rest)} at_eof={reader.at_eof()}")
+        writer.close()
+        await writer.wait_closed()
+        out("client wait_closed returned")
+        server.close()
+        await server.wait_closed()
+        out("server closed")
+
+    asyncio.run(main())
+
+
+SCENARIOS = [stream_reader_edges, protocol_events, reader_level_triggered, streams_events]
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--list"]:
+        for scenario in SCENARIOS:
+            print(scenario.__name__)
+    else:
+        {s.__name__: s for s in SCENARIOS}[sys.argv[1]]()
