@@ -1,0 +1,235 @@
+//! setImmediate (Node lib/timers.js `setImmediate`, lib/internal/timers.js `processImmediate`,
+//! src/env.cc `CheckImmediate`).
+//!
+//! Invariants:
+//! - Immediates run in the check phase, from one check handle that is always active but
+//!   unreferenced; while referenced immediates are pending, an idle handle is active so that
+//!   poll does not block (`ToggleImmediateRef`).
+//! - `processImmediate` detaches the whole queue before running it: immediates queued while
+//!   it runs wait for the next iteration, so a chain of immediates cannot starve I/O.
+//! - Between any two immediates, `runNextTicks()`; after the last, the callback scope drains.
+//!
+//! ```text
+//!   check phase ─> CheckImmediate: if count == 0 return
+//!                    processImmediate: queue = take(immediateQueue)
+//!                      for each: runNextTicks() (not before the first); skip if cleared; run
+//!                    (scope close: ticks + microtasks)
+//!                  if refCount == 0: stop the idle handle
+//! ```
+//!
+//! An immediate is one allocation: its state flags and its callback in one `Rc`.
+//! Node keeps the rest of a queue whose callback threw for the next check phase
+//! (`outstandingQueue`); here a throw ends the run, so nothing is left to keep.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::rc::Rc;
+
+use super::task_queues::run_next_ticks;
+use super::{with_env, Env};
+
+pub(crate) trait ImmediateJob {
+    fn state(&self) -> &ImmediateState;
+    fn run(&self);
+    fn drop_callback(&self);
+}
+
+pub(crate) struct ImmediateState {
+    destroyed: Cell<bool>,
+    refed: Cell<bool>,
+}
+
+struct ImmediateCell<F> {
+    state: ImmediateState,
+    callback: Cell<Option<F>>,
+}
+
+impl<F: FnOnce()> ImmediateJob for ImmediateCell<F> {
+    fn state(&self) -> &ImmediateState {
+        &self.state
+    }
+
+    fn run(&self) {
+        if let Some(callback) = self.callback.take() {
+            callback();
+        }
+    }
+
+    fn drop_callback(&self) {
+        drop(self.callback.take());
+    }
+}
+
+/// A pending `setImmediate`, as returned by it (Node's `Immediate`).
+#[derive(Clone)]
+pub struct Immediate(Rc<dyn ImmediateJob>);
+
+impl fmt::Debug for Immediate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Immediate")
+            .field("destroyed", &self.0.state().destroyed.get())
+            .finish()
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Immediates {
+    queue: RefCell<VecDeque<Rc<dyn ImmediateJob>>>,
+    spare: RefCell<VecDeque<Rc<dyn ImmediateJob>>>,
+    /// `immediateInfo[kCount]`.
+    count: Cell<u32>,
+    /// `immediateInfo[kRefCount]`.
+    ref_count: Cell<u32>,
+    /// Whether the idle handle is started (saves asking the loop on every toggle).
+    idle_started: Cell<bool>,
+}
+
+impl Immediates {
+    pub(crate) fn take_all(&self) -> VecDeque<Rc<dyn ImmediateJob>> {
+        self.queue.take()
+    }
+}
+
+/// Runs `callback` in the check phase of this or the next iteration (`setImmediate`).
+pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
+    let cell: Rc<dyn ImmediateJob> = Rc::new(ImmediateCell {
+        state: ImmediateState {
+            destroyed: Cell::new(false),
+            refed: Cell::new(true),
+        },
+        callback: Cell::new(Some(callback)),
+    });
+    with_env(|env| {
+        let immediates = &env.immediates;
+        immediates.count.set(immediates.count.get() + 1);
+        let refs = immediates.ref_count.get();
+        immediates.ref_count.set(refs + 1);
+        if refs == 0 {
+            toggle_immediate_ref(env, true);
+        }
+        immediates.queue.borrow_mut().push_back(cell.clone());
+    });
+    Immediate(cell)
+}
+
+/// Cancels an immediate that has not run (`clearImmediate`).
+pub fn clear_immediate(immediate: &Immediate) {
+    let state = immediate.0.state();
+    if state.destroyed.get() {
+        return;
+    }
+    with_env(|env| {
+        let immediates = &env.immediates;
+        immediates
+            .count
+            .set(immediates.count.get().saturating_sub(1));
+        if state.refed.replace(false) {
+            let refs = immediates.ref_count.get().saturating_sub(1);
+            immediates.ref_count.set(refs);
+            if refs == 0 {
+                toggle_immediate_ref(env, false);
+            }
+        }
+    });
+    state.destroyed.set(true);
+    immediate.0.drop_callback();
+}
+
+impl Immediate {
+    /// Stops this immediate from keeping the loop alive (`immediate.unref()`).
+    pub fn unref(&self) {
+        let state = self.0.state();
+        if state.destroyed.get() || !state.refed.replace(false) {
+            return;
+        }
+        with_env(|env| {
+            let refs = env.immediates.ref_count.get().saturating_sub(1);
+            env.immediates.ref_count.set(refs);
+            if refs == 0 {
+                toggle_immediate_ref(env, false);
+            }
+        });
+    }
+
+    /// Makes it keep the loop alive again (`immediate.ref()`).
+    pub fn ref_(&self) {
+        let state = self.0.state();
+        if state.destroyed.get() || state.refed.replace(true) {
+            return;
+        }
+        with_env(|env| {
+            let refs = env.immediates.ref_count.get();
+            env.immediates.ref_count.set(refs + 1);
+            if refs == 0 {
+                toggle_immediate_ref(env, true);
+            }
+        });
+    }
+
+    /// Whether it keeps the loop alive (`immediate.hasRef()`).
+    pub fn has_ref(&self) -> bool {
+        self.0.state().refed.get()
+    }
+}
+
+/// `ToggleImmediateRef`: the idle handle keeps poll from blocking.
+fn toggle_immediate_ref(env: &Env, referenced: bool) {
+    if env.immediates.idle_started.replace(referenced) == referenced {
+        return;
+    }
+    if referenced {
+        let _ = env.immediate_idle_handle.start(|| {});
+    } else {
+        env.immediate_idle_handle.stop();
+    }
+}
+
+/// `CheckImmediate`: the check handle's callback.
+pub(crate) fn check_immediate(env: &Env) {
+    if env.immediates.count.get() == 0 {
+        return;
+    }
+    env.make_callback(|| process_immediate(env));
+    if env.immediates.ref_count.get() == 0 {
+        toggle_immediate_ref(env, false);
+    }
+}
+
+/// `processImmediate`.
+fn process_immediate(env: &Env) {
+    let immediates = &env.immediates;
+    let mut queue = {
+        let spare = immediates.spare.take();
+        immediates.queue.replace(spare)
+    };
+    let mut ran_at_least_one = false;
+    while let Some(immediate) = queue.pop_front() {
+        let state = immediate.state();
+        if state.destroyed.get() {
+            continue;
+        }
+        if ran_at_least_one {
+            run_next_ticks(env);
+            if state.destroyed.get() {
+                continue;
+            }
+        } else {
+            ran_at_least_one = true;
+        }
+        state.destroyed.set(true);
+        immediates
+            .count
+            .set(immediates.count.get().saturating_sub(1));
+        if state.refed.replace(false) {
+            immediates
+                .ref_count
+                .set(immediates.ref_count.get().saturating_sub(1));
+        }
+        if probe::trace::enabled() {
+            probe::trace::record(probe::trace::EventKind::Instant { name: "immediate" });
+        }
+        immediate.run();
+    }
+    immediates.spare.replace(queue);
+}

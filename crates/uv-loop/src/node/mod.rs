@@ -1,0 +1,325 @@
+//! Node's layer over the libuv loop: the per-thread environment, `run`, and how errors end it.
+//!
+//! Invariants:
+//! - One environment per thread (Node: one per isolate), created on first use and dropped
+//!   when [`run`] returns, so each `run` starts from a fresh loop.
+//! - Every callback the loop makes into "JavaScript" goes through [`Env::make_callback`]
+//!   (Node's `InternalCallbackScope`): after it returns, the nextTick queue and the microtask
+//!   queue are drained ([`task_queues`]). Timers and immediates also drain between any two of
+//!   their callbacks (`runNextTicks`).
+//! - An uncaught error ends the run at once, as Node's default `uncaughtException` handling
+//!   exits the process: [`throw`] (and an unhandled rejection) unwinds to [`run`], which
+//!   returns it as [`RunError`]. No `RefCell` is borrowed while user code runs, so unwinding
+//!   leaves nothing half-borrowed; the environment is dropped whole.
+//!
+//! ```text
+//!   run(main):  env = Env::new()          uv timer (unref), check handle (unref), idle handle
+//!               make_callback(main)       main "module", then processTicksAndRejections
+//!               uv.run(Default)           timers ─ pending ─ idle ─ prepare ─ poll ─ check ─ close
+//!               drop env
+//! ```
+
+pub(crate) mod async_fn;
+pub(crate) mod immediate;
+pub(crate) mod promise;
+pub(crate) mod task_queues;
+pub(crate) mod timers;
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::io;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::rc::Rc;
+
+use crate::uv::{CheckHandle, IdleHandle, Loop, LoopOptions, RunMode, TimerHandle};
+
+/// A thrown JavaScript value: an error object, shared (cheap to clone, like a JS reference).
+#[derive(Clone)]
+pub struct JsError(Rc<dyn std::error::Error>);
+
+impl JsError {
+    /// Wraps any error.
+    pub fn new(error: impl std::error::Error + 'static) -> JsError {
+        JsError(Rc::new(error))
+    }
+
+    /// An `Error` with `message` (JavaScript's `new Error(message)`).
+    pub fn message(message: impl Into<String>) -> JsError {
+        JsError(Rc::new(ErrorMessage(message.into())))
+    }
+
+    /// The wrapped error.
+    pub fn get(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Debug for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JsError({})", self.0)
+    }
+}
+
+impl fmt::Display for JsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[derive(Debug)]
+struct ErrorMessage(String);
+
+impl fmt::Display for ErrorMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ErrorMessage {}
+
+/// Why [`run`] ended early.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A callback threw ([`throw`]): Node prints it and exits with code 1.
+    Uncaught(JsError),
+    /// A callback panicked; the panic message (Node has no panics: this is Rust's own).
+    Panic(String),
+    /// A promise was rejected and no handler was attached by the time the microtask queue
+    /// drained (Node's default `--unhandled-rejections=throw`).
+    UnhandledRejection(JsError),
+    /// `run` was called from inside a running `run` on the same thread.
+    AlreadyRunning,
+    /// The loop could not be created (epoll or eventfd failed).
+    Loop(io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Uncaught(error) => write!(f, "Uncaught {error}"),
+            RunError::Panic(message) => write!(f, "callback panicked: {message}"),
+            RunError::UnhandledRejection(error) => write!(
+                f,
+                "unhandled promise rejection: {error} (Node: ERR_UNHANDLED_REJECTION, exit code 1)"
+            ),
+            RunError::AlreadyRunning => f.write_str("uv_loop::run called inside a running loop"),
+            RunError::Loop(error) => write!(f, "cannot create the event loop: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// Throws `error` from a callback: the run ends with [`RunError::Uncaught`], as an uncaught
+/// exception ends a Node process. Outside [`run`], it unwinds to the caller like a panic.
+pub fn throw(error: JsError) -> ! {
+    try_with_env(|env| env.fatal.replace(Some(Fatal::Uncaught(error))));
+    resume_unwind(Box::new(FatalMarker))
+}
+
+pub(crate) enum Fatal {
+    Uncaught(JsError),
+    UnhandledRejection(JsError),
+}
+
+/// The unwind payload of [`throw`]; the error itself waits in `Env::fatal`.
+struct FatalMarker;
+
+/// Options for [`run_with`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Thread-pool size; `None` reads `UV_THREADPOOL_SIZE` (default 4), as Node does.
+    pub threadpool_size: Option<usize>,
+}
+
+/// The environment: the loop and Node's queues over it.
+pub(crate) struct Env {
+    pub(crate) uv: Loop,
+    pub(crate) queues: task_queues::TaskQueues,
+    pub(crate) timers: timers::Timers,
+    pub(crate) immediates: immediate::Immediates,
+    pub(crate) tasks: async_fn::Tasks,
+    pub(crate) timer_handle: TimerHandle,
+    immediate_check_handle: CheckHandle,
+    pub(crate) immediate_idle_handle: IdleHandle,
+    fatal: RefCell<Option<Fatal>>,
+    running: Cell<bool>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Env>>> = const { RefCell::new(None) };
+}
+
+impl Env {
+    fn new(options: RunOptions) -> io::Result<Rc<Env>> {
+        let uv = Loop::with_options(LoopOptions {
+            threadpool_size: options.threadpool_size,
+        })?;
+        let timer_handle = TimerHandle::new(&uv);
+        timer_handle.unref();
+        let immediate_check_handle = CheckHandle::new(&uv);
+        let immediate_idle_handle = IdleHandle::new(&uv);
+        let env = Rc::new(Env {
+            queues: task_queues::TaskQueues::default(),
+            timers: timers::Timers::default(),
+            immediates: immediate::Immediates::default(),
+            tasks: async_fn::Tasks::new(&uv),
+            timer_handle,
+            immediate_check_handle,
+            immediate_idle_handle,
+            fatal: RefCell::new(None),
+            running: Cell::new(false),
+            uv,
+        });
+        // Node: uv_check_start(immediate_check_handle, CheckImmediate); uv_unref(...).
+        let started = env
+            .immediate_check_handle
+            .start(|| with_env(immediate::check_immediate));
+        if started.is_ok() {
+            env.immediate_check_handle.unref();
+        }
+        Ok(env)
+    }
+
+    /// Node's `InternalCallbackScope`: run `callback`, then drain ticks and microtasks.
+    #[inline]
+    pub(crate) fn make_callback(&self, callback: impl FnOnce()) {
+        callback();
+        task_queues::run_next_ticks(self);
+    }
+
+    /// Drops every queued callback, timer, immediate and task, so that reference cycles
+    /// through closures (an interval that holds its own `Timeout`) are released.
+    fn close(&self) {
+        let ticks = self.queues.take_all();
+        let timers = self.timers.take_all();
+        let immediates = self.immediates.take_all();
+        let tasks = self.tasks.take_all();
+        drop((ticks, timers, immediates, tasks));
+    }
+}
+
+/// Calls `f` with this thread's environment, creating it on first use.
+///
+/// # Panics
+///
+/// If the loop cannot be created (the kernel refused an epoll instance or an eventfd), as
+/// `std::thread::spawn` panics when the OS refuses a thread. [`run`] reports the same failure
+/// as [`RunError::Loop`] instead.
+pub(crate) fn with_env<R>(f: impl FnOnce(&Env) -> R) -> R {
+    CURRENT.with(|current| {
+        // The fast path borrows the slot for the length of `f`: only `run_with` borrows it
+        // mutably, and never while a callback runs.
+        if let Some(env) = &*current.borrow() {
+            return f(env);
+        }
+        let env = current_env().unwrap_or_else(|error| {
+            panic!("uv_loop: cannot create the event loop for this thread: {error}")
+        });
+        f(&env)
+    })
+}
+
+fn try_with_env<R>(f: impl FnOnce(&Env) -> R) -> Option<R> {
+    let env = CURRENT.with(|current| current.borrow().clone())?;
+    Some(f(&env))
+}
+
+fn current_env() -> io::Result<Rc<Env>> {
+    CURRENT.with(|current| {
+        if let Some(env) = &*current.borrow() {
+            return Ok(env.clone());
+        }
+        let env = Env::new(RunOptions::default())?;
+        *current.borrow_mut() = Some(env.clone());
+        Ok(env)
+    })
+}
+
+/// Runs `main` as Node runs a script: `main` first, then the nextTick and microtask queues,
+/// then the event loop until nothing referenced is left. Returns the first uncaught error or
+/// unhandled rejection, which ends the run at once (Node's default).
+pub fn run(main: impl FnOnce()) -> Result<(), RunError> {
+    run_with(RunOptions::default(), main)
+}
+
+/// [`run`] with `options`. Options apply only when this call creates the thread's
+/// environment, that is when nothing was scheduled on this thread before it.
+pub fn run_with(options: RunOptions, main: impl FnOnce()) -> Result<(), RunError> {
+    let env = CURRENT.with(|current| -> Result<Rc<Env>, RunError> {
+        if let Some(env) = &*current.borrow() {
+            if env.running.get() {
+                return Err(RunError::AlreadyRunning);
+            }
+            return Ok(env.clone());
+        }
+        let env = Env::new(options).map_err(RunError::Loop)?;
+        *current.borrow_mut() = Some(env.clone());
+        Ok(env)
+    })?;
+    env.running.set(true);
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        env.make_callback(main);
+        env.uv.run(RunMode::Default);
+    }));
+    let fatal = env.fatal.borrow_mut().take();
+    env.close();
+    env.running.set(false);
+    let taken = CURRENT.with(|current| current.borrow_mut().take());
+    drop(taken);
+    drop(env);
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(payload) => Err(match (payload.downcast::<FatalMarker>(), fatal) {
+            (Ok(_), Some(Fatal::Uncaught(error))) => RunError::Uncaught(error),
+            (Ok(_), Some(Fatal::UnhandledRejection(error))) => RunError::UnhandledRejection(error),
+            (Ok(_), None) => RunError::Panic("uncaught error without a value".into()),
+            (Err(payload), _) => RunError::Panic(panic_message(&*payload)),
+        }),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+pub(crate) fn raise_unhandled_rejection(env: &Env, reason: JsError) -> ! {
+    env.fatal.replace(Some(Fatal::UnhandledRejection(reason)));
+    resume_unwind(Box::new(FatalMarker))
+}
+
+/// Queues `work` on the thread pool with `kind`; `after` runs with its result on the loop
+/// thread in the poll phase, as a callback from the loop (ticks and microtasks drain after).
+pub(crate) fn submit_work<R: Send + 'static>(
+    kind: crate::uv::WorkKind,
+    work: impl FnOnce() -> R + Send + 'static,
+    after: impl FnOnce(R) + 'static,
+) {
+    with_env(|env| {
+        env.uv.submit(
+            kind,
+            Box::new(move || Box::new(work()) as Box<dyn std::any::Any + Send>),
+            Box::new(move |result| match result.downcast::<R>() {
+                Ok(value) => with_env(|env| env.make_callback(|| after(*value))),
+                Err(other) => crate::uv::threadpool::resume_work_panic(other),
+            }),
+        );
+    });
+}
+
+/// Runs `work` on the thread pool and `after` with its result on the loop thread, in the
+/// poll phase (`uv_queue_work`, as Node add-ons use it). A panic in `work` ends the run with
+/// [`RunError::Panic`].
+pub fn queue_work<R: Send + 'static>(
+    work: impl FnOnce() -> R + Send + 'static,
+    after: impl FnOnce(R) + 'static,
+) {
+    submit_work(crate::uv::WorkKind::Cpu, work, after);
+}

@@ -1,0 +1,170 @@
+//! nextTick and microtasks (Node lib/internal/process/task_queues.js, V8's microtask queue).
+//!
+//! Invariants:
+//! - `process.nextTick` callbacks run before promise jobs: `processTicksAndRejections` runs the
+//!   whole tick queue (ticks added meanwhile included), then drains the microtask queue
+//!   (V8 runs microtasks queued by microtasks too), and repeats while ticks were queued or an
+//!   unhandled rejection was processed.
+//! - `runNextTicks` (used between timers, between immediates, and at the end of every
+//!   callback from the loop) only runs microtasks when no tick is queued and no rejection is
+//!   waiting.
+//! - A promise rejected with no handler is remembered; when the queues are drained and it
+//!   still has none, the run ends with an unhandled rejection (`--unhandled-rejections=throw`,
+//!   Node 15+). A handler attached before that point cancels it, as V8's
+//!   `kPromiseHandlerAddedAfterReject` does.
+//!
+//! ```text
+//!   processTicksAndRejections:
+//!     do {
+//!       while (tick = ticks.shift()) tick()
+//!       runMicrotasks()                      // until the microtask queue is empty
+//!     } while (ticks non-empty || processPromiseRejections())
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use super::{raise_unhandled_rejection, with_env, Env, JsError};
+
+/// A queued callback: a boxed closure, or a shared object that is its own job (an `await`'s
+/// reaction, which the awaiting future also holds: one allocation for both).
+pub(crate) enum Job {
+    Once(Box<dyn FnOnce()>),
+    Shared(Rc<dyn SharedJob>),
+    /// An `await` inside a task: resume the task (no allocation).
+    Resume(Rc<super::async_fn::Task>, u64),
+}
+
+/// A job that lives in an `Rc` shared with its creator.
+pub(crate) trait SharedJob {
+    fn run(self: Rc<Self>);
+}
+
+impl Job {
+    #[inline]
+    fn run(self) {
+        match self {
+            Job::Once(callback) => callback(),
+            Job::Shared(job) => job.run(),
+            Job::Resume(task, seq) => super::async_fn::resume(task, seq),
+        }
+    }
+}
+
+/// A rejected promise waiting to be seen handled (`maybeUnhandledPromises`).
+pub(crate) trait Rejection {
+    /// Whether a handler was attached since.
+    fn handled(&self) -> bool;
+    /// The rejection reason.
+    fn reason(&self) -> Option<JsError>;
+}
+
+/// What [`TaskQueues::take_all`] took out, to be dropped.
+pub(crate) struct Drained {
+    _ticks: VecDeque<Box<dyn FnOnce()>>,
+    _microtasks: VecDeque<Job>,
+    _rejections: Vec<Rc<dyn Rejection>>,
+}
+
+#[derive(Default)]
+pub(crate) struct TaskQueues {
+    ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    microtasks: RefCell<VecDeque<Job>>,
+    pending_unhandled: RefCell<Vec<Rc<dyn Rejection>>>,
+    has_rejection_to_warn: Cell<bool>,
+}
+
+impl TaskQueues {
+    pub(crate) fn enqueue_microtask(&self, job: Job) {
+        self.microtasks.borrow_mut().push_back(job);
+    }
+
+    pub(crate) fn reject_with_no_handler(&self, promise: Rc<dyn Rejection>) {
+        self.pending_unhandled.borrow_mut().push(promise);
+        self.has_rejection_to_warn.set(true);
+    }
+
+    fn has_tick_scheduled(&self) -> bool {
+        !self.ticks.borrow().is_empty()
+    }
+
+    /// Empties every queue; the caller drops what it gets outside the borrows.
+    pub(crate) fn take_all(&self) -> Drained {
+        Drained {
+            _ticks: self.ticks.take(),
+            _microtasks: self.microtasks.take(),
+            _rejections: self.pending_unhandled.take(),
+        }
+    }
+}
+
+/// Queues `callback` to run after the current operation, before any promise job
+/// (`process.nextTick`).
+pub fn next_tick(callback: impl FnOnce() + 'static) {
+    with_env(|env| env.queues.ticks.borrow_mut().push_back(Box::new(callback)));
+}
+
+/// Queues `callback` as a microtask (`queueMicrotask`): it runs with promise jobs, in order.
+pub fn queue_microtask(callback: impl FnOnce() + 'static) {
+    with_env(|env| env.queues.enqueue_microtask(Job::Once(Box::new(callback))));
+}
+
+/// `runNextTicks` in timers.js and `InternalCallbackScope::Close` in Node's C++.
+#[inline]
+pub(crate) fn run_next_ticks(env: &Env) {
+    let queues = &env.queues;
+    if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {
+        run_microtasks(env);
+    }
+    if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {
+        return;
+    }
+    process_ticks_and_rejections(env);
+}
+
+/// `processTicksAndRejections`.
+pub(crate) fn process_ticks_and_rejections(env: &Env) {
+    loop {
+        loop {
+            let tick = env.queues.ticks.borrow_mut().pop_front();
+            match tick {
+                Some(tick) => tick(),
+                None => break,
+            }
+        }
+        run_microtasks(env);
+        if !env.queues.has_tick_scheduled() && !process_promise_rejections(env) {
+            break;
+        }
+    }
+    env.queues.has_rejection_to_warn.set(false);
+}
+
+/// V8's `MicrotaskQueue::PerformCheckpoint`: run until the queue is empty.
+#[inline]
+pub(crate) fn run_microtasks(env: &Env) {
+    loop {
+        let job = env.queues.microtasks.borrow_mut().pop_front();
+        match job {
+            Some(job) => job.run(),
+            None => break,
+        }
+    }
+}
+
+/// `processPromiseRejections` in lib/internal/process/promises.js, mode `throw`.
+fn process_promise_rejections(env: &Env) -> bool {
+    let pending = env.queues.pending_unhandled.take();
+    let mut maybe_scheduled = false;
+    for promise in pending {
+        if promise.handled() {
+            continue;
+        }
+        if let Some(reason) = promise.reason() {
+            raise_unhandled_rejection(env, reason);
+        }
+        maybe_scheduled = true;
+    }
+    maybe_scheduled || !env.queues.pending_unhandled.borrow().is_empty()
+}

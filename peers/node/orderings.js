@@ -1,0 +1,193 @@
+// Ordering scenarios for crates/uv-loop's conformance tests (issue 5, points 1-10).
+// Usage: node orderings.js --list | node orderings.js <scenario>
+// Each scenario prints one event per line; peers/node/regen-fixtures.sh records them.
+'use strict';
+const fs = require('fs');
+const log = (line) => process.stdout.write(line + '\n');
+const busyWait = (ms) => { const end = Date.now() + ms; while (Date.now() < end); };
+
+const scenarios = {
+  // 1. Inside an fs callback: setTimeout 0, setImmediate, nextTick.
+  fs_callback() {
+    fs.stat(__filename, () => {
+      setTimeout(() => log('timeout'), 0);
+      setImmediate(() => log('immediate'));
+      process.nextTick(() => log('nextTick'));
+    });
+  },
+  // 2. Top level: nextTick, Promise.then, queueMicrotask, sync logs, timeout 0, immediate.
+  top_level() {
+    log('sync');
+    setTimeout(() => log('timeout'), 0);
+    setImmediate(() => log('immediate'));
+    process.nextTick(() => log('nextTick'));
+    Promise.resolve().then(() => log('promise'));
+    queueMicrotask(() => log('queueMicrotask'));
+    log('sync-end');
+  },
+  // 3. nextTick and promise nesting.
+  tick_promise_nesting() {
+    Promise.resolve().then(() => {
+      log('p1');
+      process.nextTick(() => log('tick-from-p1'));
+    });
+    process.nextTick(() => {
+      log('t1');
+      Promise.resolve().then(() => log('p-from-t1'));
+      process.nextTick(() => log('t-from-t1'));
+    });
+    Promise.resolve().then(() => log('p2'));
+    process.nextTick(() => log('t2'));
+  },
+  // 4. Inside an I/O callback: two timers and two immediates with nested ticks and promises.
+  io_timers_immediates() {
+    fs.stat(__filename, () => {
+      setTimeout(() => {
+        log('t1');
+        process.nextTick(() => log('n1'));
+        Promise.resolve().then(() => log('p1'));
+      }, 0);
+      setTimeout(() => {
+        log('t2');
+        Promise.resolve().then(() => log('p2'));
+      }, 0);
+      setImmediate(() => {
+        log('i1');
+        process.nextTick(() => log('in1'));
+        Promise.resolve().then(() => log('ip1'));
+        setImmediate(() => log('i3-nested'));
+      });
+      setImmediate(() => log('i2'));
+      // Node itself is slow enough here that the 1 ms timers are due by the end of this
+      // iteration; the busy wait makes that hold for any runtime, so the order is fixed.
+      busyWait(2);
+    });
+  },
+  // 5. Durations 1, 0, 2, 0 and a 10 ms busy wait: one FIFO list per duration (0 -> 1).
+  timer_lists() {
+    setTimeout(() => log('A'), 1);
+    setTimeout(() => log('B'), 0);
+    setTimeout(() => log('C'), 2);
+    setTimeout(() => log('D'), 0);
+    busyWait(10);
+  },
+  // 6. In a timer callback: setTimeout 0 and setImmediate.
+  timer_callback() {
+    setTimeout(() => {
+      log('T1');
+      setTimeout(() => log('T-inner'), 0);
+      setImmediate(() => log('I-inner'));
+    }, 0);
+  },
+  // 7. async function with `await null` beside promise chains and nextTick.
+  await_null() {
+    async function a() {
+      log('a start');
+      await null;
+      log('a after await');
+    }
+    a();
+    Promise.resolve().then(() => log('then1')).then(() => log('then2'));
+    process.nextTick(() => log('tick'));
+    log('end');
+  },
+  // 7b. A handler that returns a promise: the derived promise settles two microtasks later.
+  thenable_ticks() {
+    Promise.resolve().then(() => Promise.resolve('x')).then((v) => log('via-thenable ' + v));
+    Promise.resolve().then(() => log('a1')).then(() => log('a2')).then(() => log('a3'))
+      .then(() => log('a4')).then(() => log('a5'));
+  },
+  // 7c. Awaiting an async function's promise, and a rejection caught by try/catch.
+  async_return() {
+    async function inner() { log('inner'); return 1; }
+    async function failing() { await null; throw new Error('bad'); }
+    async function outer() {
+      const v = await inner();
+      log('outer got ' + v);
+      try { await failing(); } catch (e) { log('caught ' + e.message); }
+    }
+    outer();
+    Promise.resolve().then(() => log('t1')).then(() => log('t2')).then(() => log('t3'))
+      .then(() => log('t4'));
+    log('sync-end');
+  },
+  // 8a. A recursive nextTick chain holds back a 0 ms timer until it ends.
+  tick_starvation() {
+    setTimeout(() => log('timeout'), 0);
+    let n = 0;
+    const tick = () => {
+      n += 1;
+      if (n < 100000) process.nextTick(tick); else log('ticks-done ' + n);
+    };
+    process.nextTick(tick);
+  },
+  // 8b. A recursive setImmediate chain does not starve I/O: the stat completes mid-chain.
+  immediate_no_starvation() {
+    let done = false;
+    let count = 0;
+    const step = () => {
+      count += 1;
+      if (done) { log('chain-stopped'); return; }
+      if (count > 1000000) { log('starved'); return; }
+      setImmediate(step);
+    };
+    fs.stat(__filename, () => { done = true; log('stat'); });
+    setImmediate(step);
+  },
+  // 9. Four pool threads blocked: a stat waits for them, a timer does not.
+  pool_exhaustion() {
+    const os = require('os');
+    const path = require('path');
+    const { execFileSync } = require('child_process');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'uv-fifo-'));
+    const fifos = [0, 1, 2, 3].map((i) => path.join(dir, 'fifo' + i));
+    for (const fifo of fifos) execFileSync('mkfifo', [fifo]);
+    let read = 0;
+    for (const fifo of fifos) {
+      fs.readFile(fifo, () => { read += 1; if (read === 4) fs.rmSync(dir, { recursive: true }); });
+    }
+    fs.stat(__filename, () => log('stat'));
+    setTimeout(() => log('timer-50'), 50);
+    setTimeout(() => {
+      log('gate-open');
+      for (const fifo of fifos) { const fd = fs.openSync(fifo, 'w'); fs.closeSync(fd); }
+    }, 150);
+  },
+  // 9b. The same with UV_THREADPOOL_SIZE=5 (set by regen-fixtures.sh): the stat returns.
+  pool_five() {
+    scenarios.pool_exhaustion();
+  },
+  // 10. Uncaught error in a timer: what ran before it, then the exit.
+  uncaught_error() {
+    setTimeout(() => {
+      log('timer');
+      process.nextTick(() => log('never-tick'));
+      throw new Error('boom');
+    }, 0);
+    setImmediate(() => log('immediate'));
+  },
+  // 11. Unhandled rejection: ticks and microtasks drain first, then the process exits.
+  unhandled_rejection() {
+    Promise.reject(new Error('nope'));
+    process.nextTick(() => log('tick'));
+    Promise.resolve().then(() => log('then'));
+    setTimeout(() => log('never-timeout'), 0);
+  },
+  // 12. A rejection handled within the same drain is not reported.
+  handled_later() {
+    const p = Promise.reject(new Error('late'));
+    process.nextTick(() => p.catch(() => log('caught')));
+    setTimeout(() => log('timeout'), 0);
+  },
+};
+
+const name = process.argv[2];
+if (name === '--list') {
+  log(Object.keys(scenarios).join('\n'));
+} else if (scenarios[name]) {
+  process.on('exit', (code) => log('exit ' + code));
+  scenarios[name]();
+} else {
+  process.stderr.write('unknown scenario: ' + name + '\n');
+  process.exit(2);
+}
