@@ -15,13 +15,16 @@ fi
 fixtures="$here/../../crates/asyncio-loop/tests/fixtures"
 version() { "$1" -c 'import platform; print(platform.python_version())'; }
 mkdir -p "$fixtures"
-for scenario in $("$python" "$here/asyncio_orderings.py" --list); do
-    lines="$("$python" "$here/asyncio_orderings.py" "$scenario")"
+# asyncio_orderings.py: the loop, tasks and synchronization; asyncio_io_orderings.py: streams
+# and transports.
+for script in asyncio_orderings.py asyncio_io_orderings.py; do
+for scenario in $("$python" "$here/$script" --list); do
+    lines="$("$python" "$here/$script" "$scenario")"
     if [ -n "$python312" ]; then
-        if [ "$lines" = "$("$python312" "$here/asyncio_orderings.py" "$scenario")" ]; then
+        if [ "$lines" = "$("$python312" "$here/$script" "$scenario")" ]; then
             agreement="CPython $(version "$python312") prints the same lines."
         else
-            agreement="CPython $(version "$python312") DIFFERS; see asyncio_orderings.py."
+            agreement="CPython $(version "$python312") DIFFERS; see $script."
         fi
     else
         agreement="not checked against CPython 3.12 (not installed)."
@@ -32,3 +35,5 @@ for scenario in $("$python" "$here/asyncio_orderings.py" --list); do
         echo "$lines"
     } > "$fixtures/$scenario.txt"
 done
+done
+"$here/regen-mp-fixtures.sh" "$python"  # procpool fixtures (crates/procpool/tests/fixtures)
