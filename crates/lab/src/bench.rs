@@ -174,7 +174,7 @@ pub const BENCHMARKS: [Benchmark; 13] = [
 
 /// The asyncio-loop model's benchmarks (issue 4), in the order `all` runs them; the names,
 /// metrics and units are the CPython peer's (`peers/python/bench_asyncio.py`).
-pub const ASYNCIO_BENCHMARKS: [Benchmark; 3] = [
+pub const ASYNCIO_BENCHMARKS: [Benchmark; 5] = [
     benchmark(
         "callsoon-chain",
         Workload::CallSoonChain,
@@ -196,6 +196,12 @@ pub const ASYNCIO_BENCHMARKS: [Benchmark; 3] = [
             "100,000 round trips between two tasks over two unbounded Queues: ns_per_round_trip",
         )
     },
+    echo(
+        "echo-c100",
+        100,
+        "TCP echo over streams, 100 connections x 64 B, Go's load generator: round_trips_per_s, p99_us",
+    ),
+    echo("echo-c1000", 1000, "the same with 1,000 connections"),
 ];
 
 impl Benchmark {
@@ -503,11 +509,6 @@ pub enum BenchError {
         /// The benchmark.
         benchmark: &'static str,
     },
-    /// The model records no trace events yet.
-    NotTraced {
-        /// The model.
-        model: &'static str,
-    },
     /// These benchmarks were skipped for [`BenchError::PeerMissing`]; the others ran.
     Skipped(Vec<&'static str>),
 }
@@ -546,12 +547,6 @@ impl fmt::Display for BenchError {
             ),
             BenchError::Unsupported { model, benchmark } => {
                 write!(f, "{model} has no runner for {benchmark}")
-            }
-            BenchError::NotTraced { model } => {
-                write!(
-                    f,
-                    "{model} records no scheduler events yet: nothing to trace"
-                )
             }
             BenchError::Skipped(names) => write!(
                 f,

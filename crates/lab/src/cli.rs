@@ -4,6 +4,8 @@
 //!   schedlab [--quick] [--models M,..] [--experiments E,..] [--out DIR]
 //!                                                   Command::Table (the main job)
 //!   schedlab list                                   Command::List
+//!   schedlab peers [--quick] [--experiments E,..] [--out DIR]
+//!                                                   Command::Peers (lab::peers)
 //!   schedlab bench <model> <workload>...|all ...    Command::Bench
 //!   schedlab trace <model> <workload> ...           Command::Trace
 //!   schedlab serve <model> echo [--addr A] ...      Command::Serve
@@ -37,6 +39,8 @@ pub enum Command {
     Table(essay::Options),
     /// List the models, experiments and benchmarks.
     List,
+    /// The experiments on the real Go, CPython and Node.
+    Peers(lab::peers::Options),
     /// Print the usage text.
     Help,
     /// Run benchmarks on one model.
@@ -118,6 +122,23 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
     }
     match command.as_str() {
         "help" => Ok(Command::Help),
+        "peers" => {
+            let parsed =
+                Parsed::from_args("peers", rest, &[Flag::Quick, Flag::Experiments, Flag::Out])?;
+            if let Some(word) = parsed.positional.first() {
+                return Err(UsageError::UnexpectedArgument {
+                    command: "peers",
+                    argument: word.clone(),
+                });
+            }
+            let defaults = lab::peers::Options::default();
+            Ok(Command::Peers(lab::peers::Options {
+                experiments: parsed.experiments.unwrap_or(defaults.experiments),
+                quick: parsed.quick,
+                out: parsed.out.unwrap_or(defaults.out),
+                ..defaults
+            }))
+        }
         "list" => match rest.first() {
             None => Ok(Command::List),
             Some(word) => Err(UsageError::UnexpectedArgument {
@@ -528,7 +549,7 @@ impl fmt::Display for UsageError {
             UsageError::UnknownCommand(command) => {
                 write!(
                     f,
-                    "unknown command {command:?} (commands: list, bench, trace, serve, help)"
+                    "unknown command {command:?} (commands: list, peers, bench, trace, serve, help)"
                 )
             }
             UsageError::MissingModel(command) => {
@@ -618,6 +639,8 @@ Usage:
   schedlab [--quick] [--models M,..] [--experiments E,..] [--out DIR]
                                              the main job: the essay's table, every cell measured
   schedlab list                              the models, experiments and benchmarks
+  schedlab peers [--quick] [--experiments E,..] [--out DIR]
+                                             the experiments on the real Go, CPython, Node
   schedlab bench <model> <workload>...|all [--procs N] [--reps R]
   schedlab trace <model> <workload> [-o FILE] [--procs N]
   schedlab serve <model> echo [--addr HOST:PORT] [--procs N]
@@ -627,10 +650,14 @@ Commands:
   (none)  runs each experiment on each model in a child process, prints the table (each claim,
           the measured figure, and whether they agree) and writes DIR/results.json
   list    prints the models, the experiments and each model's benchmarks
+  peers   runs each experiment on the real systems the models copy (go, cpython-mp,
+          cpython-threads, cpython-asyncio, node), those installed here, each in a process of
+          its own; prints their result lines and writes DIR/peers.json
   bench   runs each workload once to warm up, then R times, and prints the median of each figure
   trace   runs the workload once at a small size while recording scheduler events, and writes
           them as Chrome Trace Event JSON (open it in https://ui.perfetto.dev)
-  serve   serves the echo workload (TCP echo, one goroutine per connection) until killed; prints
+  serve   serves the echo workload (TCP echo; goroutines: a goroutine per connection,
+          asyncio-loop: a streams task per connection) until killed; prints
           `PORT <n>` on stdout once it listens, for a load generator such as peers/go/loadgen
 
 `all` runs every workload below but the echo ones, which need Go's load generator

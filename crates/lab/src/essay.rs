@@ -11,7 +11,7 @@
 //! ```
 //!
 //! A failed experiment does not stop the run: its cells read "not measured", the failure is
-//! recorded, and the run's exit status says something failed (`Run::failures`).
+//! recorded (`Run::failures`), and the run's exit status says something failed.
 
 use std::fs;
 use std::io;
@@ -21,6 +21,7 @@ use std::process::Command;
 use probe::result::ResultLine;
 use serde::{Deserialize, Serialize};
 
+use crate::calibration::Calibration;
 use crate::experiments::{self, Experiment, ExperimentError};
 use crate::model::Model;
 use crate::table::{self, Cell, Figures};
@@ -57,20 +58,10 @@ pub const DEFAULT_OUT: &str = "schedlab-out";
 pub struct Run {
     /// Every figure measured.
     pub lines: Vec<ResultLine>,
-    /// The experiments that gave no figures (or no trace), and why; `NotYet` ones are expected
-    /// gaps.
+    /// The experiments that gave no figures (or no trace), and why.
     pub failures: Vec<(Model, Experiment, ExperimentError)>,
     /// The traces written.
     pub traces: Vec<(Model, Experiment, PathBuf)>,
-}
-
-impl Run {
-    /// Failures other than a model not having a runner yet.
-    pub fn errors(&self) -> impl Iterator<Item = &(Model, Experiment, ExperimentError)> {
-        self.failures
-            .iter()
-            .filter(|(_, _, error)| !matches!(error, ExperimentError::NotYet { .. }))
-    }
 }
 
 /// Runs every (model, experiment) pair of `options` in a child process each, calling
@@ -153,6 +144,26 @@ pub struct Results {
     pub failures: Vec<Failure>,
     /// The traces written, Chrome Trace Event JSON that Perfetto opens.
     pub traces: Vec<TraceRecord>,
+    /// Each cell measured on the real system too, when `peers.json` was in the output folder.
+    pub calibration: Vec<CalibrationRecord>,
+}
+
+/// A cell measured on the real system (see [`crate::calibration`]).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationRecord {
+    /// The row's title.
+    pub row: String,
+    /// Our model.
+    pub model: String,
+    /// The real system (`go`, `cpython-mp`, ...).
+    pub peer: String,
+    /// What it measured, in the table's words.
+    pub measured: String,
+    /// The claim judged on it: `agrees`, `disagrees`, `shown` or `not-measured`.
+    pub verdict: String,
+    /// Our figure over the real one on the row's key metric.
+    pub ratio: Option<f64>,
 }
 
 /// A trace the main job wrote.
@@ -225,7 +236,13 @@ pub struct Failure {
 
 impl Results {
     /// The record of `run`.
-    pub fn new(run: &Run, cells: &[Cell], options: &Options, command: Vec<String>) -> Self {
+    pub fn new(
+        run: &Run,
+        cells: &[Cell],
+        calibrations: &[Calibration],
+        options: &Options,
+        command: Vec<String>,
+    ) -> Self {
         Results {
             schema: "schedlab-results/1".to_owned(),
             command,
@@ -265,6 +282,17 @@ impl Results {
                     model: model.name().to_owned(),
                     experiment: experiment.name().to_owned(),
                     reason: error.to_string(),
+                })
+                .collect(),
+            calibration: calibrations
+                .iter()
+                .map(|c| CalibrationRecord {
+                    row: c.row.title().to_owned(),
+                    model: c.model.name().to_owned(),
+                    peer: c.peer.to_owned(),
+                    measured: c.measured.clone(),
+                    verdict: c.verdict.name().to_owned(),
+                    ratio: c.ratio,
                 })
                 .collect(),
             traces: run

@@ -15,11 +15,15 @@ use std::process::ExitCode;
 use cli::Command;
 use indicatif::{ProgressBar, ProgressStyle};
 use lab::bench::{self, Benchmark};
+use lab::calibration;
 use lab::essay;
-use lab::experiments::{self, ExperimentError};
+use lab::experiments;
 use lab::model::Model;
 
 fn main() -> ExitCode {
+    // A procpool worker spawned by a pool of this program (the spawn start method) serves and
+    // exits here, before anything else runs.
+    procpool::main_if_worker();
     let command = match cli::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(error) => {
@@ -56,25 +60,20 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             experiment,
             options,
             trace,
-        } => match experiments::run_here(model, experiment, &options, trace.as_deref()) {
-            Ok(lines) => {
-                for line in lines {
-                    writeln!(out, "{line}")?;
-                }
+        } => {
+            for line in experiments::run_here(model, experiment, &options, trace.as_deref())? {
+                writeln!(out, "{line}")?;
             }
-            Err(ExperimentError::NotYet { .. }) => {
-                // The parent reads the gap from the status and reports it once, for all.
-                out.flush()?;
-                std::process::exit(experiments::NOT_YET_STATUS);
-            }
-            Err(error) => return Err(error.into()),
-        },
+        }
         Command::Bench {
             model,
             benchmarks,
             options,
         } => bench::run(model, &benchmarks, &options, &mut out)?,
         Command::Serve { .. } => unreachable!("served above"),
+        Command::Peers(options) => {
+            lab::peers::main_job(&options, std::env::args().collect(), &mut out)?;
+        }
         Command::Trace {
             model,
             benchmark,
@@ -114,9 +113,25 @@ fn table(options: &essay::Options, out: &mut dyn Write) -> Result<(), Box<dyn Er
     });
     bar.finish_and_clear();
     let cells = essay::cells(&run, options);
-    write!(out, "\n{}", lab::table::render(&cells, &options.models))?;
+    // The real systems' column, when `schedlab peers --out` wrote peers.json here before.
+    let calibrations = match calibration::load(&options.out) {
+        Ok(Some(real)) => {
+            let ours = lab::table::Figures::new(&run.lines);
+            calibration::calibrate(&ours, &real, &options.models, options.experiment.cores)
+        }
+        Ok(None) => Vec::new(),
+        Err(reason) => {
+            eprintln!("schedlab: no calibration column: {reason}");
+            Vec::new()
+        }
+    };
+    write!(
+        out,
+        "\n{}",
+        lab::table::render(&cells, &options.models, &calibrations)
+    )?;
     let command: Vec<String> = std::env::args().collect();
-    let results = essay::Results::new(&run, &cells, options, command);
+    let results = essay::Results::new(&run, &cells, &calibrations, options, command);
     let cannot_write = |error| format!("cannot write into {}: {error}", options.out.display());
     let json = results.write(&options.out).map_err(cannot_write)?;
     let html = lab::report::write(&results, &options.out).map_err(cannot_write)?;
@@ -126,23 +141,7 @@ fn table(options: &essay::Options, out: &mut dyn Write) -> Result<(), Box<dyn Er
         json.display(),
         html.display()
     )?;
-    for &model in &options.models {
-        let missing: Vec<&str> = run
-            .failures
-            .iter()
-            .filter(|(m, _, error)| *m == model && matches!(error, ExperimentError::NotYet { .. }))
-            .map(|(_, experiment, _)| experiment.name())
-            .collect();
-        if !missing.is_empty() {
-            writeln!(
-                out,
-                "schedlab: {} has no runner yet for: {}",
-                model.name(),
-                missing.join(", ")
-            )?;
-        }
-    }
-    for (model, experiment, error) in run.errors() {
+    for (model, experiment, error) in &run.failures {
         writeln!(
             out,
             "schedlab: {} {} failed: {error}",
@@ -150,7 +149,7 @@ fn table(options: &essay::Options, out: &mut dyn Write) -> Result<(), Box<dyn Er
             experiment.name()
         )?;
     }
-    let errors = run.errors().count();
+    let errors = run.failures.len();
     if errors > 0 {
         return Err(format!("{errors} experiment(s) failed (see above)").into());
     }

@@ -28,11 +28,31 @@ pub fn record(
             let events = probe::trace::stop();
             measured.map(|_| events)
         }
-        // These record no probe events yet (issues 4, 5, 6): an empty trace would mislead.
-        Model::AsyncioLoop | Model::UvLoop | Model::GilThreads | Model::Procpool => {
-            Err(BenchError::NotTraced {
-                model: model.name(),
-            })
+        Model::AsyncioLoop => {
+            probe::trace::start();
+            let measured = bench::asyncio_loop::measure(benchmark, size);
+            let events = probe::trace::stop();
+            measured.map(|_| events)
+        }
+        Model::UvLoop => {
+            probe::trace::start();
+            let measured = bench::uv_loop::measure(benchmark, size);
+            let events = probe::trace::stop();
+            measured.map(|_| events)
+        }
+        Model::GilThreads => {
+            probe::trace::start();
+            let measured = bench::gil_threads::measure(benchmark, procs, size);
+            let events = probe::trace::stop();
+            measured.map(|_| events)
+        }
+        // The parent's side: processes started and exited, frames sent and received (the
+        // workers' own events stay in their processes).
+        Model::Procpool => {
+            probe::trace::start();
+            let measured = bench::procpool::measure(benchmark, procs, size);
+            let events = probe::trace::stop();
+            measured.map(|_| events)
         }
     }
 }

@@ -43,6 +43,11 @@ pub fn held_back(
                      arming and waking {tasks:.0} timers",
                     (wall - floor).max(0.0)
                 )
+            } else if in_flight >= tasks / 2.0 {
+                format!(
+                    "starting them: the first waits ended before the last task started \
+                     ({in_flight:.0} of {tasks:.0} in flight at the peak, {wall:.0} ms)"
+                )
             } else {
                 format!(
                     "waiting for a worker: at most {in_flight:.0} of {tasks:.0} waits in flight, \

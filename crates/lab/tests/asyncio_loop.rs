@@ -123,10 +123,54 @@ fn goroutines_has_no_callsoon_chain() {
 }
 
 #[test]
-fn trace_of_asyncio_loop_fails_cleanly() {
+fn trace_of_asyncio_loop_records_every_task_step() {
     let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-trace-asyncio.json");
-    let path = path.to_str().expect("utf-8 path");
-    let output = schedlab(&["trace", "asyncio-loop", "pingpong", "-o", path]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing to trace"));
+    let path_text = path.to_str().expect("utf-8 path");
+    let output = schedlab(&["trace", "asyncio-loop", "pingpong", "-o", path_text]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&path).expect("trace written");
+    let runs = lab::report::timeline::runs(&text).expect("Chrome trace JSON");
+    // 1,000 round trips: each task step of the two tasks, on the loop's one thread.
+    assert!(runs.len() >= 2_000, "{} runs", runs.len());
+    let threads: std::collections::BTreeSet<u64> = runs.iter().map(|r| r.thread).collect();
+    assert_eq!(threads.len(), 1, "one thread: {threads:?}");
+}
+
+#[test]
+fn asyncio_loop_echo_server_echoes_every_byte() {
+    use lab::workloads::echo;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    let (tx, rx) = std::sync::mpsc::channel::<SocketAddr>();
+    // The loop is single-threaded and serves forever: it lives on its own thread, left running
+    // to the end of the process.
+    std::thread::spawn(move || {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        let error = echo::serve_asyncio_loop(any_port, move |addr| {
+            tx.send(addr).expect("send the address")
+        });
+        panic!("the server stopped: {error}");
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the server listens");
+    for connections in [1, 100] {
+        let verified = echo::client_std(addr, connections).expect("echo");
+        assert_eq!(verified, Workload::Echo.checksum(connections));
+    }
+}
+
+#[test]
+fn asyncio_loop_echo_benchmarks_are_in_its_table_but_not_in_all() {
+    for (name, connections) in [("echo-c100", 100), ("echo-c1000", 1000)] {
+        let benchmark = Benchmark::find_on(Model::AsyncioLoop, name).expect("in the table");
+        assert_eq!(benchmark.workload, Workload::Echo);
+        assert_eq!(benchmark.size(1.0), connections);
+        assert!(Benchmark::all_on(Model::AsyncioLoop).all(|b| b.name != name));
+    }
 }

@@ -12,6 +12,18 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Every model, by name.
+const MODELS: [&str; 5] = [
+    "goroutines",
+    "procpool",
+    "gil-threads",
+    "asyncio-loop",
+    "uv-loop",
+];
+
+/// The models that run every task on one thread.
+const EVENT_LOOPS: [&str; 2] = ["asyncio-loop", "uv-loop"];
+
 fn figure(results: &Results, model: &str, experiment: &str, metric: &str) -> f64 {
     results
         .figures
@@ -22,16 +34,10 @@ fn figure(results: &Results, model: &str, experiment: &str, metric: &str) -> f64
 }
 
 #[test]
-fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
+fn quick_table_measures_every_cell_of_every_model() {
     let out = std::env::temp_dir().join(format!("schedlab-essay-{}", std::process::id()));
     let out_arg = out.to_str().expect("temp dir is UTF-8");
-    let output = schedlab(&[
-        "--quick",
-        "--models",
-        "goroutines,asyncio-loop",
-        "--out",
-        out_arg,
-    ]);
+    let output = schedlab(&["--quick", "--out", out_arg]);
     let stdout = text(&output.stdout);
     assert!(
         output.status.success(),
@@ -45,7 +51,15 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
             row.title()
         );
     }
-    assert!(stdout.contains("Go") && stdout.contains("Python asyncio"));
+    for column in [
+        "Go",
+        "Python MP",
+        "Python threads",
+        "Python asyncio",
+        "Node.js",
+    ] {
+        assert!(stdout.contains(column), "no column {column:?}:\n{stdout}");
+    }
 
     let json = std::fs::read_to_string(out.join("results.json")).expect("results.json written");
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html written");
@@ -53,7 +67,12 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
     let results: Results = serde_json::from_str(&json).expect("results.json matches its schema");
     // Every trace is Chrome Trace Event JSON: an object with a traceEvents array whose events
     // each have a phase, a timestamp, a process and a thread.
-    assert_eq!(results.traces.len(), 2 * 4, "{:#?}", results.traces);
+    assert_eq!(
+        results.traces.len(),
+        MODELS.len() * 4,
+        "{:#?}",
+        results.traces
+    );
     for trace in &results.traces {
         let text = std::fs::read_to_string(out.join(&trace.path)).expect("trace written");
         let value: serde_json::Value = serde_json::from_str(&text).expect("trace is JSON");
@@ -83,7 +102,7 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
     let _ = std::fs::remove_dir_all(&out);
     assert_eq!(results.schema, "schedlab-results/1");
     assert!(results.quick);
-    assert_eq!(results.cells.len(), Row::ALL.len() * 2);
+    assert_eq!(results.cells.len(), Row::ALL.len() * MODELS.len());
     assert!(
         results.cells.iter().all(|c| c.verdict != "not-measured"),
         "{:#?}",
@@ -92,34 +111,35 @@ fn quick_table_measures_every_cell_of_goroutines_and_asyncio_loop() {
     assert!(results.failures.is_empty(), "{:#?}", results.failures);
 
     // The contrasts of the essay: a hog delays the ticker for about its whole run on an event
-    // loop, and far less under goroutines; all waits are in flight at once on both.
-    let hog = figure(&results, "asyncio-loop", "preemption", "hog_ms");
-    let asyncio_delay = figure(
-        &results,
-        "asyncio-loop",
-        "preemption",
-        "worst_tick_delay_ms",
-    );
-    let go_delay = figure(&results, "goroutines", "preemption", "worst_tick_delay_ms");
-    assert!(
-        asyncio_delay > 0.7 * hog,
-        "asyncio ticker {asyncio_delay} ms, hog {hog} ms"
-    );
-    assert!(
-        go_delay < 0.5 * hog,
-        "goroutines ticker {go_delay} ms, hog {hog} ms"
-    );
-    for model in ["goroutines", "asyncio-loop"] {
+    // loop, and far less where something preempts it; every wait is in flight at once except in
+    // a process pool, which holds one per worker (and nearly every one with a thread per wait).
+    for model in MODELS {
+        let hog = figure(&results, model, "preemption", "hog_ms");
+        let delay = figure(&results, model, "preemption", "worst_tick_delay_ms");
+        if EVENT_LOOPS.contains(&model) {
+            assert!(
+                delay > 0.7 * hog,
+                "{model}: ticker {delay} ms late, hog {hog} ms"
+            );
+        } else {
+            assert!(
+                delay < 0.5 * hog,
+                "{model}: ticker {delay} ms late, hog {hog} ms"
+            );
+        }
         let tasks = figure(&results, model, "concurrency", "tasks");
-        assert_eq!(
-            figure(&results, model, "concurrency", "in_flight_max"),
-            tasks
-        );
+        let in_flight = figure(&results, model, "concurrency", "in_flight_max");
+        match model {
+            "procpool" => assert_eq!(in_flight, results.machine.cores as f64, "one per worker"),
+            // A thread per wait: the first waits may end before the last threads start.
+            "gil-threads" => assert!(in_flight >= tasks / 2.0, "{in_flight} of {tasks}"),
+            _ => assert_eq!(in_flight, tasks, "{model}: every wait in flight"),
+        }
     }
-    assert_eq!(
-        figure(&results, "asyncio-loop", "concurrency", "os_threads_max"),
-        1.0
-    );
+    for model in EVENT_LOOPS {
+        let threads = figure(&results, model, "concurrency", "os_threads_max");
+        assert_eq!(threads, 1.0, "{model}");
+    }
 }
 
 /// `speedup_w<cores>` of `model` from one `__experiment` child at quick sizes.
@@ -140,21 +160,25 @@ fn speedup(model: &str, cores: usize) -> f64 {
         .expect("a speedup figure")
 }
 
-/// The essay's parallelism contrast: goroutines speed up on 2 cores, an event loop does not.
-/// Other load on the machine can only take cores away, so goroutines get three tries; the event
-/// loop must stay below the band on every one.
+/// The essay's parallelism contrast: goroutines and procpool speed up on 2 cores; gil-threads
+/// and the event loops do not. Other load on the machine can only take cores away, so the
+/// parallel models get three tries; the others must stay below the band on every one.
 #[test]
-fn goroutines_speed_up_on_two_cores_and_the_event_loop_does_not() {
+fn goroutines_and_procpool_speed_up_on_two_cores_and_the_others_do_not() {
     let cores = probe::threads::available_parallelism();
     if cores < 2 {
         eprintln!("skipped: one core available");
         return;
     }
-    let asyncio = speedup("asyncio-loop", 2);
-    assert!(asyncio < 1.3, "asyncio-loop speedup {asyncio} on 2 workers");
-    let tries: Vec<f64> = (0..3).map(|_| speedup("goroutines", 2)).collect();
-    let best = tries.iter().copied().fold(0.0, f64::max);
-    assert!(best > 1.3, "goroutines speedups {tries:?} on 2 workers");
+    for model in ["gil-threads", "asyncio-loop", "uv-loop"] {
+        let speedup = speedup(model, 2);
+        assert!(speedup < 1.3, "{model} speedup {speedup} on 2 workers");
+    }
+    for model in ["goroutines", "procpool"] {
+        let tries: Vec<f64> = (0..3).map(|_| speedup(model, 2)).collect();
+        let best = tries.iter().copied().fold(0.0, f64::max);
+        assert!(best > 1.3, "{model} speedups {tries:?} on 2 workers");
+    }
 }
 
 #[test]
@@ -189,4 +213,60 @@ fn bad_table_options_exit_2_with_a_message() {
 fn an_unknown_experiment_in_a_child_is_a_usage_error() {
     let output = schedlab(&["__experiment", "goroutines", "nope"]);
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// With `peers.json` (from `schedlab peers`) in the output folder, every cell gains the real
+/// system's measurement, judged by the same rule, and our figure over theirs.
+#[test]
+fn a_peers_json_in_the_output_folder_adds_the_real_systems_column() {
+    let out = std::env::temp_dir().join(format!("schedlab-calibration-{}", std::process::id()));
+    std::fs::create_dir_all(&out).expect("temp dir");
+    let peers = serde_json::json!({
+        "schema": "schedlab-peers/1",
+        "command": ["schedlab", "peers"],
+        "figures": [{
+            "model": "go",
+            "experiment": "switching",
+            "metric": "ns_per_round_trip",
+            "value": 300.0,
+            "unit": "ns"
+        }, {
+            "model": "go",
+            "experiment": "switching",
+            "metric": "ns_per_yield",
+            "value": 70.0,
+            "unit": "ns"
+        }],
+        "skipped": []
+    });
+    std::fs::write(out.join("peers.json"), peers.to_string()).expect("write peers.json");
+    let out_arg = out.to_str().expect("temp dir is UTF-8");
+    let output = schedlab(&[
+        "--quick",
+        "--models",
+        "goroutines",
+        "--experiments",
+        "switching",
+        "--out",
+        out_arg,
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("↳ go"),
+        "{}",
+        text(&output.stdout)
+    );
+    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json written");
+    let results: Results = serde_json::from_str(&json).expect("results.json matches its schema");
+    let _ = std::fs::remove_dir_all(&out);
+    let scheduler = results
+        .calibration
+        .iter()
+        .find(|c| c.row == "Scheduler" && c.model == "goroutines")
+        .expect("the real Go's scheduler cell");
+    assert_eq!(scheduler.peer, "go");
+    assert_eq!(scheduler.measured, "yield 70 ns, round trip 300 ns");
+    let ours = figure(&results, "goroutines", "switching", "ns_per_round_trip");
+    let ratio = scheduler.ratio.expect("a ratio on the round trip");
+    assert!((ratio - ours / 300.0).abs() < 1e-9, "{ratio}");
 }

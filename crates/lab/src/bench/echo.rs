@@ -56,12 +56,32 @@ pub fn serve(
                 reason: format!("cannot listen on {addr}: {error}"),
             })
         }
-        Model::AsyncioLoop | Model::UvLoop | Model::GilThreads | Model::Procpool => {
-            Err(BenchError::Unsupported {
-                model: model.name(),
+        Model::AsyncioLoop => {
+            let error = echo::serve_asyncio_loop(addr, listening);
+            Err(BenchError::Served {
                 benchmark: "echo",
+                reason: format!("cannot serve on {addr}: {error}"),
             })
         }
+        Model::UvLoop => {
+            let error = echo::serve_uv_loop(addr, listening);
+            Err(BenchError::Served {
+                benchmark: "echo",
+                reason: format!("cannot serve on {addr}: {error}"),
+            })
+        }
+        Model::GilThreads => {
+            let error = echo::serve_gil_threads(addr, listening);
+            Err(BenchError::Served {
+                benchmark: "echo",
+                reason: format!("cannot serve on {addr}: {error}"),
+            })
+        }
+        // A process pool serves tasks, not sockets: multiprocessing has no echo server to model.
+        Model::Procpool => Err(BenchError::Unsupported {
+            model: model.name(),
+            benchmark: "echo",
+        }),
     }
 }
 

@@ -140,7 +140,14 @@ pub fn measure(
         Workload::Echo => Err(BenchError::NotInProcess {
             benchmark: benchmark.name,
         }),
-        Workload::CallSoonChain | Workload::CpuParallel => Err(BenchError::Unsupported {
+        Workload::CallSoonChain
+        | Workload::CpuParallel
+        | Workload::Convoy
+        | Workload::MapChunksize
+        | Workload::Startup
+        | Workload::ImmediateChain
+        | Workload::PromiseChain
+        | Workload::Pbkdf2Pool => Err(BenchError::Unsupported {
             model: Model::Goroutines.name(),
             benchmark: benchmark.name,
         }),

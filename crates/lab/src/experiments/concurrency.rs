@@ -10,7 +10,12 @@
 //! A model that runs every wait at once shows `in_flight_max` = N and a wall time near the floor;
 //! one that can only run as many waits as it has workers shows the worker count, and a wall time
 //! of N / workers × 100 ms. The thread and process counts are the "threads used" row: the same
-//! N tasks on 1 thread (event loops), on a few (goroutines: Ps plus sysmon), on N (threads).
+//! N tasks on 1 thread (event loops), on a few (goroutines: Ps plus sysmon), on N (gil-threads:
+//! a Python thread per wait, each sleeping with the GIL released, as `time.sleep` does).
+//!
+//! procpool runs `Pool(cores).map(wait, ..., chunksize=1)`: a worker sleeps through one wait at
+//! a time, so only `cores` waits are ever in flight. It gets [`PROCPOOL_WAITS_PER_WORKER`] waits
+//! per worker instead of N, or the run would take N / cores × 100 ms (50 s here).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -22,7 +27,8 @@ use std::time::{Duration, Instant};
 use asyncio_loop::{Error, EventLoop};
 use goroutines::{go, sleep};
 
-use super::{ExperimentError, Figures, Options};
+use super::{procs, ExperimentError, Figures, Options};
+use crate::bench::BenchError;
 use crate::model::Model;
 
 /// How long each task waits.
@@ -44,16 +50,25 @@ pub(super) fn run(
     mut figures: Figures,
     options: &Options,
 ) -> Result<Vec<probe::result::ResultLine>, ExperimentError> {
-    let count = tasks(options);
+    let mut count = tasks(options);
+    // The pool's workers start before the clock and the sampler: their start-up is `startup`'s.
+    let pool = match figures.model {
+        Model::Procpool => {
+            count = PROCPOOL_WAITS_PER_WORKER * options.cores as u64;
+            let pool = procpool::Pool::new(options.cores)
+                .map_err(|error| ExperimentError::Model(BenchError::Runtime(error.into())))?;
+            Some(pool)
+        }
+        _ => None,
+    };
     let sampler = Sampler::start();
     let started = Instant::now();
     let spans = match figures.model {
         Model::Goroutines => goroutines(count)?,
         Model::AsyncioLoop => asyncio_loop(count),
-        _ => {
-            sampler.stop();
-            return Err(figures.not_yet());
-        }
+        Model::GilThreads => gil_threads(count)?,
+        Model::Procpool => procpool(pool.as_ref(), count)?,
+        Model::UvLoop => uv_loop(count),
     };
     let wall = started.elapsed();
     let (threads, processes) = sampler.stop();
@@ -165,6 +180,69 @@ fn asyncio_loop(count: u64) -> Vec<(u64, u64)> {
     } else {
         Vec::new()
     }
+}
+
+/// The waits procpool gets per worker.
+pub const PROCPOOL_WAITS_PER_WORKER: u64 = 8;
+
+procpool::task! {
+    /// One wait of the concurrency experiment, in a worker process: when it began and ended on
+    /// the machine's monotonic clock.
+    pub fn concurrency_wait(_index: u64) -> (u64, u64) {
+        let begin = procs::monotonic_ns();
+        std::thread::sleep(WAIT);
+        (begin, procs::monotonic_ns())
+    }
+}
+
+/// `pool.map(wait, range(count), chunksize=1)` on the pool made before the clock started.
+fn procpool(pool: Option<&procpool::Pool>, count: u64) -> Result<Vec<(u64, u64)>, ExperimentError> {
+    let runtime_error = |error: String| ExperimentError::Model(BenchError::Runtime(error.into()));
+    let pool = pool.ok_or_else(|| runtime_error("no pool was made".to_owned()))?;
+    pool.map(concurrency_wait, 0..count, Some(1))
+        .map_err(|error| runtime_error(error.to_string()))
+}
+
+/// N `setTimeout(f, 100)` on one uv-loop: a wait begins when its timer is armed.
+fn uv_loop(count: u64) -> Vec<(u64, u64)> {
+    let spans = Rc::new(RefCell::new(Vec::with_capacity(count as usize)));
+    let recorded = spans.clone();
+    let ran = uv_loop::run(move || {
+        let base = Instant::now();
+        for _ in 0..count {
+            let spans = recorded.clone();
+            let begin = nanos_since(base);
+            uv_loop::set_timeout(
+                move || spans.borrow_mut().push((begin, nanos_since(base))),
+                WAIT.as_secs_f64() * 1e3,
+            );
+        }
+    });
+    let spans = spans.take();
+    if ran.is_ok() {
+        spans
+    } else {
+        Vec::new()
+    }
+}
+
+/// N Python threads, each `time.sleep(0.1)` with the GIL released, started from this (unattached)
+/// thread as `threading.Thread(...).start()` would start them.
+fn gil_threads(count: u64) -> Result<Vec<(u64, u64)>, ExperimentError> {
+    let interpreter = gil_threads::Interpreter::new(gil_threads::GilMode::On);
+    let base = Instant::now();
+    let mut handles = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let handle = interpreter
+            .spawn(move |py| {
+                let begin = nanos_since(base);
+                py.sleep(WAIT);
+                (begin, nanos_since(base))
+            })
+            .map_err(|error| ExperimentError::Model(BenchError::Runtime(error.into())))?;
+        handles.push(handle);
+    }
+    Ok(handles.into_iter().filter_map(|h| h.join().ok()).collect())
 }
 
 #[cfg(test)]

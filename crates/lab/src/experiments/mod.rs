@@ -13,6 +13,7 @@
 //! | `spawn`       | N empty tasks started, then joined                       | `ns_per_task`, `tasks`                                  |
 //! | `memory`      | N tasks waiting on one event                             | `bytes_per_task`, `tasks`                               |
 //! | `startup`     | from nothing to a first task's result, cold              | `startup_us`                                            |
+//! | `handoff`     | tiny tasks handed to another worker, one after another   | `us_per_task`, `tasks`                                  |
 //!
 //! The lab runs every (model, experiment) pair in a child process of its own
 //! (`schedlab __experiment <model> <experiment>`): thread and process counts and memory are then
@@ -20,13 +21,15 @@
 //! prints result lines `<model> <experiment> <metric> <value> <unit>`; the parent reads them back
 //! with [`probe::result::parse_lines`] and builds the table ([`crate::table`]) from them.
 //!
-//! A model without a runner for an experiment yet gives [`ExperimentError::NotYet`]; its cells
-//! read "not measured" rather than a number from anywhere else.
+//! An experiment that fails gives no figures: its cells read "not measured" rather than a
+//! number from anywhere else.
 
 pub mod concurrency;
+pub mod handoff;
 pub mod memory;
 pub mod parallelism;
 pub mod preemption;
+mod procs;
 pub mod spawn;
 pub mod startup;
 pub mod switching;
@@ -61,11 +64,13 @@ pub enum Experiment {
     Memory,
     /// From nothing to a first task's result.
     Startup,
+    /// Handing a tiny task to another worker and getting its result.
+    Handoff,
 }
 
 impl Experiment {
     /// Every experiment, in table order.
-    pub const ALL: [Experiment; 8] = [
+    pub const ALL: [Experiment; 9] = [
         Experiment::Parallelism,
         Experiment::Concurrency,
         Experiment::Preemption,
@@ -74,6 +79,7 @@ impl Experiment {
         Experiment::Spawn,
         Experiment::Memory,
         Experiment::Startup,
+        Experiment::Handoff,
     ];
 
     /// The name on the command line and in result lines.
@@ -87,6 +93,7 @@ impl Experiment {
             Experiment::Spawn => "spawn",
             Experiment::Memory => "memory",
             Experiment::Startup => "startup",
+            Experiment::Handoff => "handoff",
         }
     }
 
@@ -109,6 +116,9 @@ impl Experiment {
             Experiment::Spawn => "200,000 empty tasks started, then joined: ns per task",
             Experiment::Memory => "100,000 tasks waiting on one event: resident bytes per task",
             Experiment::Startup => "from nothing to a first task's result, in a fresh process",
+            Experiment::Handoff => {
+                "20,000 tiny tasks handed to another worker one by one: µs per task (IPC for MP)"
+            }
         }
     }
 
@@ -159,13 +169,6 @@ pub const EXPERIMENT_COMMAND: &str = "__experiment";
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ExperimentError {
-    /// The model has no runner for this experiment yet.
-    NotYet {
-        /// The model.
-        model: &'static str,
-        /// The experiment.
-        experiment: &'static str,
-    },
     /// The model's runtime failed (could not start, wrong checksum, ...).
     Model(BenchError),
     /// A figure could not be written as a result line.
@@ -195,9 +198,6 @@ pub enum ExperimentError {
 impl fmt::Display for ExperimentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExperimentError::NotYet { model, experiment } => {
-                write!(f, "{model} has no runner for {experiment} yet")
-            }
             ExperimentError::Model(error) => error.fmt(f),
             ExperimentError::Figure(error) => write!(f, "cannot print a figure: {error}"),
             ExperimentError::Checksum {
@@ -260,13 +260,6 @@ impl Figures {
         Ok(())
     }
 
-    pub(crate) fn not_yet(&self) -> ExperimentError {
-        ExperimentError::NotYet {
-            model: self.model.name(),
-            experiment: self.experiment.name(),
-        }
-    }
-
     pub(crate) fn check(&self, got: u64, want: u64) -> Result<(), ExperimentError> {
         if got == want {
             Ok(())
@@ -324,12 +317,12 @@ fn run_untraced(
         Experiment::Spawn => spawn::run(figures, options),
         Experiment::Memory => memory::run(figures, options),
         Experiment::Startup => startup::run(figures, options),
+        Experiment::Handoff => handoff::run(figures, options),
     }
 }
 
 /// Runs `experiment` on `model` in a child process and reads back its figures; with `trace`,
-/// the child records its scheduler events into that file. A child whose model has no runner for
-/// the experiment says so with exit status [`NOT_YET_STATUS`]: [`ExperimentError::NotYet`].
+/// the child records its scheduler events into that file.
 pub fn run_in_child(
     model: Model,
     experiment: Experiment,
@@ -352,12 +345,6 @@ pub fn run_in_child(
         .stderr(Stdio::inherit())
         .output()
         .map_err(ExperimentError::ChildSpawn)?;
-    if output.status.code() == Some(NOT_YET_STATUS) {
-        return Err(ExperimentError::NotYet {
-            model: model.name(),
-            experiment: experiment.name(),
-        });
-    }
     if !output.status.success() {
         return Err(ExperimentError::ChildFailed {
             experiment: experiment.name(),
@@ -369,6 +356,3 @@ pub fn run_in_child(
         .filter(|line| line.model == model.name() && line.workload == experiment.name())
         .collect())
 }
-
-/// The exit status of an `__experiment` child whose model has no runner for the experiment.
-pub const NOT_YET_STATUS: i32 = 3;

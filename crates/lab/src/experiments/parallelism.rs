@@ -8,7 +8,10 @@
 //!
 //! The workers are what each model's users would write: goroutines on a runtime with W Ps;
 //! W asyncio tasks that `await sleep(0)` between chunks (the loop's only way to share the
-//! thread). A model with real parallelism approaches W×; one thread shared by every task stays
+//! thread); W Python threads whose loop checks the eval breaker at every back-edge, as CPython's
+//! bytecode loop does; `Pool(W).map` over the chunks (the pool's start-up included, as `with
+//! Pool(W) as p: p.map(...)` pays it); W async functions on Node's loop that yield with
+//! `await new Promise(r => setImmediate(r))` between chunks. A model with real parallelism approaches W×; one thread shared by every task stays
 //! at 1×. The best of the repetitions is kept, since a 2-core machine's noise only ever adds time.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +23,7 @@ use goroutines::go;
 
 use super::{ExperimentError, Figures, Options};
 use crate::model::Model;
-use crate::workloads::cpu_parallel::{checksum, chunk};
+use crate::workloads::cpu_parallel::{self, checksum, chunk};
 
 /// Chunks of the job (about 1 ms each on this machine's cores), and repetitions per worker count.
 fn size(options: &Options) -> (u64, usize) {
@@ -47,7 +50,11 @@ pub(super) fn run(
             let got = match figures.model {
                 Model::Goroutines => goroutines(chunks, workers)?,
                 Model::AsyncioLoop => asyncio_loop(chunks, workers),
-                _ => return Err(figures.not_yet()),
+                Model::GilThreads => {
+                    cpu_parallel::gil_threads(chunks, workers, gil_threads::GilMode::On)
+                }
+                Model::Procpool => cpu_parallel::procpool(chunks, workers),
+                Model::UvLoop => uv_loop(chunks, workers),
             };
             *slot = (*slot).min(started.elapsed());
             figures.check(got, want)?;
@@ -115,4 +122,35 @@ fn asyncio_loop(chunks: u64, workers: usize) -> u64 {
         Ok(sum)
     })
     .unwrap_or(0)
+}
+
+/// W async functions on one uv-loop, yielding to the loop between chunks.
+fn uv_loop(chunks: u64, workers: usize) -> u64 {
+    use uv_loop::{call_async, set_immediate, Promise};
+    let next = std::rc::Rc::new(std::cell::Cell::new(0));
+    let sum = std::rc::Rc::new(std::cell::Cell::new(0));
+    let (next_in, sum_in) = (next.clone(), sum.clone());
+    let ran = uv_loop::run(move || {
+        for _ in 0..workers {
+            let (next, sum) = (next_in.clone(), sum_in.clone());
+            call_async(async move {
+                loop {
+                    let c = next.get();
+                    if c >= chunks {
+                        return Ok(());
+                    }
+                    next.set(c + 1);
+                    sum.set(sum.get() + chunk(c));
+                    let (turn, resolver) = Promise::with_resolvers();
+                    set_immediate(move || resolver.resolve(()));
+                    turn.await?;
+                }
+            });
+        }
+    });
+    if ran.is_ok() {
+        sum.get()
+    } else {
+        0
+    }
 }

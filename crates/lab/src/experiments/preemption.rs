@@ -11,15 +11,27 @@
 //!
 //! goroutines runs it on one P (the `hog-fairness` workload): sysmon takes the P from the hog.
 //! An event loop runs it on its one thread: nothing can interrupt a callback, so the ticker
-//! waits for the whole spin.
+//! waits for the whole spin (asyncio: two tasks; uv-loop: a `setTimeout` chain and the hog in a
+//! `setImmediate` callback).
+//!
+//! gil-threads runs the hog as a pure-Python loop runs, with the interpreter's check point at
+//! every back-edge: the ticker, asleep with the GIL released, asks for it when it wakes, and
+//! gets it one switch interval (5 ms) later, when the hog's next check drops it.
+//!
+//! procpool runs the hog in a worker process and the ticker in the parent, both pinned to one
+//! CPU: the ticker gets in when the OS scheduler preempts the worker.
 //!
 //! The `blocking` experiment is the same with a 200 ms blocking call (`std::thread::sleep`, a
 //! system call the model was not told about) in place of the spin: what one blocking call does
-//! to the others. Its figures are `worst_tick_delay_ms` and `call_ms`.
+//! to the others. Its figures are `worst_tick_delay_ms` and `call_ms`. gil-threads makes the call
+//! as CPython's `time.sleep` does, with the GIL released.
 
 use std::time::Duration;
 
+use gil_threads::GilMode;
+
 use super::{ExperimentError, Figures, Options};
+use crate::bench::BenchError;
 use crate::model::Model;
 use crate::workloads::hog_fairness;
 
@@ -70,7 +82,19 @@ pub(super) fn run(
             runtime.run(move || hog_fairness::goroutines_beside_ticker(lasts, busy(kind, lasts)))
         }
         Model::AsyncioLoop => hog_fairness::asyncio_loop_beside_ticker(lasts, busy(kind, lasts)),
-        _ => return Err(figures.not_yet()),
+        Model::GilThreads => {
+            hog_fairness::gil_threads_beside_ticker(GilMode::On, lasts, move |py| match kind {
+                Busy::Spin => hog_fairness::spin_with_checks(py, lasts),
+                // `time.sleep` in CPython releases the GIL around the system call.
+                Busy::Block => {
+                    let started = std::time::Instant::now();
+                    py.sleep(lasts);
+                    started.elapsed()
+                }
+            })
+        }
+        Model::Procpool => procpool(kind, lasts)?,
+        Model::UvLoop => hog_fairness::uv_loop_beside_ticker(lasts, busy(kind, lasts)),
     };
     figures.check(outcome.checksum, hog_fairness::checksum(0))?;
     figures.add(
@@ -85,4 +109,51 @@ pub(super) fn run(
     figures.add(busy_metric, outcome.spun.as_secs_f64() * 1e3, "ms")?;
     figures.add("ticks", outcome.ticks as f64, "count")?;
     Ok(figures.done())
+}
+
+procpool::task! {
+    /// The busy task of the preemption experiments in a worker process: spins (`spin`) or makes
+    /// one blocking call for `ms` milliseconds; returns how long it took, in nanoseconds.
+    pub fn busy_in_worker(spin: bool, ms: u64) -> u64 {
+        let lasts = Duration::from_millis(ms);
+        let took = if spin {
+            hog_fairness::spin(lasts)
+        } else {
+            let started = std::time::Instant::now();
+            std::thread::sleep(lasts);
+            started.elapsed()
+        };
+        u64::try_from(took.as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// The busy task in a worker of `Pool(1)`, the ticker in this process, both on CPU 0.
+fn procpool(kind: Busy, lasts: Duration) -> Result<hog_fairness::Outcome, ExperimentError> {
+    let runtime_error = |error: String| ExperimentError::Model(BenchError::Runtime(error.into()));
+    super::procs::pin_to_one_cpu().map_err(|error| runtime_error(error.to_string()))?;
+    let pool = procpool::Pool::new(1).map_err(|error| runtime_error(error.to_string()))?;
+    let ms = u64::try_from(lasts.as_millis()).unwrap_or(u64::MAX);
+    let busy = pool
+        .apply_async(busy_in_worker, (matches!(kind, Busy::Spin), ms))
+        .map_err(|error| runtime_error(error.to_string()))?;
+    let tick = hog_fairness::TICK;
+    let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+    while !busy.ready() {
+        let t0 = std::time::Instant::now();
+        std::thread::sleep(tick);
+        let took = t0.elapsed();
+        early |= took < tick;
+        worst = worst.max(took.saturating_sub(tick));
+        ticks += 1;
+    }
+    let spun_ns = busy
+        .get(None)
+        .map_err(|error| runtime_error(error.to_string()))?;
+    let spun = Duration::from_nanos(spun_ns);
+    Ok(hog_fairness::Outcome {
+        checksum: u64::from(spun >= lasts) + u64::from(ticks > 0 && !early),
+        worst_tick_delay: worst,
+        ticks,
+        spun,
+    })
 }

@@ -71,10 +71,13 @@ th,td{border:1px solid #ccc;padding:6px 8px;vertical-align:top;font-size:14px}
 th{background:#f4f4f4;text-align:left}
 td .claim{font-weight:bold}
 td .measured{color:#444;font-size:13px}
+td .real{color:#666;font-size:12px;border-top:1px dotted #bbb;margin-top:3px}
 td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background:#fafafa}td.not-measured{background:#fff;color:#999}
 .mark{float:right;font-size:16px}
 .plots{display:flex;flex-wrap:wrap;gap:12px}
 .meta{color:#555;font-size:13px}
+.runners{display:flex;flex-wrap:wrap;gap:10px}.runner{flex:1 1 340px;min-width:0}
+.runner pre{font-size:11px;background:#f7f7f7;padding:8px;overflow-x:auto;border:1px solid #ddd}
 </style></head><body>
 <h1>schedlab: five concurrency models, measured</h1>
 "#,
@@ -100,6 +103,7 @@ td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background
         escape(&results.command.join(" "))
     );
     table(&mut out, results, &models);
+    runners(&mut out, &models);
     out.push_str("<h2>Plots</h2><div class=\"plots\">\n");
     for chart in charts(results, &models) {
         out.push_str(&chart);
@@ -109,6 +113,7 @@ td.agrees{background:#e8f6e8}td.disagrees{background:#fbe4e4}td.shown{background
     held_back(&mut out, results, &models);
     timelines(&mut out, results, &models, dir);
     latencies(&mut out, results, &models, dir);
+    internals(&mut out, results, &models, dir);
     if !results.failures.is_empty() {
         out.push_str("<h2>Not measured</h2><ul>\n");
         for failure in &results.failures {
@@ -157,9 +162,24 @@ fn table(out: &mut String, results: &Results, models: &[Model]) {
                         "shown" => "·",
                         _ => "?",
                     };
+                    let real = results
+                        .calibration
+                        .iter()
+                        .find(|c| c.row == row.title() && c.model == model.name())
+                        .map_or_else(String::new, |c| {
+                            let ratio = c
+                                .ratio
+                                .map_or_else(String::new, |r| format!(" · ours / real {r:.2}×"));
+                            format!(
+                                r#"<div class="real">real {}: {}{}</div>"#,
+                                escape(&c.peer),
+                                escape(&c.measured),
+                                ratio
+                            )
+                        });
                     let _ = write!(
                         out,
-                        r#"<td class="{}"><span class="mark">{mark}</span><div class="claim">{}</div><div class="measured">{}</div></td>"#,
+                        r#"<td class="{}"><span class="mark">{mark}</span><div class="claim">{}</div><div class="measured">{}</div>{real}</td>"#,
                         escape(&cell.verdict),
                         escape(&cell.claim),
                         escape(&cell.measured)
@@ -254,7 +274,33 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
             &bars("memory", "bytes_per_task"),
             true,
         ),
+        bar_chart(
+            "A tiny task handed to another worker",
+            "µs",
+            &bars("handoff", "us_per_task"),
+            true,
+        ),
     ]
+}
+
+/// Each model's echo runner side by side (the "Ease of use" row's code, [`crate::ease`]).
+fn runners(out: &mut String, models: &[Model]) {
+    out.push_str("<h2>Ease of use: the same server in each model</h2>\n<div class=\"runners\">\n");
+    for &model in models {
+        let Some(runner) = crate::ease::runner(model) else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "<div class=\"runner\"><h4>{} ({}): {} lines, {}</h4><pre>{}</pre></div>",
+            column(model),
+            model.name(),
+            runner.lines,
+            runner.style.name(),
+            escape(&runner.source)
+        );
+    }
+    out.push_str("</div>\n");
 }
 
 /// A table of what held the tasks back, per experiment and model ([`crate::verdicts`]).
@@ -397,6 +443,77 @@ fn latencies(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
         &lengths,
     ));
     out.push_str("\n</div>\n");
+}
+
+/// What each scheduler did during the concurrency and preemption runs, from its own events:
+/// event-loop time per phase (the loop's utilisation is the time outside its wait for I/O and
+/// timers), goroutines' steals, the GIL's hand-offs (tokio-console's and clinic.js's views).
+fn internals(out: &mut String, results: &Results, models: &[Model], dir: &Path) {
+    out.push_str("<h2>Inside the schedulers</h2>\n<table id=\"internals\"><tr><th>model</th><th>experiment</th><th>what the scheduler did</th></tr>\n");
+    for &model in models {
+        for experiment in ["concurrency", "preemption"] {
+            let Some(trace) = trace_of(results, dir, model, experiment) else {
+                continue;
+            };
+            let mut said = Vec::new();
+            if !trace.phases.is_empty() && trace.span_us > 0.0 {
+                let mut phases: Vec<(&String, &f64)> = trace.phases.iter().collect();
+                phases.sort_by(|a, b| b.1.total_cmp(a.1));
+                let shares: Vec<String> = phases
+                    .iter()
+                    .take(4)
+                    .map(|(name, us)| format!("{name} {:.0}%", **us / trace.span_us * 100.0))
+                    .collect();
+                let waiting = ["select", "poll"]
+                    .iter()
+                    .filter_map(|name| trace.phases.get(*name))
+                    .sum::<f64>();
+                said.push(format!(
+                    "loop busy {:.0}% of the time (not waiting in select/poll); phases: {}",
+                    (1.0 - waiting / trace.span_us).clamp(0.0, 1.0) * 100.0,
+                    shares.join(", ")
+                ));
+            }
+            if let Some(steals) = trace.instants.get("steal") {
+                said.push(format!("{steals} steals between Ps"));
+            }
+            if let Some(drops) = trace.instants.get("gil drop") {
+                said.push(format!(
+                    "{drops} GIL hand-offs, {} forced by the switch interval",
+                    trace.forced_gil_drops
+                ));
+            }
+            if let Some(started) = trace.instants.get("process start") {
+                said.push(format!(
+                    "{started} worker processes started, {} exited; {} frames through sockets",
+                    trace.instants.get("process exit").copied().unwrap_or(0),
+                    trace.counters.get("frame sent bytes").copied().unwrap_or(0)
+                        + trace
+                            .counters
+                            .get("frame received bytes")
+                            .copied()
+                            .unwrap_or(0)
+                ));
+            }
+            if let Some(parks) = trace.instants.get("park") {
+                said.push(format!("{parks} parks"));
+            }
+            if said.is_empty() {
+                said.push(format!(
+                    "{} task runs; no scheduler-internal events",
+                    trace.runs.len()
+                ));
+            }
+            let _ = writeln!(
+                out,
+                "<tr><td>{} ({})</td><td>{experiment}</td><td>{}</td></tr>",
+                column(model),
+                model.name(),
+                escape(&said.join("; "))
+            );
+        }
+    }
+    out.push_str("</table>\n");
 }
 
 /// Writes `report.html` into `dir` and returns its path.

@@ -44,13 +44,25 @@ pub struct Wake {
     pub ts_us: f64,
 }
 
-/// What a trace says about the tasks: their runs and their wake-ups.
+/// What a trace says about the tasks: their runs and their wake-ups, and what the scheduler
+/// did meanwhile.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trace {
     /// Every run of a task on a thread.
     pub runs: Vec<Run>,
     /// Every wake-up, in the order recorded.
     pub wakes: Vec<Wake>,
+    /// Time spent in each named phase (an event loop's `select`, libuv's `poll`, ...), in
+    /// microseconds, summed over the trace.
+    pub phases: BTreeMap<String, f64>,
+    /// From the first event to the last, in microseconds.
+    pub span_us: f64,
+    /// Instant events by name (`steal`, `gil drop`, `park`, ...): how many.
+    pub instants: BTreeMap<String, u64>,
+    /// GIL drops that were forced by a drop request (the switch interval ran out).
+    pub forced_gil_drops: u64,
+    /// Counter events by name (`frame sent bytes`, ...): how many times each was set.
+    pub counters: BTreeMap<String, u64>,
 }
 
 impl Trace {
@@ -73,9 +85,55 @@ impl Trace {
                 })
             })
             .collect();
+        let mut phases: BTreeMap<String, f64> = BTreeMap::new();
+        let mut open_phases: BTreeMap<(u64, String), f64> = BTreeMap::new();
+        let mut instants: BTreeMap<String, u64> = BTreeMap::new();
+        let mut forced_gil_drops = 0;
+        let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+        let (mut first, mut last) = (f64::MAX, f64::MIN);
+        for event in events {
+            let (Some(phase), Some(name), Some(ts), Some(thread)) = (
+                event.get("ph").and_then(Value::as_str),
+                event.get("name").and_then(Value::as_str),
+                event.get("ts").and_then(Value::as_f64),
+                event.get("tid").and_then(Value::as_u64),
+            ) else {
+                continue;
+            };
+            if phase == "M" {
+                continue;
+            }
+            first = first.min(ts);
+            last = last.max(ts);
+            let is_task = name.starts_with("task ");
+            match phase {
+                "B" if !is_task => {
+                    open_phases.insert((thread, name.to_owned()), ts);
+                }
+                "E" if !is_task => {
+                    if let Some(began) = open_phases.remove(&(thread, name.to_owned())) {
+                        *phases.entry(name.to_owned()).or_default() += ts - began;
+                    }
+                }
+                "C" => *counters.entry(name.to_owned()).or_default() += 1,
+                "i" => {
+                    *instants.entry(name.to_owned()).or_default() += 1;
+                    let forced = event.get("args").and_then(|a| a.get("forced"));
+                    if name == "gil drop" && forced.and_then(Value::as_bool) == Some(true) {
+                        forced_gil_drops += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
         Some(Trace {
             runs: runs_of(events),
             wakes,
+            phases,
+            span_us: if last > first { last - first } else { 0.0 },
+            instants,
+            forced_gil_drops,
+            counters,
         })
     }
 
@@ -166,18 +224,35 @@ const ROW: f64 = 22.0;
 /// At most this many waker-to-woken arrows are drawn; beyond, the picture would be a smear.
 const MOST_ARROWS: usize = 400;
 
+/// At most this many thread rows are drawn (a thread per task makes thousands); the picture
+/// says how many it left out.
+const MOST_ROWS: usize = 24;
+
 /// The timeline of `trace` as an SVG picture titled `title`: a row per thread, a bar per run,
 /// and (when there are few enough) an arrow from each wake-up on the waker's thread to the
 /// woken task's next run.
 pub fn svg(title: &str, trace: &Trace) -> String {
-    let runs = &trace.runs;
-    let threads: Vec<u64> = {
-        let mut threads: Vec<u64> = runs.iter().map(|r| r.thread).collect();
-        threads.sort_unstable();
-        threads.dedup();
-        threads
-    };
-    let height = 40.0 + ROW * threads.len().max(1) as f64 + 24.0;
+    // A row for every thread that ran a task or woke one (a timer or poller thread wakes tasks
+    // without running any).
+    let mut threads: Vec<u64> = trace
+        .runs
+        .iter()
+        .map(|r| r.thread)
+        .chain(trace.wakes.iter().map(|w| w.thread))
+        .collect();
+    threads.sort_unstable();
+    threads.dedup();
+    let left_out = threads.len().saturating_sub(MOST_ROWS);
+    threads.truncate(MOST_ROWS);
+    let shown: Vec<Run> = trace
+        .runs
+        .iter()
+        .filter(|r| threads.binary_search(&r.thread).is_ok())
+        .copied()
+        .collect();
+    let runs = &shown;
+    let note = if left_out > 0 { 18.0 } else { 0.0 };
+    let height = 40.0 + ROW * threads.len().max(1) as f64 + 24.0 + note;
     let mut out = String::new();
     let _ = write!(
         out,
@@ -224,7 +299,21 @@ pub fn svg(title: &str, trace: &Trace) -> String {
             run.end_us - run.begin_us
         );
     }
-    let links = trace.wake_to_run();
+    if left_out > 0 {
+        let _ = write!(
+            out,
+            r##"<text x="{LABEL}" y="{:.1}" fill="#666">and {left_out} more threads, not drawn</text>"##,
+            30.0 + ROW * threads.len() as f64 + 14.0
+        );
+    }
+    let links: Vec<(Wake, Run)> = trace
+        .wake_to_run()
+        .into_iter()
+        .filter(|(wake, run)| {
+            threads.binary_search(&wake.thread).is_ok()
+                && threads.binary_search(&run.thread).is_ok()
+        })
+        .collect();
     if links.len() <= MOST_ARROWS {
         let row_of = |thread: u64| threads.iter().position(|&t| t == thread).unwrap_or(0);
         for (wake, run) in &links {
@@ -291,7 +380,7 @@ mod tests {
         );
         let trace = Trace {
             runs,
-            wakes: Vec::new(),
+            ..Trace::default()
         };
         assert!(svg("t", &trace).contains("task 7 on thread 1"));
         assert!(svg("t", &Trace::default()).contains("no scheduler events"));

@@ -43,3 +43,58 @@ pub fn chunk(c: u64) -> u64 {
 pub fn checksum(chunks: u64) -> u64 {
     (0..chunks).map(chunk).sum()
 }
+
+/// Runs the job on `workers` Python threads of a gil-threads interpreter in `mode`: each thread
+/// takes the next chunk from a shared counter and runs it as a pure-Python loop runs, with a
+/// check point (`py.check()`) at every back-edge. Returns the checksum (0 if a thread could not
+/// be started; a chunk lost to a panicked thread is missing from the sum).
+pub fn gil_threads(chunks: u64, workers: usize, mode: gil_threads::GilMode) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    let interpreter = gil_threads::Interpreter::new(mode);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let next = Arc::clone(&next);
+        let spawned = interpreter.spawn(move |py| {
+            let mut sum = 0u64;
+            loop {
+                let c = next.fetch_add(1, Ordering::Relaxed);
+                if c >= chunks {
+                    return sum;
+                }
+                let mut x = c;
+                for _ in 0..ITERATIONS_PER_CHUNK {
+                    py.check();
+                    x = lcg(x);
+                }
+                sum += x >> 33;
+            }
+        });
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(_) => return 0,
+        }
+    }
+    handles
+        .into_iter()
+        .filter_map(|handle| handle.join().ok())
+        .sum()
+}
+
+procpool::task! {
+    /// One chunk of the job, run in a procpool worker process.
+    pub fn procpool_chunk(c: u64) -> u64 { chunk(c) }
+}
+
+/// Runs the job on a fork pool of `workers` processes with `Pool.map` and its default chunksize
+/// (the pool's start-up included, as `with Pool(w) as p: p.map(chunk, range(chunks))` is).
+/// Returns the checksum (0 if the pool could not start or the map failed).
+pub fn procpool(chunks: u64, workers: usize) -> u64 {
+    let Ok(pool) = procpool::Pool::new(workers) else {
+        return 0;
+    };
+    pool.map(procpool_chunk, 0..chunks, None)
+        .map_or(0, |values| values.iter().sum())
+}

@@ -181,3 +181,147 @@ pub fn asyncio_loop_beside_ticker(
         spun: Duration::ZERO,
     })
 }
+
+/// Spins for `duration` as a pure-Python loop does: a check point (`py.check()`, the eval-breaker
+/// check of a loop back-edge) at every step, so a thread waiting for the GIL gets it after one
+/// switch interval. Returns how long it spun.
+pub fn spin_with_checks(py: gil_threads::Python<'_>, duration: Duration) -> Duration {
+    let started = Instant::now();
+    let mut x = 1u64;
+    while started.elapsed() < duration {
+        for _ in 0..1024 {
+            py.check();
+            x = black_box(
+                x.wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407),
+            );
+        }
+    }
+    started.elapsed()
+}
+
+/// The same on a gil-threads interpreter: the ticker is a Python thread that `time.sleep`s 1 ms
+/// (the GIL released while it sleeps) in a loop; `body` runs in a second Python thread, started
+/// once the ticker is asleep in its first tick. Checksum 0 if a thread could not start.
+pub fn gil_threads_beside_ticker(
+    mode: gil_threads::GilMode,
+    lasts: Duration,
+    body: impl FnOnce(gil_threads::Python<'_>) -> Duration + Send + 'static,
+) -> Outcome {
+    let failed = Outcome {
+        checksum: 0,
+        worst_tick_delay: Duration::ZERO,
+        ticks: 0,
+        spun: Duration::ZERO,
+    };
+    let interpreter = gil_threads::Interpreter::new(mode);
+    let done = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let ticker_done = Arc::clone(&done);
+    let Ok(ticker) = interpreter.spawn(move |py| {
+        let _ = started_tx.send(());
+        let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+        loop {
+            let t0 = Instant::now();
+            py.sleep(TICK);
+            let took = t0.elapsed();
+            early |= took < TICK;
+            worst = worst.max(took.saturating_sub(TICK));
+            ticks += 1;
+            if ticker_done.load(Ordering::Acquire) {
+                return (worst, ticks, early);
+            }
+        }
+    }) else {
+        return failed;
+    };
+    let ticker_started = started_rx.recv().is_ok();
+    let hog_done = Arc::clone(&done);
+    let Ok(hog) = interpreter.spawn(move |py| {
+        let spun = body(py);
+        hog_done.store(true, Ordering::Release);
+        spun
+    }) else {
+        // Stop the ticker before giving up, so no thread is left behind.
+        done.store(true, Ordering::Release);
+        let _ = ticker.join();
+        return failed;
+    };
+    let spun = hog.join().ok();
+    let ticker = ticker.join().ok();
+    let mut outcome = failed;
+    if let Some(spun) = spun {
+        outcome.spun = spun;
+        outcome.checksum += u64::from(spun >= lasts);
+    }
+    if let Some((worst, ticks, early)) = ticker {
+        outcome.worst_tick_delay = worst;
+        outcome.ticks = ticks;
+        outcome.checksum += u64::from(ticker_started && ticks > 0 && !early);
+    }
+    outcome
+}
+
+/// The same on a uv-loop event loop of its own: the ticker is a chain of `setTimeout(tick, 1)`;
+/// `body` runs in a `setImmediate` callback queued after the ticker's first timer, so the ticker
+/// is waiting when it starts. Checksum 0 if the loop failed.
+pub fn uv_loop_beside_ticker(
+    lasts: Duration,
+    body: impl FnOnce() -> Duration + 'static,
+) -> Outcome {
+    struct Ticker {
+        worst: Duration,
+        ticks: u64,
+        early: bool,
+        armed_at: Instant,
+    }
+    fn arm(ticker: Rc<std::cell::RefCell<Ticker>>, done: Rc<Cell<bool>>) {
+        ticker.borrow_mut().armed_at = Instant::now();
+        uv_loop::set_timeout(
+            move || {
+                {
+                    let mut t = ticker.borrow_mut();
+                    let took = t.armed_at.elapsed();
+                    t.early |= took < TICK;
+                    t.worst = t.worst.max(took.saturating_sub(TICK));
+                    t.ticks += 1;
+                }
+                if !done.get() {
+                    arm(ticker, done);
+                }
+            },
+            TICK.as_secs_f64() * 1e3,
+        );
+    }
+    let ticker = Rc::new(std::cell::RefCell::new(Ticker {
+        worst: Duration::ZERO,
+        ticks: 0,
+        early: false,
+        armed_at: Instant::now(),
+    }));
+    let done = Rc::new(Cell::new(false));
+    let spun = Rc::new(Cell::new(Duration::ZERO));
+    let (ticker_in_loop, done_in_loop, spun_in_loop) = (ticker.clone(), done.clone(), spun.clone());
+    let ran = uv_loop::run(move || {
+        arm(ticker_in_loop, done_in_loop.clone());
+        uv_loop::set_immediate(move || {
+            spun_in_loop.set(body());
+            done_in_loop.set(true);
+        });
+    });
+    let ticker = ticker.borrow();
+    if ran.is_err() {
+        return Outcome {
+            checksum: 0,
+            worst_tick_delay: Duration::ZERO,
+            ticks: 0,
+            spun: Duration::ZERO,
+        };
+    }
+    Outcome {
+        checksum: u64::from(spun.get() >= lasts) + u64::from(ticker.ticks > 0 && !ticker.early),
+        worst_tick_delay: ticker.worst,
+        ticks: ticker.ticks,
+        spun: spun.get(),
+    }
+}

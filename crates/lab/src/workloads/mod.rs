@@ -29,6 +29,12 @@
 //! | `echo`             | connections              | bytes echoed back: connections × 64   |
 //! | `callsoon-chain`   | callbacks                | 0 + 1 + ... + (callbacks - 1)         |
 //! | `cpu-parallel`     | chunks of LCG steps      | sum of each chunk's final value >> 33 |
+//! | `convoy`           | I/O round trips          | 0 + 1 + ... + (rounds - 1)            |
+//! | `map-chunksize`    | items mapped             | 1 + 2 + ... + items                   |
+//! | `startup`          | workers in the pool      | 1 + 2 + ... + workers                 |
+//! | `immediate-chain`  | immediates               | 0 + 1 + ... + (immediates - 1)        |
+//! | `promise-chain`    | promise reactions        | 0 + 1 + ... + (reactions - 1)         |
+//! | `pbkdf2-pool`      | pbkdf2 jobs              | jobs completed                        |
 //!
 //! `hog-fairness` and `blocking-handoff` are measured by the time they take rather than sized by
 //! work, so their size is a duration; their runners return an `Outcome` with the checksum and
@@ -41,14 +47,20 @@
 pub mod blocking_handoff;
 pub mod callsoon_chain;
 pub mod chan_mpmc;
+pub mod convoy;
 pub mod cpu_parallel;
 pub mod echo;
 pub mod hog_fairness;
 pub mod idle_memory;
+pub mod immediate_chain;
+pub mod map_chunksize;
+pub mod pbkdf2_pool;
 pub mod pingpong;
+pub mod promise_chain;
 pub mod skynet;
 pub mod sleepers;
 pub mod spawn;
+pub mod startup;
 pub mod yield_now;
 
 /// The sum 0 + 1 + ... + (n - 1), the checksum of the workloads that pass the numbers below `n`.
@@ -87,11 +99,23 @@ pub enum Workload {
     CallSoonChain,
     /// A fixed CPU-bound job split among workers (threads or processes).
     CpuParallel,
+    /// Blocking I/O round trips from one thread, alone or beside a CPU-bound thread (GIL models).
+    Convoy,
+    /// `Pool.map` of a trivial task: the process pool's cost per task or per item.
+    MapChunksize,
+    /// A process pool's start-up and first map, per start method.
+    Startup,
+    /// Immediates that each schedule the next with `setImmediate` (uv-loop only).
+    ImmediateChain,
+    /// Promise reactions that each attach the next (uv-loop only).
+    PromiseChain,
+    /// Eight pbkdf2 jobs on thread pools of 1, 2 and 4 threads (uv-loop only).
+    Pbkdf2Pool,
 }
 
 impl Workload {
     /// Every workload, in the order the lab runs them.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 18] = [
         Workload::Skynet,
         Workload::PingPong,
         Workload::Spawn,
@@ -104,6 +128,12 @@ impl Workload {
         Workload::Echo,
         Workload::CallSoonChain,
         Workload::CpuParallel,
+        Workload::Convoy,
+        Workload::MapChunksize,
+        Workload::Startup,
+        Workload::ImmediateChain,
+        Workload::PromiseChain,
+        Workload::Pbkdf2Pool,
     ];
 
     /// The name results and the command line use.
@@ -121,6 +151,12 @@ impl Workload {
             Workload::Echo => "echo",
             Workload::CallSoonChain => "callsoon-chain",
             Workload::CpuParallel => "cpu-parallel",
+            Workload::Convoy => "convoy",
+            Workload::MapChunksize => "map-chunksize",
+            Workload::Startup => "startup",
+            Workload::ImmediateChain => "immediate-chain",
+            Workload::PromiseChain => "promise-chain",
+            Workload::Pbkdf2Pool => "pbkdf2-pool",
         }
     }
 
@@ -144,6 +180,12 @@ impl Workload {
             Workload::Echo => 100,
             Workload::CallSoonChain => callsoon_chain::CALLBACKS,
             Workload::CpuParallel => cpu_parallel::CHUNKS,
+            Workload::Convoy => convoy::ROUNDS,
+            Workload::MapChunksize => map_chunksize::ITEMS,
+            Workload::Startup => startup::WORKERS,
+            Workload::ImmediateChain => immediate_chain::CALLBACKS,
+            Workload::PromiseChain => promise_chain::REACTIONS,
+            Workload::Pbkdf2Pool => pbkdf2_pool::JOBS,
         }
     }
 
@@ -162,6 +204,12 @@ impl Workload {
             Workload::Echo => 10,
             Workload::CallSoonChain => 1_000,
             Workload::CpuParallel => 8,
+            Workload::Convoy => 20,
+            Workload::MapChunksize => 1_000,
+            Workload::Startup => startup::WORKERS,
+            Workload::ImmediateChain => 1_000,
+            Workload::PromiseChain => 1_000,
+            Workload::Pbkdf2Pool => 2,
         }
     }
 
@@ -189,6 +237,12 @@ impl Workload {
             Workload::Echo => echo::checksum(size),
             Workload::CallSoonChain => callsoon_chain::checksum(size),
             Workload::CpuParallel => cpu_parallel::checksum(size),
+            Workload::Convoy => convoy::checksum(size),
+            Workload::MapChunksize => map_chunksize::checksum(size),
+            Workload::Startup => startup::checksum(size),
+            Workload::ImmediateChain => immediate_chain::checksum(size),
+            Workload::PromiseChain => promise_chain::checksum(size),
+            Workload::Pbkdf2Pool => pbkdf2_pool::checksum(size),
         }
     }
 }

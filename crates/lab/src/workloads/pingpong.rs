@@ -78,3 +78,59 @@ pub fn asyncio_loop(rounds: u64) -> u64 {
     })
     .unwrap_or(0)
 }
+
+/// Runs `rounds` round trips between two uv-loop async functions over promises (as
+/// `peers/node/bench.js`): `main` resolves the echo's current promise with `i` and awaits a
+/// reply promise the echo resolves. Returns the sum of the replies; -1 (here `None`) ends the
+/// echo.
+pub fn uv_loop(rounds: u64) -> u64 {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use uv_loop::{call_async, Promise, Resolver};
+
+    type Slot<T> = Rc<RefCell<Option<Resolver<T>>>>;
+    let ping: Slot<Option<u64>> = Rc::new(RefCell::new(None));
+    let pong: Slot<u64> = Rc::new(RefCell::new(None));
+    let sum = Rc::new(Cell::new(0));
+    let total = sum.clone();
+    let result = uv_loop::run(move || {
+        let (echo_ping, echo_pong) = (ping.clone(), pong.clone());
+        call_async(async move {
+            loop {
+                let (promise, resolver) = Promise::with_resolvers();
+                *echo_ping.borrow_mut() = Some(resolver);
+                let Some(value) = promise.await? else {
+                    return Ok(());
+                };
+                let reply = echo_pong.borrow_mut().take();
+                if let Some(reply) = reply {
+                    reply.resolve(value);
+                }
+            }
+        });
+        call_async(async move {
+            let mut sum = 0;
+            for i in 0..rounds {
+                let (reply, resolver) = Promise::with_resolvers();
+                *pong.borrow_mut() = Some(resolver);
+                let request = ping.borrow_mut().take();
+                if let Some(request) = request {
+                    request.resolve(Some(i));
+                }
+                sum += reply.await?;
+            }
+            let request = ping.borrow_mut().take();
+            if let Some(request) = request {
+                request.resolve(None);
+            }
+            total.set(sum);
+            Ok(())
+        });
+    });
+    if result.is_ok() {
+        sum.get()
+    } else {
+        0
+    }
+}

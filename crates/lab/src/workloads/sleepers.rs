@@ -49,3 +49,22 @@ pub fn asyncio_loop(count: u64) -> u64 {
     })
     .unwrap_or(0)
 }
+
+/// Sets `count` uv-loop timeouts of [`SLEEP`] (`setTimeout(cb, 100)`) in a new run and returns
+/// how many fired.
+pub fn uv_loop(count: u64) -> u64 {
+    let fired = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = fired.clone();
+    let delay = SLEEP.as_millis() as u32;
+    let result = uv_loop::run(move || {
+        for _ in 0..count {
+            let counter = counter.clone();
+            uv_loop::set_timeout(move || counter.set(counter.get() + 1), delay);
+        }
+    });
+    if result.is_ok() {
+        fired.get()
+    } else {
+        0
+    }
+}

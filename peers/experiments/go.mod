@@ -1,0 +1,3 @@
+module schedlab/peers/experiments
+
+go 1.22
