@@ -75,7 +75,10 @@ pub(crate) fn light_barrier() {
     }
 }
 
-/// Set once membarrier is registered (before any sysmon runs).
+/// Set by sysmon once membarrier is registered ([`register_heavy_side`]). Until then (and for
+/// good where the kernel lacks membarrier) the M side pays the real fence: either way each side
+/// of the handshake has its #StoreLoad, since only sysmon sets the flag and only sysmon uses the
+/// heavy side, after setting it.
 static HEAVY_SIDE_WORKS: AtomicBool = AtomicBool::new(false);
 
 /// sysmon's side: a full fence on every running thread of the process.
@@ -137,7 +140,6 @@ struct Tick {
 
 /// Starts the runtime's sysmon thread.
 pub(crate) fn start(sched: &'static Sched) {
-    HEAVY_SIDE_WORKS.store(membarrier_ok(), Ordering::Relaxed);
     super::deadlock::HELPER_THREADS.fetch_add(1, Ordering::SeqCst);
     let spawned = std::thread::Builder::new()
         .name("goroutines-sysmon".into())
@@ -147,7 +149,26 @@ pub(crate) fn start(sched: &'static Sched) {
     }
 }
 
+/// How long sysmon runs before it registers for membarrier (see [`register_heavy_side`]).
+const REGISTER_HEAVY_SIDE_AFTER_NS: u64 = 50_000_000;
+
+/// Registers for membarrier and, if it works, lets the M side drop to a compiler fence.
+///
+/// Registration waits for the kernel to synchronize every CPU: 4-10 ms here. It is only an
+/// optimization (until it is done the M side pays the real fence and sysmon's side needs only
+/// its own), so sysmon does it when the wait costs nobody anything: before its first idle sleep,
+/// or once the program has run 50 ms, after the first retakes of a program that starts with a
+/// hog. Done at start-up it made every runtime's start 10 ms slower.
+fn register_heavy_side(registered: &mut bool) {
+    if !*registered {
+        *registered = true;
+        HEAVY_SIDE_WORKS.store(membarrier_ok(), Ordering::Relaxed);
+    }
+}
+
 fn run(sched: &'static Sched) {
+    let started = probe::clock::now_ns();
+    let mut registered = false;
     let mut ticks = vec![Tick::default(); sched.ps.len()];
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0u32;
@@ -155,6 +176,7 @@ fn run(sched: &'static Sched) {
         if sched.idle.npidle() == sched.ps.len() {
             // Nothing runs: sleep until a P is taken (Go's `sysmonwait`), so an idle program
             // wakes no thread at all.
+            register_heavy_side(&mut registered);
             sched.sysmon_waiting.store(true, Ordering::SeqCst);
             if sched.idle.npidle() == sched.ps.len() {
                 sched.sysmon_note.sleep();
@@ -166,6 +188,9 @@ fn run(sched: &'static Sched) {
         }
         std::thread::sleep(delay);
         let now = probe::clock::now_ns();
+        if now.saturating_sub(started) >= REGISTER_HEAVY_SIDE_AFTER_NS {
+            register_heavy_side(&mut registered);
+        }
         let lastpoll = sched.netpoll.lastpoll();
         if sched.netpoll.has_sockets()
             && lastpoll != 0
