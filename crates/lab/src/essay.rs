@@ -72,7 +72,7 @@ pub fn run(options: &Options, mut progress: impl FnMut(Model, Experiment)) -> Ru
     let traces = options.out.join("traces");
     let traces_ready = fs::create_dir_all(&traces);
     for &model in &options.models {
-        for &experiment in &options.experiments {
+        for &experiment in options.experiments.iter().filter(|e| e.applies_to(model)) {
             progress(model, experiment);
             match experiments::run_in_child(model, experiment, &options.experiment, None) {
                 Ok(lines) => run.lines.extend(lines),

@@ -92,7 +92,10 @@ impl Row {
     pub fn measurement(self) -> &'static str {
         match self {
             Row::Parallelism => "speedup of a fixed CPU-bound job, 1 worker to one per core",
-            Row::Concurrency => "waits of 100 ms started at once: peak in flight, wall time",
+            Row::Concurrency => {
+                "waits of 100 ms started at once: peak in flight, wall time; a TCP echo server's \
+                 connections"
+            }
             Row::Preemption => "worst delay of a 1 ms ticker beside a hog with no yield point",
             Row::ThreadsUsed => "OS threads and processes alive during the concurrency run",
             Row::Scheduler => "cost of a yield and of a round trip between two tasks",
@@ -112,7 +115,8 @@ impl Row {
     pub fn experiments(self) -> &'static [Experiment] {
         match self {
             Row::Parallelism => &[Experiment::Parallelism],
-            Row::Concurrency | Row::ThreadsUsed => &[Experiment::Concurrency],
+            Row::Concurrency => &[Experiment::Concurrency, Experiment::Echo],
+            Row::ThreadsUsed => &[Experiment::Concurrency],
             Row::Preemption => &[Experiment::Preemption],
             Row::Scheduler => &[Experiment::Switching, Experiment::Concurrency],
             Row::EaseOfUse => &[],
@@ -317,8 +321,15 @@ pub(crate) fn judge(
             let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
             let wall = get(Experiment::Concurrency, "wall_ms")?;
             let floor = get(Experiment::Concurrency, "floor_ms")?;
-            let text =
+            let mut text =
                 format!("{in_flight:.0} of {tasks:.0} in flight; {wall:.0} ms (floor {floor:.0})");
+            let echo = (
+                get(Experiment::Echo, "connections_served"),
+                get(Experiment::Echo, "connections"),
+            );
+            if let (Some(served), Some(connections)) = echo {
+                text += &format!("; echo: {served:.0} of {connections:.0} connections served");
+            }
             let concurrent = in_flight >= tasks / 2.0;
             let verdict = if claim == "limited" {
                 agrees(!concurrent)

@@ -14,6 +14,7 @@
 //! | `memory`      | N tasks waiting on one event                             | `bytes_per_task`, `tasks`                               |
 //! | `startup`     | from nothing to a first task's result, cold              | `startup_us`                                            |
 //! | `handoff`     | tiny tasks handed to another worker, one after another   | `us_per_task`, `tasks`                                  |
+//! | `echo`        | a TCP echo server of the model, 1,000 connections at once | `in_flight_max`, `connections_served`, `round_trips_per_s`, `p99_us` |
 //!
 //! The lab runs every (model, experiment) pair in a child process of its own
 //! (`schedlab __experiment <model> <experiment>`): thread and process counts and memory are then
@@ -25,6 +26,7 @@
 //! number from anywhere else.
 
 pub mod concurrency;
+pub mod echo;
 pub mod handoff;
 pub mod memory;
 pub mod parallelism;
@@ -66,11 +68,13 @@ pub enum Experiment {
     Startup,
     /// Handing a tiny task to another worker and getting its result.
     Handoff,
+    /// A TCP echo server holding many connections at once.
+    Echo,
 }
 
 impl Experiment {
     /// Every experiment, in table order.
-    pub const ALL: [Experiment; 9] = [
+    pub const ALL: [Experiment; 10] = [
         Experiment::Parallelism,
         Experiment::Concurrency,
         Experiment::Preemption,
@@ -80,6 +84,7 @@ impl Experiment {
         Experiment::Memory,
         Experiment::Startup,
         Experiment::Handoff,
+        Experiment::Echo,
     ];
 
     /// The name on the command line and in result lines.
@@ -94,6 +99,7 @@ impl Experiment {
             Experiment::Memory => "memory",
             Experiment::Startup => "startup",
             Experiment::Handoff => "handoff",
+            Experiment::Echo => "echo",
         }
     }
 
@@ -118,6 +124,9 @@ impl Experiment {
             Experiment::Startup => "from nothing to a first task's result, in a fresh process",
             Experiment::Handoff => {
                 "20,000 tiny tasks handed to another worker one by one: µs per task (IPC for MP)"
+            }
+            Experiment::Echo => {
+                "the model's TCP echo server, 1,000 connections at once: in flight, rt/s, p99"
             }
         }
     }
@@ -148,6 +157,12 @@ impl Default for Options {
 }
 
 impl Experiment {
+    /// Whether the experiment means anything for `model`: a process pool serves tasks, not
+    /// sockets, so it has no echo server.
+    pub fn applies_to(self, model: Model) -> bool {
+        !(self == Experiment::Echo && model == Model::Procpool)
+    }
+
     /// Whether the main job also records a trace of it (at quick sizes, in a run of its own, so
     /// the recording does not touch the measured figures): the experiments whose timelines show
     /// a scheduler at work.
@@ -318,6 +333,7 @@ fn run_untraced(
         Experiment::Memory => memory::run(figures, options),
         Experiment::Startup => startup::run(figures, options),
         Experiment::Handoff => handoff::run(figures, options),
+        Experiment::Echo => echo::run(figures, options),
     }
 }
 

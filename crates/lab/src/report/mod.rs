@@ -275,6 +275,12 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
             true,
         ),
         bar_chart(
+            "TCP echo, 1,000 connections at once (client in the same process)",
+            "rt/s",
+            &bars("echo", "round_trips_per_s"),
+            false,
+        ),
+        bar_chart(
             "A tiny task handed to another worker",
             "µs",
             &bars("handoff", "us_per_task"),
