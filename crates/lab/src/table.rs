@@ -314,8 +314,7 @@ pub(crate) fn judge(
             };
             Some((text, verdict))
         }
-        // Concurrent: at least half the waits in flight at once (thread-per-task models lose a few
-        // to start-up: the first waits end before the last threads start). Limited: fewer.
+        // Concurrent: see `concurrent`. Limited: not.
         Row::Concurrency => {
             let tasks = get(Experiment::Concurrency, "tasks")?;
             let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
@@ -330,7 +329,7 @@ pub(crate) fn judge(
             if let (Some(served), Some(connections)) = echo {
                 text += &format!("; echo: {served:.0} of {connections:.0} connections served");
             }
-            let concurrent = in_flight >= tasks / 2.0;
+            let concurrent = concurrent(figures, model)?;
             let verdict = if claim == "limited" {
                 agrees(!concurrent)
             } else {
@@ -362,7 +361,11 @@ pub(crate) fn judge(
             let verdict = match claim {
                 "one" => agrees(threads <= 1.0),
                 "many processes" => agrees(processes > 1.0),
-                "many threads" => agrees(threads >= tasks / 2.0),
+                // A thread per task: as many threads as tasks were in flight at the peak.
+                "many threads" => {
+                    let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
+                    agrees(threads > 1.0 && threads >= 0.9 * in_flight)
+                }
                 _ => agrees(threads > 1.0),
             };
             Some((text, verdict))
@@ -403,10 +406,8 @@ pub(crate) fn judge(
         // Derived: CPU-bound work gains from cores; I/O-bound work keeps every wait in flight.
         Row::BestFor => {
             let speedup = get(Experiment::Parallelism, &format!("speedup_w{cores}"))?;
-            let tasks = get(Experiment::Concurrency, "tasks")?;
-            let in_flight = get(Experiment::Concurrency, "in_flight_max")?;
             let cpu = cores >= 2 && speedup >= 0.75 * cores as f64;
-            let io = in_flight >= tasks / 2.0;
+            let io = concurrent(figures, model)?;
             let text = match (cpu, io) {
                 (true, true) => "CPU-bound and I/O-bound work",
                 (true, false) => "CPU-bound work",
@@ -448,6 +449,19 @@ pub(crate) fn judge(
             ))
         }
     }
+}
+
+/// Whether `model` ran many tasks at once: at least half the concurrency experiment's waits in
+/// flight together, or an echo server that held all of its (at least 100) connections at once.
+/// Either shows it; a thread per task may miss the first (the first waits end before the last
+/// threads have started: thread start-up, not a limit on concurrency) and show the second.
+fn concurrent(figures: &Figures, model: Model) -> Option<bool> {
+    let tasks = figures.get(model, Experiment::Concurrency, "tasks")?;
+    let in_flight = figures.get(model, Experiment::Concurrency, "in_flight_max")?;
+    let served = figures.get(model, Experiment::Echo, "connections_served");
+    let connections = figures.get(model, Experiment::Echo, "connections");
+    let echo_held_all = matches!((served, connections), (Some(s), Some(c)) if c >= 100.0 && s >= c);
+    Some(in_flight >= tasks / 2.0 || echo_held_all)
 }
 
 /// A duration given in nanoseconds, in the unit that reads best.
