@@ -206,6 +206,18 @@ pub struct Figure {
     pub unit: String,
 }
 
+impl From<&ResultLine> for Figure {
+    fn from(line: &ResultLine) -> Self {
+        Figure {
+            model: line.model.clone(),
+            experiment: line.workload.clone(),
+            metric: line.metric.clone(),
+            value: line.value,
+            unit: line.unit.clone(),
+        }
+    }
+}
+
 /// One cell of the table.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -254,17 +266,7 @@ impl Results {
             toolchain: output_of("rustc", &["--version"]),
             commit: output_of("git", &["rev-parse", "HEAD"]),
             quick: options.experiment.quick,
-            figures: run
-                .lines
-                .iter()
-                .map(|line| Figure {
-                    model: line.model.clone(),
-                    experiment: line.workload.clone(),
-                    metric: line.metric.clone(),
-                    value: line.value,
-                    unit: line.unit.clone(),
-                })
-                .collect(),
+            figures: run.lines.iter().map(Figure::from).collect(),
             cells: cells
                 .iter()
                 .map(|cell| CellRecord {

@@ -356,17 +356,7 @@ impl Results {
         Results {
             schema: SCHEMA.to_owned(),
             command,
-            figures: run
-                .lines
-                .iter()
-                .map(|line| Figure {
-                    model: line.model.clone(),
-                    experiment: line.workload.clone(),
-                    metric: line.metric.clone(),
-                    value: line.value,
-                    unit: line.unit.clone(),
-                })
-                .collect(),
+            figures: run.lines.iter().map(Figure::from).collect(),
             skipped: run.skipped.clone(),
         }
     }

@@ -2,9 +2,11 @@
 //! way each model's users do it when work must leave the current task's thread or process.
 //!
 //! ```text
-//!   goroutines    a worker goroutine on another P: request and reply over two channels
+//!   goroutines    a worker goroutine, on a P per core: request and reply over two unbuffered
+//!                 channels (the pingpong workload)
 //!   procpool      pool.map(f, items, chunksize=1) over Pool(cores): a frame out, a frame back
-//!   gil-threads   a worker thread: queue.put / queue.get (the GIL changes hands each way)
+//!   gil-threads   a worker thread: queue.put / queue.get, the GIL changing hands each way
+//!                 (switching's round trip)
 //!   asyncio-loop  await loop.run_in_executor(None, f): a pool thread, woken back via the loop
 //!   uv-loop       queue_work(f, after) (uv_queue_work): a pool thread, completion in poll
 //! ```
@@ -20,7 +22,7 @@ use std::time::Instant;
 use super::{ExperimentError, Figures, Options};
 use crate::bench::BenchError;
 use crate::model::Model;
-use crate::workloads::sum_below;
+use crate::workloads::{pingpong, sum_below};
 
 /// Tasks handed off.
 pub fn tasks(options: &Options) -> u64 {
@@ -41,7 +43,10 @@ pub(super) fn run(
         Model::Goroutines => {
             let runtime = crate::bench::goroutines::runtime(options.cores)?;
             let started = Instant::now();
-            (runtime.run(move || goroutines(count)), started.elapsed())
+            (
+                runtime.run(move || pingpong::goroutines(count)),
+                started.elapsed(),
+            )
         }
         Model::Procpool => {
             let pool =
@@ -54,7 +59,7 @@ pub(super) fn run(
         }
         Model::GilThreads => {
             let started = Instant::now();
-            (gil_threads(count), started.elapsed())
+            (super::switching::gil_round_trips(count), started.elapsed())
         }
         Model::AsyncioLoop => {
             let started = Instant::now();
@@ -78,71 +83,6 @@ pub(super) fn run(
 procpool::task! {
     /// The tiny task of the handoff experiment: its argument back.
     pub fn handed_off(n: u64) -> u64 { n }
-}
-
-fn goroutines(count: u64) -> u64 {
-    let (request_tx, request_rx) = goroutines::chan::<u64>(0);
-    let (reply_tx, reply_rx) = goroutines::chan::<u64>(0);
-    let worker = goroutines::go(move || {
-        while let Ok(n) = request_rx.recv() {
-            if reply_tx.send(n).is_err() {
-                break;
-            }
-        }
-    });
-    let mut sum = 0;
-    for n in 0..count {
-        if request_tx.send(n).is_err() {
-            break;
-        }
-        match reply_rx.recv() {
-            Ok(back) => sum += back,
-            Err(_) => break,
-        }
-    }
-    drop(request_tx);
-    let _ = worker.join();
-    sum
-}
-
-fn gil_threads(count: u64) -> u64 {
-    use std::sync::mpsc::channel;
-    let interpreter = gil_threads::Interpreter::new(gil_threads::GilMode::On);
-    let (request_tx, request_rx) = channel::<u64>();
-    let (reply_tx, reply_rx) = channel::<u64>();
-    let Ok(worker) = interpreter.spawn(move |py| {
-        let mut request_rx = request_rx;
-        loop {
-            let (got, rx) = py.allow_threads(move || (request_rx.recv(), request_rx));
-            request_rx = rx;
-            let Ok(n) = got else { break };
-            if reply_tx.send(n).is_err() {
-                break;
-            }
-        }
-    }) else {
-        return 0;
-    };
-    let sum = interpreter
-        .with_gil(|py| {
-            let (mut sum, mut reply_rx) = (0, reply_rx);
-            for n in 0..count {
-                if request_tx.send(n).is_err() {
-                    break;
-                }
-                let (got, rx) = py.allow_threads(move || (reply_rx.recv(), reply_rx));
-                reply_rx = rx;
-                match got {
-                    Ok(back) => sum += back,
-                    Err(_) => break,
-                }
-            }
-            sum
-        })
-        .unwrap_or(0);
-    drop(request_tx);
-    let _ = worker.join();
-    sum
 }
 
 fn asyncio_loop(count: u64) -> u64 {

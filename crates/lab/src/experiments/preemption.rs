@@ -136,24 +136,15 @@ fn procpool(kind: Busy, lasts: Duration) -> Result<hog_fairness::Outcome, Experi
     let busy = pool
         .apply_async(busy_in_worker, (matches!(kind, Busy::Spin), ms))
         .map_err(|error| runtime_error(error.to_string()))?;
-    let tick = hog_fairness::TICK;
-    let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+    let mut ticks = hog_fairness::Ticks::default();
     while !busy.ready() {
         let t0 = std::time::Instant::now();
-        std::thread::sleep(tick);
-        let took = t0.elapsed();
-        early |= took < tick;
-        worst = worst.max(took.saturating_sub(tick));
-        ticks += 1;
+        std::thread::sleep(hog_fairness::TICK);
+        ticks.record(t0.elapsed(), Duration::ZERO);
     }
     let spun_ns = busy
         .get(None)
         .map_err(|error| runtime_error(error.to_string()))?;
     let spun = Duration::from_nanos(spun_ns);
-    Ok(hog_fairness::Outcome {
-        checksum: u64::from(spun >= lasts) + u64::from(ticks > 0 && !early),
-        worst_tick_delay: worst,
-        ticks,
-        spun,
-    })
+    Ok(hog_fairness::outcome(Some(spun), lasts, Some(ticks), true))
 }

@@ -103,7 +103,7 @@ fn gil_yields(yields: u64) -> u64 {
 
 /// Two Python threads hand a number back and forth over two queues; each blocking get waits
 /// with the GIL released, as `queue.Queue.get` does. Returns the sum of the numbers bounced.
-fn gil_round_trips(rounds: u64) -> u64 {
+pub(super) fn gil_round_trips(rounds: u64) -> u64 {
     use std::sync::mpsc::channel;
     let interpreter = gil_threads::Interpreter::new(gil_threads::GilMode::On);
     let (ping_tx, ping_rx) = channel::<u64>();

@@ -40,7 +40,7 @@ pub fn checksum(_spin_ms: u64) -> u64 {
 }
 
 /// What one run measured.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Outcome {
     /// [`checksum`]'s value when both goroutines did their part.
     pub checksum: u64,
@@ -50,6 +50,49 @@ pub struct Outcome {
     pub ticks: u64,
     /// How long the hog spun.
     pub spun: Duration,
+}
+
+/// What the ticker saw, tick by tick.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Ticks {
+    /// The largest time beyond [`TICK`] that one wait took.
+    pub worst: Duration,
+    /// Waits made.
+    pub ticks: u64,
+    /// Whether a wait returned early.
+    pub early: bool,
+}
+
+impl Ticks {
+    /// Records one wait of [`TICK`] that took `took`. A wait counts as early if it ended more
+    /// than `slack` before [`TICK`] (the runtime's timer resolution: zero where the sleep cannot
+    /// end early at all).
+    pub fn record(&mut self, took: Duration, slack: Duration) {
+        self.early |= took + slack < TICK;
+        self.worst = self.worst.max(took.saturating_sub(TICK));
+        self.ticks += 1;
+    }
+}
+
+/// The outcome of a run: the busy task took `spun` (`None`: it failed) and had to last `lasts`;
+/// the ticker saw `ticks` (`None`: it failed), having started before the busy task if `started`.
+pub fn outcome(
+    spun: Option<Duration>,
+    lasts: Duration,
+    ticks: Option<Ticks>,
+    started: bool,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    if let Some(spun) = spun {
+        outcome.spun = spun;
+        outcome.checksum += u64::from(spun >= lasts);
+    }
+    if let Some(ticks) = ticks {
+        outcome.worst_tick_delay = ticks.worst;
+        outcome.ticks = ticks.ticks;
+        outcome.checksum += u64::from(started && ticks.ticks > 0 && !ticks.early);
+    }
+    outcome
 }
 
 /// Runs the hog for `spin_ms` milliseconds beside the ticker on the goroutines runtime. Call it
@@ -62,10 +105,24 @@ pub fn goroutines(spin_ms: u64) -> Outcome {
 /// Spins for `duration` with no call into any runtime, stepping an LCG through `black_box` and
 /// reading the clock every 1,024 steps; returns how long it spun.
 pub fn spin(duration: Duration) -> Duration {
+    spin_checking(duration, || {})
+}
+
+/// Spins for `duration` as a pure-Python loop does: a check point (`py.check()`, the eval-breaker
+/// check of a loop back-edge) at every step, so a thread waiting for the GIL gets it after one
+/// switch interval. Returns how long it spun.
+pub fn spin_with_checks(py: gil_threads::Python<'_>, duration: Duration) -> Duration {
+    spin_checking(duration, || py.check())
+}
+
+/// The spin: `check` at every LCG step.
+#[inline]
+fn spin_checking(duration: Duration, check: impl Fn()) -> Duration {
     let started = Instant::now();
     let mut x = 1u64;
     while started.elapsed() < duration {
         for _ in 0..1024 {
+            check();
             x = black_box(
                 x.wrapping_mul(6_364_136_223_846_793_005)
                     .wrapping_add(1_442_695_040_888_963_407),
@@ -84,53 +141,28 @@ pub fn goroutines_beside_ticker(
 ) -> Outcome {
     let done = Arc::new(AtomicBool::new(false));
     let (started_tx, started_rx) = chan::<()>(1);
-
     let ticker_done = Arc::clone(&done);
     let ticker = go(move || {
         let _ = started_tx.send(());
-        let mut worst = Duration::ZERO;
-        let mut ticks = 0u64;
-        let mut early = false;
+        let mut ticks = Ticks::default();
         loop {
             let t0 = Instant::now();
             sleep(TICK);
-            let took = t0.elapsed();
-            early |= took < TICK;
-            worst = worst.max(took.saturating_sub(TICK));
-            ticks += 1;
+            ticks.record(t0.elapsed(), Duration::ZERO);
             if ticker_done.load(Ordering::Acquire) {
-                break;
+                return ticks;
             }
         }
-        (worst, ticks, early)
     });
     // The ticker is asleep in its first tick before the body starts.
-    let ticker_started = started_rx.recv().is_ok();
-
+    let started = started_rx.recv().is_ok();
     let hog = go(move || {
         let spun = body();
         done.store(true, Ordering::Release);
         spun
     });
-
     let spun = hog.join().ok();
-    let ticker = ticker.join().ok();
-    let mut outcome = Outcome {
-        checksum: 0,
-        worst_tick_delay: Duration::ZERO,
-        ticks: 0,
-        spun: Duration::ZERO,
-    };
-    if let Some(spun) = spun {
-        outcome.spun = spun;
-        outcome.checksum += u64::from(spun >= lasts);
-    }
-    if let Some((worst, ticks, early)) = ticker {
-        outcome.worst_tick_delay = worst;
-        outcome.ticks = ticks;
-        outcome.checksum += u64::from(ticker_started && ticks > 0 && !early);
-    }
-    outcome
+    outcome(spun, lasts, ticker.join().ok(), started)
 }
 
 /// The same on an asyncio-loop event loop of its own: the ticker task awaits `sleep(0.001)` in a
@@ -141,22 +173,19 @@ pub fn asyncio_loop_beside_ticker(
     body: impl FnOnce() -> Duration + 'static,
 ) -> Outcome {
     let tick = TICK.as_secs_f64();
-    let outcome = asyncio_loop::run(async move {
+    let measured = asyncio_loop::run(async move {
         let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
         let done = Rc::new(Cell::new(false));
         let ticker_done = done.clone();
         let ticker = event_loop.create_task(async move {
-            let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+            let mut ticks = Ticks::default();
             loop {
                 let t0 = Instant::now();
                 asyncio_loop::sleep(tick).await?;
-                let took = t0.elapsed();
                 // The loop compares times to the nanosecond: allow it one microsecond.
-                early |= took + Duration::from_micros(1) < TICK;
-                worst = worst.max(took.saturating_sub(TICK));
-                ticks += 1;
+                ticks.record(t0.elapsed(), Duration::from_micros(1));
                 if ticker_done.get() {
-                    return Ok((worst, ticks, early));
+                    return Ok(ticks);
                 }
             }
         });
@@ -166,38 +195,12 @@ pub fn asyncio_loop_beside_ticker(
             Ok(spun)
         });
         let spun = hog.await?;
-        let (worst, ticks, early) = ticker.await?;
-        Ok(Outcome {
-            checksum: u64::from(spun >= lasts) + u64::from(ticks > 0 && !early),
-            worst_tick_delay: worst,
-            ticks,
-            spun,
-        })
+        Ok((spun, ticker.await?))
     });
-    outcome.unwrap_or(Outcome {
-        checksum: 0,
-        worst_tick_delay: Duration::ZERO,
-        ticks: 0,
-        spun: Duration::ZERO,
-    })
-}
-
-/// Spins for `duration` as a pure-Python loop does: a check point (`py.check()`, the eval-breaker
-/// check of a loop back-edge) at every step, so a thread waiting for the GIL gets it after one
-/// switch interval. Returns how long it spun.
-pub fn spin_with_checks(py: gil_threads::Python<'_>, duration: Duration) -> Duration {
-    let started = Instant::now();
-    let mut x = 1u64;
-    while started.elapsed() < duration {
-        for _ in 0..1024 {
-            py.check();
-            x = black_box(
-                x.wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1_442_695_040_888_963_407),
-            );
-        }
+    match measured {
+        Ok((spun, ticks)) => outcome(Some(spun), lasts, Some(ticks), true),
+        Err(_) => Outcome::default(),
     }
-    started.elapsed()
 }
 
 /// The same on a gil-threads interpreter: the ticker is a Python thread that `time.sleep`s 1 ms
@@ -208,34 +211,25 @@ pub fn gil_threads_beside_ticker(
     lasts: Duration,
     body: impl FnOnce(gil_threads::Python<'_>) -> Duration + Send + 'static,
 ) -> Outcome {
-    let failed = Outcome {
-        checksum: 0,
-        worst_tick_delay: Duration::ZERO,
-        ticks: 0,
-        spun: Duration::ZERO,
-    };
     let interpreter = gil_threads::Interpreter::new(mode);
     let done = Arc::new(AtomicBool::new(false));
     let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
     let ticker_done = Arc::clone(&done);
     let Ok(ticker) = interpreter.spawn(move |py| {
         let _ = started_tx.send(());
-        let (mut worst, mut ticks, mut early) = (Duration::ZERO, 0u64, false);
+        let mut ticks = Ticks::default();
         loop {
             let t0 = Instant::now();
             py.sleep(TICK);
-            let took = t0.elapsed();
-            early |= took < TICK;
-            worst = worst.max(took.saturating_sub(TICK));
-            ticks += 1;
+            ticks.record(t0.elapsed(), Duration::ZERO);
             if ticker_done.load(Ordering::Acquire) {
-                return (worst, ticks, early);
+                return ticks;
             }
         }
     }) else {
-        return failed;
+        return Outcome::default();
     };
-    let ticker_started = started_rx.recv().is_ok();
+    let started = started_rx.recv().is_ok();
     let hog_done = Arc::clone(&done);
     let Ok(hog) = interpreter.spawn(move |py| {
         let spun = body(py);
@@ -245,21 +239,10 @@ pub fn gil_threads_beside_ticker(
         // Stop the ticker before giving up, so no thread is left behind.
         done.store(true, Ordering::Release);
         let _ = ticker.join();
-        return failed;
+        return Outcome::default();
     };
     let spun = hog.join().ok();
-    let ticker = ticker.join().ok();
-    let mut outcome = failed;
-    if let Some(spun) = spun {
-        outcome.spun = spun;
-        outcome.checksum += u64::from(spun >= lasts);
-    }
-    if let Some((worst, ticks, early)) = ticker {
-        outcome.worst_tick_delay = worst;
-        outcome.ticks = ticks;
-        outcome.checksum += u64::from(ticker_started && ticks > 0 && !early);
-    }
-    outcome
+    outcome(spun, lasts, ticker.join().ok(), started)
 }
 
 /// The same on a uv-loop event loop of its own: the ticker is a chain of `setTimeout(tick, 1)`;
@@ -269,59 +252,33 @@ pub fn uv_loop_beside_ticker(
     lasts: Duration,
     body: impl FnOnce() -> Duration + 'static,
 ) -> Outcome {
-    struct Ticker {
-        worst: Duration,
-        ticks: u64,
-        early: bool,
-        armed_at: Instant,
-    }
-    fn arm(ticker: Rc<std::cell::RefCell<Ticker>>, done: Rc<Cell<bool>>) {
-        ticker.borrow_mut().armed_at = Instant::now();
+    fn arm(ticks: Rc<Cell<Ticks>>, done: Rc<Cell<bool>>) {
+        let armed_at = Instant::now();
         uv_loop::set_timeout(
             move || {
-                {
-                    let mut t = ticker.borrow_mut();
-                    let took = t.armed_at.elapsed();
-                    t.early |= took < TICK;
-                    t.worst = t.worst.max(took.saturating_sub(TICK));
-                    t.ticks += 1;
-                }
+                let mut seen = ticks.get();
+                seen.record(armed_at.elapsed(), Duration::ZERO);
+                ticks.set(seen);
                 if !done.get() {
-                    arm(ticker, done);
+                    arm(ticks, done);
                 }
             },
             TICK.as_secs_f64() * 1e3,
         );
     }
-    let ticker = Rc::new(std::cell::RefCell::new(Ticker {
-        worst: Duration::ZERO,
-        ticks: 0,
-        early: false,
-        armed_at: Instant::now(),
-    }));
+    let ticks = Rc::new(Cell::new(Ticks::default()));
     let done = Rc::new(Cell::new(false));
-    let spun = Rc::new(Cell::new(Duration::ZERO));
-    let (ticker_in_loop, done_in_loop, spun_in_loop) = (ticker.clone(), done.clone(), spun.clone());
+    let spun = Rc::new(Cell::new(None));
+    let (ticks_in_loop, done_in_loop, spun_in_loop) = (ticks.clone(), done.clone(), spun.clone());
     let ran = uv_loop::run(move || {
-        arm(ticker_in_loop, done_in_loop.clone());
+        arm(ticks_in_loop, done_in_loop.clone());
         uv_loop::set_immediate(move || {
-            spun_in_loop.set(body());
+            spun_in_loop.set(Some(body()));
             done_in_loop.set(true);
         });
     });
-    let ticker = ticker.borrow();
-    if ran.is_err() {
-        return Outcome {
-            checksum: 0,
-            worst_tick_delay: Duration::ZERO,
-            ticks: 0,
-            spun: Duration::ZERO,
-        };
-    }
-    Outcome {
-        checksum: u64::from(spun.get() >= lasts) + u64::from(ticker.ticks > 0 && !ticker.early),
-        worst_tick_delay: ticker.worst,
-        ticks: ticker.ticks,
-        spun: spun.get(),
+    match ran {
+        Ok(()) => outcome(spun.get(), lasts, Some(ticks.get()), true),
+        Err(_) => Outcome::default(),
     }
 }
