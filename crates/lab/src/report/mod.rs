@@ -356,23 +356,31 @@ const TIMELINES: [(&str, &str); 2] = [
 ];
 
 fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) {
-    out.push_str("<h2>The schedulers at work</h2>\n<p class=\"meta\">Each picture is drawn from the trace the run recorded (quick sizes; open the file in <a href=\"https://ui.perfetto.dev\">Perfetto</a> for every event): a row per OS thread, a bar per run of a task, coloured by task.</p>\n");
+    out.push_str("<h2>The schedulers at work</h2>\n<p class=\"meta\">Each picture is drawn from the trace the run recorded (quick sizes; open the file in <a href=\"https://ui.perfetto.dev\">Perfetto</a> for every event): a row per OS thread, a bar per run of a task, coloured by task; the models of one experiment share one time axis, from each run's first event.</p>\n");
     for (experiment, caption) in TIMELINES {
         let _ = writeln!(out, "<h3>{experiment}: {}</h3>", escape(caption));
-        for &model in models {
-            let Some(record) = results
-                .traces
-                .iter()
-                .find(|t| t.model == model.name() && t.experiment == experiment)
-            else {
-                continue;
-            };
-            let title = format!("{} ({}) — {}", column(model), model.name(), record.path);
-            let trace = fs::read_to_string(dir.join(&record.path))
-                .ok()
-                .and_then(|text| timeline::Trace::parse(&text))
-                .unwrap_or_default();
-            out.push_str(&timeline::svg(&title, &trace));
+        let traces: Vec<(Model, String, timeline::Trace)> = models
+            .iter()
+            .filter_map(|&model| {
+                let record = results
+                    .traces
+                    .iter()
+                    .find(|t| t.model == model.name() && t.experiment == experiment)?;
+                let trace = fs::read_to_string(dir.join(&record.path))
+                    .ok()
+                    .and_then(|text| timeline::Trace::parse(&text))
+                    .unwrap_or_default();
+                Some((model, record.path.clone(), trace))
+            })
+            .collect();
+        // One time axis for the models side by side: the longest run's.
+        let axis_us = traces
+            .iter()
+            .map(|(_, _, trace)| timeline::runs_span_us(&trace.runs))
+            .fold(0.0, f64::max);
+        for (model, path, trace) in &traces {
+            let title = format!("{} ({}) — {path}", column(*model), model.name());
+            out.push_str(&timeline::svg(&title, trace, axis_us));
             out.push('\n');
         }
     }

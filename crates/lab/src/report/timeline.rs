@@ -228,10 +228,22 @@ const MOST_ARROWS: usize = 400;
 /// says how many it left out.
 const MOST_ROWS: usize = 24;
 
+/// From the first run's start to the last run's end, in microseconds (0 for none).
+pub fn runs_span_us(runs: &[Run]) -> f64 {
+    let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
+    let end = runs.iter().map(|r| r.end_us).fold(f64::MIN, f64::max);
+    if end > start {
+        end - start
+    } else {
+        0.0
+    }
+}
+
 /// The timeline of `trace` as an SVG picture titled `title`: a row per thread, a bar per run,
 /// and (when there are few enough) an arrow from each wake-up on the waker's thread to the
-/// woken task's next run.
-pub fn svg(title: &str, trace: &Trace) -> String {
+/// woken task's next run. The time axis spans `axis_us` from the first run, or the trace's own
+/// span if that is longer, so pictures of several models can share one axis.
+pub fn svg(title: &str, trace: &Trace, axis_us: f64) -> String {
     // A row for every thread that ran a task or woke one (a timer or poller thread wakes tasks
     // without running any).
     let mut threads: Vec<u64> = trace
@@ -269,8 +281,7 @@ pub fn svg(title: &str, trace: &Trace) -> String {
         return out;
     }
     let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
-    let end = runs.iter().map(|r| r.end_us).fold(f64::MIN, f64::max);
-    let span = (end - start).max(1.0);
+    let span = runs_span_us(runs).max(axis_us).max(1.0);
     let plot = WIDTH - LABEL - 10.0;
     let x = |us: f64| LABEL + (us - start) / span * plot;
     for (row, thread) in threads.iter().enumerate() {
@@ -382,8 +393,8 @@ mod tests {
             runs,
             ..Trace::default()
         };
-        assert!(svg("t", &trace).contains("task 7 on thread 1"));
-        assert!(svg("t", &Trace::default()).contains("no scheduler events"));
+        assert!(svg("t", &trace, 0.0).contains("task 7 on thread 1"));
+        assert!(svg("t", &Trace::default(), 0.0).contains("no scheduler events"));
         assert!(super::runs("not json").is_none());
     }
 
@@ -402,6 +413,6 @@ mod tests {
         let (wake, run) = links[0];
         assert_eq!((wake.by, wake.thread, run.thread), (Some(9), 2, 3));
         assert_eq!(run.begin_us - wake.ts_us, 2.5);
-        assert!(svg("t", &trace).contains("woken by task 9"));
+        assert!(svg("t", &trace, 0.0).contains("woken by task 9"));
     }
 }
