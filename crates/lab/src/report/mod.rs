@@ -343,21 +343,29 @@ fn held_back(out: &mut String, results: &Results, models: &[Model]) {
     out.push_str("</table>\n");
 }
 
-/// The experiments whose timelines the report draws, with what they show.
-const TIMELINES: [(&str, &str); 2] = [
+/// The experiments whose timelines the report draws, what they show, and the label of the
+/// shaded span of the task that ran longest, where that task is the point.
+const TIMELINES: [(&str, &str, Option<&str>); 3] = [
     (
         "preemption",
         "a hog with no yield point beside a 1 ms ticker: does the ticker get a thread?",
+        Some("the hog"),
+    ),
+    (
+        "blocking",
+        "a 200 ms blocking system call beside a 1 ms ticker",
+        None,
     ),
     (
         "concurrency",
         "waits of 100 ms started at once: which threads run the tasks",
+        None,
     ),
 ];
 
 fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) {
     out.push_str("<h2>The schedulers at work</h2>\n<p class=\"meta\">Each picture is drawn from the trace the run recorded (quick sizes; open the file in <a href=\"https://ui.perfetto.dev\">Perfetto</a> for every event): a row per OS thread, a bar per run of a task, coloured by task; the models of one experiment share one time axis, from each run's first event.</p>\n");
-    for (experiment, caption) in TIMELINES {
+    for (experiment, caption, mark) in TIMELINES {
         let _ = writeln!(out, "<h3>{experiment}: {}</h3>", escape(caption));
         let traces: Vec<(Model, String, timeline::Trace)> = models
             .iter()
@@ -380,7 +388,7 @@ fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
             .fold(0.0, f64::max);
         for (model, path, trace) in &traces {
             let title = format!("{} ({}) — {path}", column(*model), model.name());
-            out.push_str(&timeline::svg(&title, trace, axis_us));
+            out.push_str(&timeline::svg(&title, trace, axis_us, mark));
             out.push('\n');
         }
     }

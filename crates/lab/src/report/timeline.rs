@@ -228,6 +228,24 @@ const MOST_ARROWS: usize = 400;
 /// says how many it left out.
 const MOST_ROWS: usize = 24;
 
+/// The task that ran longest in all (the hog, in the preemption experiment), with the span from
+/// its first run's start to its last run's end.
+pub fn busiest_task(runs: &[Run]) -> Option<(u64, f64, f64)> {
+    let mut totals: BTreeMap<u64, (f64, f64, f64)> = BTreeMap::new();
+    for run in runs {
+        let entry = totals
+            .entry(run.task)
+            .or_insert((0.0, run.begin_us, run.end_us));
+        entry.0 += run.end_us - run.begin_us;
+        entry.1 = entry.1.min(run.begin_us);
+        entry.2 = entry.2.max(run.end_us);
+    }
+    totals
+        .into_iter()
+        .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
+        .map(|(task, (_, begin, end))| (task, begin, end))
+}
+
 /// From the first run's start to the last run's end, in microseconds (0 for none).
 pub fn runs_span_us(runs: &[Run]) -> f64 {
     let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
@@ -242,8 +260,9 @@ pub fn runs_span_us(runs: &[Run]) -> f64 {
 /// The timeline of `trace` as an SVG picture titled `title`: a row per thread, a bar per run,
 /// and (when there are few enough) an arrow from each wake-up on the waker's thread to the
 /// woken task's next run. The time axis spans `axis_us` from the first run, or the trace's own
-/// span if that is longer, so pictures of several models can share one axis.
-pub fn svg(title: &str, trace: &Trace, axis_us: f64) -> String {
+/// span if that is longer, so pictures of several models can share one axis. With `mark`, the
+/// span of the task that ran longest is shaded behind the rows and labelled with it (the hog).
+pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> String {
     // A row for every thread that ran a task or woke one (a timer or poller thread wakes tasks
     // without running any).
     let mut threads: Vec<u64> = trace
@@ -284,6 +303,19 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64) -> String {
     let span = runs_span_us(runs).max(axis_us).max(1.0);
     let plot = WIDTH - LABEL - 10.0;
     let x = |us: f64| LABEL + (us - start) / span * plot;
+    if let Some((task, begin, end)) = mark.and_then(|_| busiest_task(runs)) {
+        let label = mark.unwrap_or_default();
+        let _ = write!(
+            out,
+            r##"<rect x="{:.2}" y="28" width="{:.2}" height="{:.1}" fill="#f4c7c3" opacity="0.45"/><text x="{:.2}" y="26" font-size="11" fill="#a33">{} (task {task}, {:.0} ms)</text>"##,
+            x(begin),
+            (x(end) - x(begin)).max(0.6),
+            ROW * threads.len() as f64 + 2.0,
+            x(begin) + 2.0,
+            escape(label),
+            (end - begin) / 1e3
+        );
+    }
     for (row, thread) in threads.iter().enumerate() {
         let y = 30.0 + ROW * row as f64;
         let _ = write!(
@@ -393,8 +425,8 @@ mod tests {
             runs,
             ..Trace::default()
         };
-        assert!(svg("t", &trace, 0.0).contains("task 7 on thread 1"));
-        assert!(svg("t", &Trace::default(), 0.0).contains("no scheduler events"));
+        assert!(svg("t", &trace, 0.0, None).contains("task 7 on thread 1"));
+        assert!(svg("t", &Trace::default(), 0.0, None).contains("no scheduler events"));
         assert!(super::runs("not json").is_none());
     }
 
@@ -413,6 +445,8 @@ mod tests {
         let (wake, run) = links[0];
         assert_eq!((wake.by, wake.thread, run.thread), (Some(9), 2, 3));
         assert_eq!(run.begin_us - wake.ts_us, 2.5);
-        assert!(svg("t", &trace, 0.0).contains("woken by task 9"));
+        assert!(svg("t", &trace, 0.0, None).contains("woken by task 9"));
+        assert_eq!(busiest_task(&trace.runs), Some((1, 1.0, 8.0)));
+        assert!(svg("t", &trace, 0.0, Some("hog")).contains("hog (task 1, 0 ms)"));
     }
 }
