@@ -51,6 +51,7 @@ pub fn key_metric(row: Row, cores: usize) -> Option<(Experiment, String)> {
         Row::MemoryPerTask => (Experiment::Memory, "bytes_per_task".to_owned()),
         Row::BlockingCall => (Experiment::Blocking, "worst_tick_delay_ms".to_owned()),
         Row::IpcCost => (Experiment::Handoff, "us_per_task".to_owned()),
+        Row::LatencyUnderLoad => (Experiment::Echo, "p99_us_loaded".to_owned()),
         Row::EaseOfUse | Row::BestFor | Row::Startup => return None,
     };
     Some((experiment, metric))

@@ -133,7 +133,12 @@ fn quick_table_measures_every_cell_of_every_model() {
             "procpool" => assert_eq!(in_flight, results.machine.cores as f64, "one per worker"),
             // A thread per wait: the first waits may end before the last threads start.
             "gil-threads" => assert!(in_flight >= tasks / 2.0, "{in_flight} of {tasks}"),
-            _ => assert_eq!(in_flight, tasks, "{model}: every wait in flight"),
+            // Every wait in flight at once, give or take the few that a stall of the machine
+            // lets end before the last task starts.
+            _ => assert!(
+                in_flight >= 0.9 * tasks,
+                "{model}: {in_flight} of {tasks} in flight"
+            ),
         }
     }
     for model in EVENT_LOOPS {

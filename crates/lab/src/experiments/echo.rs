@@ -9,7 +9,14 @@
 //! Figures: `connections` (N), `connections_served` (connections that got every echo back, each
 //! checked byte for byte), `in_flight_max` (the most connections waiting for an echo at one
 //! instant: a server that holds every connection lets all N wait at once), `round_trips_per_s`
-//! and `p99_us`. The client is the same for every model and lives outside the model's runtime,
+//! and `p99_us`.
+//!
+//! Then short requests under a background CPU load: a few connections (50) make round trips
+//! while the server's model is idle (`p99_us_idle`) and again while `cores` CPU-bound workers
+//! of the same model compute beside the server (`p99_us_loaded`; see [`super::load`] for how
+//! each model's users write them). What the requests wait for under load is each model's
+//! scheduling: a goroutine hog is preempted, a Python thread waits for the GIL (the convoy
+//! effect), an event loop serves requests between the load's chunks. The client is the same for every model and lives outside the model's runtime,
 //! on plain OS threads, as the Go load generator does for `schedlab bench ... echo-c1000`.
 //!
 //! procpool has no echo server (a process pool serves tasks, not sockets): it reports none, and
@@ -24,6 +31,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
+use super::load::Switch;
 use super::{ExperimentError, Figures, Options};
 use crate::bench::BenchError;
 use crate::model::Model;
@@ -37,6 +45,9 @@ fn size(options: &Options) -> (u64, u64) {
         (1_000, 20)
     }
 }
+
+/// Connections of the short-request phases.
+const SHORT_CONNECTIONS: u64 = 50;
 
 /// How long the client waits for the whole run before it gives up.
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -52,23 +63,34 @@ pub(super) fn run(
             reason,
         })
     };
-    let addr = start_server(figures.model, options).map_err(served_error)?;
+    let load = Switch::default();
+    let addr = start_server(figures.model, options, &load).map_err(served_error)?;
     let stats = drive(addr, connections, rounds).map_err(|e| served_error(e.to_string()))?;
     figures.check(stats.served, connections)?;
+    let idle = drive(addr, SHORT_CONNECTIONS, rounds).map_err(|e| served_error(e.to_string()))?;
+    load.on();
+    // Let every worker see the switch and start computing.
+    std::thread::sleep(Duration::from_millis(20));
+    let loaded = drive(addr, SHORT_CONNECTIONS, rounds);
+    load.stop();
+    let loaded = loaded.map_err(|e| served_error(e.to_string()))?;
+    figures.check(idle.served + loaded.served, 2 * SHORT_CONNECTIONS)?;
     figures.add("connections", connections as f64, "count")?;
     figures.add("connections_served", stats.served as f64, "count")?;
     figures.add("in_flight_max", stats.in_flight_max as f64, "count")?;
     figures.add("round_trips_per_s", stats.round_trips_per_s, "rt/s")?;
     figures.add("p99_us", stats.p99_us, "us")?;
+    figures.add("p99_us_idle", idle.p99_us, "us")?;
+    figures.add("p99_us_loaded", loaded.p99_us, "us")?;
     Ok(figures.done())
 }
 
 /// Starts `model`'s echo server on a thread of its own (left running until the process ends)
 /// and returns where it listens.
-fn start_server(model: Model, options: &Options) -> Result<SocketAddr, String> {
+fn start_server(model: Model, options: &Options, load: &Switch) -> Result<SocketAddr, String> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let (tx, rx) = mpsc::channel::<SocketAddr>();
-    let procs = options.cores;
+    let (procs, workers, load) = (options.cores, options.cores, load.clone());
     let spawned = std::thread::Builder::new()
         .name("echo-server".into())
         .spawn(move || {
@@ -78,15 +100,26 @@ fn start_server(model: Model, options: &Options) -> Result<SocketAddr, String> {
             let reason = match model {
                 Model::Goroutines => match crate::bench::goroutines::runtime(procs) {
                     Ok(runtime) => {
-                        let Err(error) =
-                            runtime.run(move || echo::serve_goroutines(any, listening));
+                        let Err(error) = runtime.run(move || {
+                            super::load::goroutines(&load, workers);
+                            echo::serve_goroutines(any, listening)
+                        });
                         error.to_string()
                     }
                     Err(error) => error.to_string(),
                 },
-                Model::AsyncioLoop => echo::serve_asyncio_loop(any, listening).to_string(),
-                Model::UvLoop => echo::serve_uv_loop(any, listening).to_string(),
-                Model::GilThreads => echo::serve_gil_threads(any, listening).to_string(),
+                Model::AsyncioLoop => echo::serve_asyncio_loop_with(any, listening, move || {
+                    super::load::asyncio_loop(&load, workers)
+                })
+                .to_string(),
+                Model::UvLoop => echo::serve_uv_loop_with(any, listening, move || {
+                    super::load::uv_loop(&load, workers)
+                })
+                .to_string(),
+                Model::GilThreads => echo::serve_gil_threads_with(any, listening, |interpreter| {
+                    super::load::gil_threads(&load, workers, interpreter)
+                })
+                .to_string(),
                 Model::Procpool => "a process pool serves tasks, not sockets".to_owned(),
             };
             eprintln!("schedlab: echo server of {}: {reason}", model.name());

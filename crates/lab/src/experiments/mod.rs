@@ -28,6 +28,7 @@
 pub mod concurrency;
 pub mod echo;
 pub mod handoff;
+pub mod load;
 pub mod memory;
 pub mod parallelism;
 pub mod preemption;

@@ -281,6 +281,12 @@ fn charts(results: &Results, models: &[Model]) -> Vec<String> {
             false,
         ),
         bar_chart(
+            "p99 of short requests beside CPU-bound work",
+            "µs",
+            &bars("echo", "p99_us_loaded"),
+            true,
+        ),
+        bar_chart(
             "A tiny task handed to another worker",
             "µs",
             &bars("handoff", "us_per_task"),

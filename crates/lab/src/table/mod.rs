@@ -54,11 +54,14 @@ pub enum Row {
     /// What handing a task to another worker costs: IPC for processes (a row the essay leaves
     /// out).
     IpcCost,
+    /// How late short requests come back while CPU-bound work runs beside them (a row the essay
+    /// leaves out; the convoy effect is one of its causes).
+    LatencyUnderLoad,
 }
 
 impl Row {
     /// Every row, in the essay's order.
-    pub const ALL: [Row; 12] = [
+    pub const ALL: [Row; 13] = [
         Row::Parallelism,
         Row::Concurrency,
         Row::Preemption,
@@ -71,6 +74,7 @@ impl Row {
         Row::BlockingCall,
         Row::Startup,
         Row::IpcCost,
+        Row::LatencyUnderLoad,
     ];
 
     /// The row's title, as the essay writes it.
@@ -88,6 +92,7 @@ impl Row {
             Row::BlockingCall => "One blocking call",
             Row::Startup => "Start-up",
             Row::IpcCost => "IPC cost per task",
+            Row::LatencyUnderLoad => "p99 under CPU load",
         }
     }
 
@@ -111,6 +116,9 @@ impl Row {
             }
             Row::Startup => "from nothing to a first task's result, in a fresh process",
             Row::IpcCost => "a tiny task handed to another worker and its result back",
+            Row::LatencyUnderLoad => {
+                "p99 of short echo requests beside one CPU-bound worker per core of the same model"
+            }
         }
     }
 
@@ -129,6 +137,7 @@ impl Row {
             Row::BlockingCall => &[Experiment::Blocking],
             Row::Startup => &[Experiment::Startup],
             Row::IpcCost => &[Experiment::Handoff],
+            Row::LatencyUnderLoad => &[Experiment::Echo],
         }
     }
 }
@@ -141,7 +150,12 @@ pub fn claim(row: Row, model: Model) -> &'static str {
     use Model::*;
     match (row, model) {
         (
-            Row::SpawnCost | Row::MemoryPerTask | Row::BlockingCall | Row::Startup | Row::IpcCost,
+            Row::SpawnCost
+            | Row::MemoryPerTask
+            | Row::BlockingCall
+            | Row::Startup
+            | Row::IpcCost
+            | Row::LatencyUnderLoad,
             _,
         ) => NO_CLAIM,
         (Row::Parallelism, Goroutines | Procpool) => "yes",
@@ -443,6 +457,22 @@ pub(crate) fn judge(
         Row::Startup => {
             let us = get(Experiment::Startup, "startup_us")?;
             Some((duration_text(us * 1e3), Verdict::Shown))
+        }
+        Row::LatencyUnderLoad if !Experiment::Echo.applies_to(model) => Some((
+            "none: a process pool serves tasks, not sockets".to_owned(),
+            Verdict::Shown,
+        )),
+        Row::LatencyUnderLoad => {
+            let loaded = get(Experiment::Echo, "p99_us_loaded")?;
+            let idle = get(Experiment::Echo, "p99_us_idle")?;
+            Some((
+                format!(
+                    "{} loaded ({} idle)",
+                    duration_text(loaded * 1e3),
+                    duration_text(idle * 1e3)
+                ),
+                Verdict::Shown,
+            ))
         }
         Row::IpcCost => {
             let us = get(Experiment::Handoff, "us_per_task")?;

@@ -99,7 +99,18 @@ pub fn serve_asyncio_loop(
     addr: SocketAddr,
     listening: impl FnOnce(SocketAddr) + 'static,
 ) -> RunError {
+    serve_asyncio_loop_with(addr, listening, || {})
+}
+
+/// [`serve_asyncio_loop`], calling `before` inside the running loop first (to start other tasks
+/// beside the server).
+pub fn serve_asyncio_loop_with(
+    addr: SocketAddr,
+    listening: impl FnOnce(SocketAddr) + 'static,
+    before: impl FnOnce() + 'static,
+) -> RunError {
     let served = asyncio_loop::run(async move {
+        before();
         let server = start_server(echo_asyncio_loop, addr).await?;
         if let Some(bound) = server.sockets().first() {
             listening(*bound);
@@ -132,9 +143,20 @@ pub async fn echo_asyncio_loop(reader: StreamReader, writer: StreamWriter) -> Re
 /// address it got, then serves forever on this thread ([`echo_uv_loop`] per connection). Returns
 /// only when it cannot serve.
 pub fn serve_uv_loop(addr: SocketAddr, listening: impl FnOnce(SocketAddr) + 'static) -> io::Error {
+    serve_uv_loop_with(addr, listening, || {})
+}
+
+/// [`serve_uv_loop`], calling `before` inside the loop's main first (to schedule other work
+/// beside the server).
+pub fn serve_uv_loop_with(
+    addr: SocketAddr,
+    listening: impl FnOnce(SocketAddr) + 'static,
+    before: impl FnOnce() + 'static,
+) -> io::Error {
     let listen_error = std::rc::Rc::new(std::cell::RefCell::new(None));
     let failed = listen_error.clone();
     let ran = uv_loop::run(move || {
+        before();
         let server = uv_loop::net::create_server(echo_uv_loop);
         match server.listen(addr) {
             Ok(bound) => listening(bound),
@@ -167,7 +189,18 @@ pub fn echo_uv_loop(socket: uv_loop::net::Socket) {
 /// connection on a gil-threads interpreter ([`echo_gil_threads`]), as `socketserver`'s
 /// `ThreadingTCPServer` does. Returns only when it cannot serve.
 pub fn serve_gil_threads(addr: SocketAddr, listening: impl FnOnce(SocketAddr)) -> io::Error {
+    serve_gil_threads_with(addr, listening, |_| {})
+}
+
+/// [`serve_gil_threads`], calling `before` with the server's interpreter first (to start other
+/// Python threads beside the server).
+pub fn serve_gil_threads_with(
+    addr: SocketAddr,
+    listening: impl FnOnce(SocketAddr),
+    before: impl FnOnce(&gil_threads::Interpreter),
+) -> io::Error {
     let interpreter = gil_threads::Interpreter::new(gil_threads::GilMode::On);
+    before(&interpreter);
     let listener = match std::net::TcpListener::bind(addr) {
         Ok(listener) => listener,
         Err(error) => return error,
