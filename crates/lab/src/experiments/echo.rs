@@ -49,6 +49,9 @@ fn size(options: &Options) -> (u64, u64) {
 /// Connections of the short-request phases.
 const SHORT_CONNECTIONS: u64 = 50;
 
+/// How long the server gets to close the 1,000 connections before the loaded phase.
+const SETTLE: Duration = Duration::from_millis(200);
+
 /// How long the client waits for the whole run before it gives up.
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -65,9 +68,12 @@ pub(super) fn run(
     };
     let load = Switch::default();
     let addr = start_server(figures.model, options, &load).map_err(served_error)?;
+    // The idle short requests first, on a quiet server; then the 1,000 connections; then, once
+    // the server has closed them all, the short requests again under load.
+    let idle = drive(addr, SHORT_CONNECTIONS, rounds).map_err(|e| served_error(e.to_string()))?;
     let stats = drive(addr, connections, rounds).map_err(|e| served_error(e.to_string()))?;
     figures.check(stats.served, connections)?;
-    let idle = drive(addr, SHORT_CONNECTIONS, rounds).map_err(|e| served_error(e.to_string()))?;
+    std::thread::sleep(SETTLE);
     load.on();
     // Let every worker see the switch and start computing.
     std::thread::sleep(Duration::from_millis(20));
