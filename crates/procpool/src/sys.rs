@@ -98,11 +98,12 @@ pub(crate) fn thread_count() -> io::Result<usize> {
 ///
 /// `JoinHandle::join` returns when the kernel clears the thread's tid word, which happens during
 /// its exit, before it leaves `/proc/self/task`: right after a pool is dropped (its handler
-/// thread joined) the thread can still be listed for a few microseconds. A thread that is
-/// exiting disappears by itself, so more than one thread is re-read for up to 50 ms before it
-/// counts; a process that really has other threads pays that once, on its way to an error.
+/// thread joined) the thread can still be listed for a few microseconds, and for much longer when
+/// the machine is loaded and the exiting thread waits for a CPU. A thread that is exiting
+/// disappears by itself, so more than one thread is re-read for up to 500 ms before it counts; a
+/// process that really has other threads pays that once, on its way to an error.
 pub(crate) fn settled_thread_count() -> io::Result<usize> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(50);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
     loop {
         let threads = thread_count()?;
         if threads == 1 || std::time::Instant::now() >= deadline {
