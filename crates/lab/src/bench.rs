@@ -362,6 +362,56 @@ pub fn measure_in_this_process(
     }
 }
 
+/// A figure of `benchmark` on `model`, as a result line (an error for a value that is not finite).
+pub(crate) fn figure(
+    model: Model,
+    benchmark: &Benchmark,
+    metric: &str,
+    value: f64,
+    unit: &str,
+) -> Result<ResultLine, BenchError> {
+    ResultLine::new(model.name(), benchmark.name, metric, value, unit).map_err(BenchError::Figure)
+}
+
+/// Runs `runner(size)` on this thread, checks its checksum against the workload's and returns
+/// how long it took (for the models whose runners build their own event loop).
+pub(crate) fn timed(
+    benchmark: &Benchmark,
+    size: u64,
+    runner: fn(u64) -> u64,
+) -> Result<std::time::Duration, BenchError> {
+    let started = std::time::Instant::now();
+    let checksum = runner(size);
+    let elapsed = started.elapsed();
+    goroutines::verify(benchmark, size, checksum).map(|()| elapsed)
+}
+
+/// The sleepers benchmark's figures: the run's wall time and the process's peak RSS since it
+/// started (each repetition runs in a fresh process).
+pub(crate) fn sleepers_figures(
+    model: Model,
+    benchmark: &Benchmark,
+    elapsed: std::time::Duration,
+) -> Result<Vec<ResultLine>, BenchError> {
+    let peak = probe::threads::peak_rss_bytes().map_err(BenchError::Memory)?;
+    Ok(vec![
+        figure(
+            model,
+            benchmark,
+            "wall_ms",
+            goroutines::milliseconds(elapsed),
+            "ms",
+        )?,
+        figure(
+            model,
+            benchmark,
+            "peak_rss_mib",
+            peak as f64 / goroutines::MIB,
+            "MiB",
+        )?,
+    ])
+}
+
 /// Runs one repetition in a fresh child process and reads back the figures it printed.
 fn measure_in_child(
     model: Model,

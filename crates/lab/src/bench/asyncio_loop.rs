@@ -11,12 +11,8 @@
 //! | sleepers       | `wall_ms`, and `peak_rss_mib`: VmHWM after the run (own process)  |
 //! | pingpong       | `ns_per_round_trip`: wall time / rounds (two unbounded Queues)    |
 
-use std::time::Instant;
-
 use probe::result::ResultLine;
-use probe::threads::peak_rss_bytes;
 
-use super::goroutines::{milliseconds, verify, MIB};
 use super::{BenchError, Benchmark};
 use crate::model::Model;
 use crate::workloads::{callsoon_chain, pingpong, sleepers, Workload};
@@ -25,21 +21,9 @@ use crate::workloads::{callsoon_chain, pingpong, sleepers, Workload};
 /// returns its figures.
 pub fn measure(benchmark: &'static Benchmark, size: u64) -> Result<Vec<ResultLine>, BenchError> {
     let figure = |metric: &str, value: f64, unit: &str| {
-        ResultLine::new(
-            Model::AsyncioLoop.name(),
-            benchmark.name,
-            metric,
-            value,
-            unit,
-        )
-        .map_err(BenchError::Figure)
+        super::figure(Model::AsyncioLoop, benchmark, metric, value, unit)
     };
-    let timed = |runner: fn(u64) -> u64| {
-        let started = Instant::now();
-        let checksum = runner(size);
-        let elapsed = started.elapsed();
-        verify(benchmark, size, checksum).map(|()| elapsed)
-    };
+    let timed = |runner: fn(u64) -> u64| super::timed(benchmark, size, runner);
     match benchmark.workload {
         Workload::CallSoonChain => {
             let elapsed = timed(callsoon_chain::asyncio_loop)?;
@@ -48,11 +32,7 @@ pub fn measure(benchmark: &'static Benchmark, size: u64) -> Result<Vec<ResultLin
         }
         Workload::Sleepers => {
             let elapsed = timed(sleepers::asyncio_loop)?;
-            let peak = peak_rss_bytes().map_err(BenchError::Memory)?;
-            Ok(vec![
-                figure("wall_ms", milliseconds(elapsed), "ms")?,
-                figure("peak_rss_mib", peak as f64 / MIB, "MiB")?,
-            ])
+            super::sleepers_figures(Model::AsyncioLoop, benchmark, elapsed)
         }
         Workload::PingPong => {
             let elapsed = timed(pingpong::asyncio_loop)?;

@@ -55,14 +55,7 @@ pub fn measure(
     size: u64,
 ) -> Result<Vec<ResultLine>, BenchError> {
     let figure = |metric: &str, value: f64, unit: &str| {
-        ResultLine::new(
-            Model::GilThreads.name(),
-            benchmark.name,
-            metric,
-            value,
-            unit,
-        )
-        .map_err(BenchError::Figure)
+        super::figure(Model::GilThreads, benchmark, metric, value, unit)
     };
     match benchmark.workload {
         Workload::CpuParallel => {

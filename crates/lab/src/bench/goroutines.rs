@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use goroutines::{Builder, Runtime};
 use probe::result::ResultLine;
-use probe::threads::{peak_rss_bytes, rss_bytes};
+use probe::threads::rss_bytes;
 
 use super::{BenchError, Benchmark};
 use crate::model::Model;
@@ -48,14 +48,7 @@ pub fn measure(
     size: u64,
 ) -> Result<Vec<ResultLine>, BenchError> {
     let figure = |metric: &str, value: f64, unit: &str| {
-        ResultLine::new(
-            Model::Goroutines.name(),
-            benchmark.name,
-            metric,
-            value,
-            unit,
-        )
-        .map_err(BenchError::Figure)
+        super::figure(Model::Goroutines, benchmark, metric, value, unit)
     };
     let per_item_ns = |elapsed: Duration| elapsed.as_nanos() as f64 / size as f64;
     let timed = |runner: fn(u64) -> u64| {
@@ -92,11 +85,7 @@ pub fn measure(
         }
         Workload::Sleepers => {
             let elapsed = timed(sleepers::goroutines)?;
-            let peak = peak_rss_bytes().map_err(BenchError::Memory)?;
-            Ok(vec![
-                figure("wall_ms", milliseconds(elapsed), "ms")?,
-                figure("peak_rss_mib", peak as f64 / MIB, "MiB")?,
-            ])
+            super::sleepers_figures(Model::Goroutines, benchmark, elapsed)
         }
         Workload::IdleMemory => {
             let (before, (released, at_rest)) = runtime.run(move || {

@@ -15,12 +15,9 @@
 //! | pbkdf2-pool     | `wall_ms_p1/p2/p4`: 8 jobs on pools of 1, 2, 4 threads, and          |
 //! |                 | `waves_p1/p2/p4`: groups of completions (the pattern; on stderr too) |
 
-use std::time::Instant;
-
 use probe::result::ResultLine;
-use probe::threads::peak_rss_bytes;
 
-use super::goroutines::{milliseconds, verify, MIB};
+use super::goroutines::verify;
 use super::{benchmark, BenchError, Benchmark};
 use crate::model::Model;
 use crate::workloads::{immediate_chain, pbkdf2_pool, pingpong, promise_chain, sleepers, Workload};
@@ -60,15 +57,9 @@ pub const BENCHMARKS: &[Benchmark] = &[
 /// Runs `benchmark`'s workload once at `size`, checks its checksum and returns its figures.
 pub fn measure(benchmark: &'static Benchmark, size: u64) -> Result<Vec<ResultLine>, BenchError> {
     let figure = |metric: &str, value: f64, unit: &str| {
-        ResultLine::new(Model::UvLoop.name(), benchmark.name, metric, value, unit)
-            .map_err(BenchError::Figure)
+        super::figure(Model::UvLoop, benchmark, metric, value, unit)
     };
-    let timed = |runner: fn(u64) -> u64| {
-        let started = Instant::now();
-        let checksum = runner(size);
-        let elapsed = started.elapsed();
-        verify(benchmark, size, checksum).map(|()| elapsed)
-    };
+    let timed = |runner: fn(u64) -> u64| super::timed(benchmark, size, runner);
     match benchmark.workload {
         Workload::ImmediateChain => {
             let elapsed = timed(immediate_chain::uv_loop)?;
@@ -82,11 +73,7 @@ pub fn measure(benchmark: &'static Benchmark, size: u64) -> Result<Vec<ResultLin
         }
         Workload::Sleepers => {
             let elapsed = timed(sleepers::uv_loop)?;
-            let peak = peak_rss_bytes().map_err(BenchError::Memory)?;
-            Ok(vec![
-                figure("wall_ms", milliseconds(elapsed), "ms")?,
-                figure("peak_rss_mib", peak as f64 / MIB, "MiB")?,
-            ])
+            super::sleepers_figures(Model::UvLoop, benchmark, elapsed)
         }
         Workload::PingPong => {
             let elapsed = timed(pingpong::uv_loop)?;

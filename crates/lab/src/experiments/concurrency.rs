@@ -28,7 +28,6 @@ use asyncio_loop::{Error, EventLoop};
 use goroutines::{go, sleep};
 
 use super::{procs, ExperimentError, Figures, Options};
-use crate::bench::BenchError;
 use crate::model::Model;
 
 /// How long each task waits.
@@ -55,8 +54,7 @@ pub(super) fn run(
     let pool = match figures.model {
         Model::Procpool => {
             count = PROCPOOL_WAITS_PER_WORKER * options.cores as u64;
-            let pool = procpool::Pool::new(options.cores)
-                .map_err(|error| ExperimentError::Model(BenchError::Runtime(error.into())))?;
+            let pool = procpool::Pool::new(options.cores).map_err(ExperimentError::runtime)?;
             Some(pool)
         }
         _ => None,
@@ -197,10 +195,9 @@ procpool::task! {
 
 /// `pool.map(wait, range(count), chunksize=1)` on the pool made before the clock started.
 fn procpool(pool: Option<&procpool::Pool>, count: u64) -> Result<Vec<(u64, u64)>, ExperimentError> {
-    let runtime_error = |error: String| ExperimentError::Model(BenchError::Runtime(error.into()));
-    let pool = pool.ok_or_else(|| runtime_error("no pool was made".to_owned()))?;
+    let pool = pool.ok_or_else(|| ExperimentError::runtime("no pool was made"))?;
     pool.map(concurrency_wait, 0..count, Some(1))
-        .map_err(|error| runtime_error(error.to_string()))
+        .map_err(ExperimentError::runtime)
 }
 
 /// N `setTimeout(f, 100)` on one uv-loop: a wait begins when its timer is armed.
@@ -239,7 +236,7 @@ fn gil_threads(count: u64) -> Result<Vec<(u64, u64)>, ExperimentError> {
                 py.sleep(WAIT);
                 (begin, nanos_since(base))
             })
-            .map_err(|error| ExperimentError::Model(BenchError::Runtime(error.into())))?;
+            .map_err(ExperimentError::runtime)?;
         handles.push(handle);
     }
     Ok(handles.into_iter().filter_map(|h| h.join().ok()).collect())

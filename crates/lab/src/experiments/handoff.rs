@@ -20,7 +20,6 @@
 use std::time::Instant;
 
 use super::{ExperimentError, Figures, Options};
-use crate::bench::BenchError;
 use crate::model::Model;
 use crate::workloads::{pingpong, sum_below};
 
@@ -38,7 +37,6 @@ pub(super) fn run(
     options: &Options,
 ) -> Result<Vec<probe::result::ResultLine>, ExperimentError> {
     let count = tasks(options);
-    let runtime_error = |error: String| ExperimentError::Model(BenchError::Runtime(error.into()));
     let (sum, elapsed) = match figures.model {
         Model::Goroutines => {
             let runtime = crate::bench::goroutines::runtime(options.cores)?;
@@ -49,12 +47,11 @@ pub(super) fn run(
             )
         }
         Model::Procpool => {
-            let pool =
-                procpool::Pool::new(options.cores).map_err(|e| runtime_error(e.to_string()))?;
+            let pool = procpool::Pool::new(options.cores).map_err(ExperimentError::runtime)?;
             let started = Instant::now();
             let values = pool
                 .map(handed_off, 0..count, Some(1))
-                .map_err(|e| runtime_error(e.to_string()))?;
+                .map_err(ExperimentError::runtime)?;
             (values.iter().sum(), started.elapsed())
         }
         Model::GilThreads => {

@@ -141,12 +141,9 @@ fn procpool(
     mut figures: Figures,
     count: u64,
 ) -> Result<Vec<probe::result::ResultLine>, ExperimentError> {
-    let runtime_error =
-        |error: String| ExperimentError::Model(crate::bench::BenchError::Runtime(error.into()));
-    let pool =
-        procpool::Pool::new(count as usize).map_err(|error| runtime_error(error.to_string()))?;
+    let pool = procpool::Pool::new(count as usize).map_err(ExperimentError::runtime)?;
     pool.map(worker_ready, 0..count, Some(1))
-        .map_err(|error| runtime_error(error.to_string()))?;
+        .map_err(ExperimentError::runtime)?;
     let sizes = super::procs::children_pss()
         .map_err(|error| ExperimentError::Model(crate::bench::BenchError::Memory(error)))?;
     figures.check(sizes.len() as u64, count)?;

@@ -236,6 +236,14 @@ impl fmt::Display for ExperimentError {
 
 impl std::error::Error for ExperimentError {}
 
+impl ExperimentError {
+    /// The model's runtime failed (a pool that would not start, a thread that could not be
+    /// spawned) for `reason`.
+    pub(crate) fn runtime(reason: impl fmt::Display) -> Self {
+        ExperimentError::Model(BenchError::Runtime(reason.to_string().into()))
+    }
+}
+
 impl From<BenchError> for ExperimentError {
     fn from(error: BenchError) -> Self {
         ExperimentError::Model(error)

@@ -31,7 +31,6 @@ use std::time::Duration;
 use gil_threads::GilMode;
 
 use super::{ExperimentError, Figures, Options};
-use crate::bench::BenchError;
 use crate::model::Model;
 use crate::workloads::hog_fairness;
 
@@ -129,22 +128,19 @@ procpool::task! {
 
 /// The busy task in a worker of `Pool(1)`, the ticker in this process, both on CPU 0.
 fn procpool(kind: Busy, lasts: Duration) -> Result<hog_fairness::Outcome, ExperimentError> {
-    let runtime_error = |error: String| ExperimentError::Model(BenchError::Runtime(error.into()));
-    super::procs::pin_to_one_cpu().map_err(|error| runtime_error(error.to_string()))?;
-    let pool = procpool::Pool::new(1).map_err(|error| runtime_error(error.to_string()))?;
+    super::procs::pin_to_one_cpu().map_err(ExperimentError::runtime)?;
+    let pool = procpool::Pool::new(1).map_err(ExperimentError::runtime)?;
     let ms = u64::try_from(lasts.as_millis()).unwrap_or(u64::MAX);
     let busy = pool
         .apply_async(busy_in_worker, (matches!(kind, Busy::Spin), ms))
-        .map_err(|error| runtime_error(error.to_string()))?;
+        .map_err(ExperimentError::runtime)?;
     let mut ticks = hog_fairness::Ticks::default();
     while !busy.ready() {
         let t0 = std::time::Instant::now();
         std::thread::sleep(hog_fairness::TICK);
         ticks.record(t0.elapsed(), Duration::ZERO);
     }
-    let spun_ns = busy
-        .get(None)
-        .map_err(|error| runtime_error(error.to_string()))?;
+    let spun_ns = busy.get(None).map_err(ExperimentError::runtime)?;
     let spun = Duration::from_nanos(spun_ns);
     Ok(hog_fairness::outcome(Some(spun), lasts, Some(ticks), true))
 }

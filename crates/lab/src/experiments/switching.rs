@@ -18,7 +18,6 @@
 use std::time::Instant;
 
 use super::{ExperimentError, Figures, Options};
-use crate::bench::BenchError;
 use crate::model::Model;
 use crate::workloads::{pingpong, yield_now};
 
@@ -64,8 +63,7 @@ pub(super) fn run(
         Model::Procpool => {
             // A round trip is two frames through a socket and two process wake-ups.
             rounds /= PROCPOOL_ROUNDS_DIVISOR;
-            let pool = procpool::Pool::new(1)
-                .map_err(|error| ExperimentError::Model(BenchError::Runtime(error.into())))?;
+            let pool = procpool::Pool::new(1).map_err(ExperimentError::runtime)?;
             (
                 timed(&|| os_yields(yields)),
                 timed(&|| procpool_round_trips(&pool, rounds)),
