@@ -10,6 +10,7 @@
 //! | [`rss_bytes`]              | `VmRSS:` in `/proc/self/status`                              |
 //! | [`peak_rss_bytes`]         | `VmHWM:` in `/proc/self/status` (the resident high-water mark) |
 //! | [`descendant_processes`]   | the parent links in `/proc/<pid>/stat` of every process      |
+//! | [`child_processes`]        | the same links: the pids of this process's own children      |
 //! | [`available_parallelism`]  | `std`, capped by cgroup v2 `cpu.max` along our cgroup's path |
 //!
 //! Where `/proc` is missing (not Linux) or unreadable, the functions return the `io::Error`; none
@@ -42,6 +43,28 @@ pub fn peak_rss_bytes() -> io::Result<u64> {
 /// Threads are not processes and are not counted. Processes that exit during the scan are
 /// skipped.
 pub fn descendant_processes() -> io::Result<usize> {
+    let mut children = children_by_parent()?;
+    let mut count = 0;
+    let mut unvisited = vec![std::process::id()];
+    while let Some(pid) = unvisited.pop() {
+        if let Some(direct) = children.remove(&pid) {
+            count += direct.len();
+            unvisited.extend(direct);
+        }
+    }
+    Ok(count)
+}
+
+/// The live processes whose parent is this process (not their children), by pid.
+pub fn child_processes() -> io::Result<Vec<u32>> {
+    Ok(children_by_parent()?
+        .remove(&std::process::id())
+        .unwrap_or_default())
+}
+
+/// Every live process's children, from the parent links in `/proc/<pid>/stat`. A process that
+/// exits during the scan is skipped.
+fn children_by_parent() -> io::Result<HashMap<u32, Vec<u32>>> {
     let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
     for entry in fs::read_dir("/proc")? {
         let entry = entry?;
@@ -60,15 +83,7 @@ pub fn descendant_processes() -> io::Result<usize> {
             children.entry(parent).or_default().push(pid);
         }
     }
-    let mut count = 0;
-    let mut unvisited = vec![std::process::id()];
-    while let Some(pid) = unvisited.pop() {
-        if let Some(direct) = children.remove(&pid) {
-            count += direct.len();
-            unvisited.extend(direct);
-        }
-    }
-    Ok(count)
+    Ok(children)
 }
 
 /// How many threads can usefully run at once: [`std::thread::available_parallelism`], capped by

@@ -25,27 +25,9 @@ pub fn pin_to_one_cpu() -> io::Result<()> {
 /// of this process: its private memory plus its share of the pages it shares (after fork, most
 /// of them), so that the sum over processes is what they really take.
 pub fn children_pss() -> io::Result<Vec<u64>> {
-    let me = std::process::id().to_string();
     let mut sizes = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        // A process may exit between the listing and the reads: it is then no child.
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if parent != Some(me.as_str()) {
-            continue;
-        }
+    for pid in probe::threads::child_processes()? {
+        // A child may exit between the listing and the read: it then takes nothing.
         let Ok(rollup) = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")) else {
             continue;
         };
