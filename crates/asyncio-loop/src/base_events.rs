@@ -431,11 +431,20 @@ impl EventLoop {
             return Err(RunError::Closed);
         }
         let task = self.create_task(coroutine);
+        self.run_until_done(&task.future())
+    }
+
+    /// `loop.run_until_complete(future)` for a future that is not a task: run until it is done,
+    /// and return its result.
+    pub(crate) fn run_until_done<T: Clone + 'static>(
+        &self,
+        future: &Future<T>,
+    ) -> Result<T, RunError> {
         // `_run_until_complete_cb`, removed again after `run_forever` as CPython's
-        // `remove_done_callback` does: a later run must not be stopped by this task.
+        // `remove_done_callback` does: a later run must not be stopped by this future.
         let armed = Rc::new(Cell::new(true));
         let (stopper, stopper_armed) = (self.clone(), armed.clone());
-        task.add_done_callback(move || {
+        future.add_done_callback(move || {
             if stopper_armed.get() {
                 stopper.stop();
             }
@@ -443,7 +452,7 @@ impl EventLoop {
         let ran = self.run_forever();
         armed.set(false);
         ran?;
-        match task.result() {
+        match future.result() {
             None => Err(RunError::StoppedBeforeComplete),
             Some(Ok(value)) => Ok(value),
             Some(Err(error)) => Err(RunError::Failed(error)),

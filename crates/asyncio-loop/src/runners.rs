@@ -77,7 +77,7 @@ fn cancel_all_tasks(event_loop: &EventLoop) -> Result<(), RunError> {
             }
         }));
     }
-    run_until_done(event_loop, &gathered)?;
+    event_loop.run_until_done(&gathered)?;
     for task in to_cancel.iter().filter(|task| !task.cancelled()) {
         if let Some(error) = task.exception() {
             event_loop.call_exception_handler(ExceptionContext {
@@ -88,23 +88,4 @@ fn cancel_all_tasks(event_loop: &EventLoop) -> Result<(), RunError> {
         }
     }
     Ok(())
-}
-
-/// `loop.run_until_complete(future)` for a future that is not a task: run until it is done.
-fn run_until_done(event_loop: &EventLoop, future: &Future<()>) -> Result<(), RunError> {
-    let armed = Rc::new(Cell::new(true));
-    let (stopper, stopper_armed) = (event_loop.clone(), armed.clone());
-    future.add_done_callback(move || {
-        if stopper_armed.get() {
-            stopper.stop();
-        }
-    });
-    let ran = event_loop.run_forever();
-    armed.set(false);
-    ran?;
-    if future.done() {
-        Ok(())
-    } else {
-        Err(RunError::StoppedBeforeComplete)
-    }
 }

@@ -319,6 +319,11 @@ impl<T: Clone + 'static> Task<T> {
         }))
     }
 
+    /// The future the task completes.
+    pub(crate) fn future(&self) -> Future<T> {
+        self.0.future.clone()
+    }
+
     pub(crate) fn control(&self) -> Rc<dyn TaskControl> {
         self.0.clone()
     }
