@@ -213,6 +213,12 @@ pub struct Stats {
     pub hog_retakes: u64,
     /// Goroutines alive now.
     pub goroutines: u64,
+    /// Goroutines waiting in the Ps' local run queues now (their rings, `runnext` not included).
+    pub runq_local: u64,
+    /// Ps whose `runnext` slot holds a goroutine now.
+    pub runnext: u64,
+    /// Goroutines waiting on the global run queue now.
+    pub runq_global: u64,
 }
 
 impl Runtime {
@@ -246,9 +252,11 @@ impl Runtime {
         }
     }
 
-    /// The runtime's counters.
+    /// The runtime's counters, and its run queues' lengths now (a snapshot: each queue is read
+    /// once, while the scheduler keeps running).
     pub fn stats(&self) -> Stats {
         let c = &self.sched.counters;
+        let ps = self.sched.ps.iter();
         Stats {
             steals: c.steals.load(Ordering::Relaxed),
             runq_overflows: c.runq_overflows.load(Ordering::Relaxed),
@@ -256,6 +264,9 @@ impl Runtime {
             threads_started: c.threads_started.load(Ordering::Relaxed),
             hog_retakes: c.hog_retakes.load(Ordering::Relaxed),
             goroutines: self.sched.gcount().max(0) as u64,
+            runq_local: ps.clone().map(|p| p.runq.ring_len() as u64).sum(),
+            runnext: ps.filter(|p| p.runq.has_runnext()).count() as u64,
+            runq_global: self.sched.global_len() as u64,
         }
     }
 

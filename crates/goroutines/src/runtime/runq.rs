@@ -411,10 +411,15 @@ impl<T> RunQueue<T> {
     /// Number of queued Gs, `runnext` included. Any thread; approximate while others change the
     /// queue.
     pub(crate) fn len(&self) -> usize {
+        self.ring_len() + usize::from(self.has_runnext())
+    }
+
+    /// Number of Gs in the ring, `runnext` not included. Any thread; approximate while others
+    /// change the queue (read by `Runtime::stats`).
+    pub(crate) fn ring_len(&self) -> usize {
         let head = self.head.load(Ordering::Acquire);
         let tail = self.tail.load(Ordering::Acquire);
-        let ring = tail.wrapping_sub(head).min(SLOTS) as usize;
-        ring + usize::from(self.has_runnext())
+        tail.wrapping_sub(head).min(SLOTS) as usize
     }
 
     /// Whether the queue, `runnext` included, holds no G (Go's `runqempty`). Any thread.

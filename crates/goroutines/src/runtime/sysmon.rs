@@ -40,6 +40,9 @@ const RETAKE_GRACE_NS: u64 = 2_000_000;
 /// sysmon's shortest and longest sleep.
 const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
+/// sysmon's longest sleep while some P holds a deferred wake-up: how long a goroutine readied
+/// by one that then runs on without blocking may wait for a thread (see `Sched::ready`).
+const DEFERRED_WAKE_DELAY: Duration = Duration::from_millis(1);
 /// sysmon polls the network if nobody has for this long.
 const NETPOLL_STALE_NS: u64 = 10_000_000;
 
@@ -136,6 +139,8 @@ struct Tick {
     syscalltick: u32,
     /// When `schedtick` (or `syscalltick`) last changed.
     since: u64,
+    /// The P's `switches` when sysmon last saw a deferred wake-up pending on it.
+    deferred_at: Option<u32>,
 }
 
 /// Starts the runtime's sysmon thread.
@@ -204,6 +209,7 @@ fn run(sched: &'static Sched) {
                 sched.wakep();
             }
         }
+        let deferring = settle_deferred_wakes(sched, &mut ticks);
         let (retook, suspicious) = retake(sched, &mut ticks, now);
         if retook {
             idle_rounds = 0;
@@ -219,10 +225,36 @@ fn run(sched: &'static Sched) {
                 MIN_DELAY
             })
         } else {
-            (delay * 2).min(MAX_DELAY)
+            (delay * 2).min(if deferring {
+                DEFERRED_WAKE_DELAY
+            } else {
+                MAX_DELAY
+            })
         };
     }
     super::deadlock::HELPER_THREADS.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// The backstop of `Sched::ready`'s deferred wake-ups: a goroutine readied into a P's empty
+/// queue normally runs on that P as soon as the readier blocks; if the readier runs on instead
+/// (the P has not switched goroutines since sysmon's last round) and the goroutine still waits,
+/// wake a thread to steal it. Returns whether any P holds a deferred wake-up, so that sysmon
+/// looks again within `DEFERRED_WAKE_DELAY`.
+fn settle_deferred_wakes(sched: &'static Sched, ticks: &mut [Tick]) -> bool {
+    let mut deferring = false;
+    for (p, tick) in sched.ps.iter().zip(ticks.iter_mut()) {
+        if !p.deferred_wake.load(Ordering::Relaxed) {
+            tick.deferred_at = None;
+            continue;
+        }
+        deferring = true;
+        let switches = p.switches.load(Ordering::Relaxed);
+        if tick.deferred_at == Some(switches) && !p.runq.is_empty() {
+            sched.wakep();
+        }
+        tick.deferred_at = Some(switches);
+    }
+    deferring
 }
 
 /// One round over the Ps (Go's `retake`). Returns whether it took a P, and whether some P has
@@ -240,6 +272,7 @@ fn retake(sched: &'static Sched, ticks: &mut [Tick], now: u64) -> (bool, bool) {
                 schedtick,
                 syscalltick,
                 since: now,
+                deferred_at: tick.deferred_at,
             };
             continue;
         }
@@ -331,6 +364,8 @@ pub(crate) fn syscall<F: FnOnce() -> R, R>(f: F) -> R {
     };
     let t = p.syscalltick.load(Ordering::Relaxed);
     p.syscalltick.store(t.wrapping_add(1), Ordering::Relaxed);
+    // A goroutine this one readied must not wait for the call to end.
+    m.sched.take_deferred_wake(p);
     // enter_runtime saw our RUNNING state and sysmon only moves RUNNING to RETAKING when we are
     // in user code, which we are not: a plain store would do, but a CAS keeps the reasoning local.
     let running = p_state(m.id, P_RUNNING);

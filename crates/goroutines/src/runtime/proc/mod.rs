@@ -13,7 +13,10 @@
 //! - An M runs goroutines only while it holds a P; at most `nprocs` Ms hold Ps.
 //! - If there is an idle P and work was submitted, some M is spinning or will be woken: every
 //!   submitter publishes its work, then (SeqCst, the #StoreLoad) reads `nmspinning` and calls
-//!   `wakep`, which starts a spinning M unless one already spins. A spinning M that stops spinning
+//!   `wakep`, which starts a spinning M unless one already spins. One exception, not Go's: a G
+//!   readied into the empty queue of the readier's own P defers that wake-up (`ready`) until the
+//!   P schedules again, the readier enters a blocking call, or sysmon sees the G still waiting
+//!   a round later; the P itself will run the G when the readier blocks, as it usually does next. A spinning M that stops spinning
 //!   decrements `nmspinning`, then (SeqCst) re-checks every run queue before it parks.
 //! - Spinning Ms are at most half of the busy Ps (`2*nmspinning < nprocs - npidle`).
 //! - A new or woken G goes to `runnext` and inherits the time slice; other Ps steal `runnext` only
@@ -119,8 +122,13 @@ pub(crate) struct P {
     /// Incremented on every schedule that does not inherit a time slice.
     pub(crate) schedtick: AtomicU32,
     /// Incremented on every schedule, `runnext` included: thieves read it to tell a P that is
-    /// busy handing goroutines back and forth from one stuck in a long-running goroutine.
-    switches: AtomicU32,
+    /// busy handing goroutines back and forth from one stuck in a long-running goroutine; sysmon
+    /// reads it to tell a deferred wake-up that waits from one that keeps being consumed.
+    pub(crate) switches: AtomicU32,
+    /// A goroutine was readied into this P's empty queue without waking a thread (see `ready`):
+    /// the P is expected to run it next itself. Written by the owner (a store, no
+    /// read-modify-write), read by sysmon.
+    pub(crate) deferred_wake: AtomicBool,
     pub(crate) timers: Timers,
     /// Owner only.
     stacks: UnsafeCell<StackCache>,
@@ -299,6 +307,7 @@ impl Sched {
                 syscalltick: AtomicU32::new(0),
                 schedtick: AtomicU32::new(0),
                 switches: AtomicU32::new(0),
+                deferred_wake: AtomicBool::new(false),
                 timers: Timers::new(),
                 stacks: UnsafeCell::new(StackCache::new()),
                 gfree: UnsafeCell::new(Vec::new()),
@@ -520,15 +529,44 @@ impl Sched {
 
     /// Puts a runnable G on this runtime: the current P's `runnext` when the caller holds one of
     /// this runtime's Ps, else the global queue. Then makes sure someone will run it.
+    ///
+    /// Unlike Go, a G readied into an empty queue of the caller's own P wakes no thread (Tokio's
+    /// rule for its LIFO slot): the usual next step of the readier is to block (a channel
+    /// ping-pong, a request and its reply), and then this P runs the G at once; a thread woken
+    /// for it would find nothing to steal, spin and park again, a futex round trip per hand-off.
+    /// The wake-up is only deferred: it happens when this P next schedules and still has work
+    /// queued (`take_deferred_wake`), when the readier enters a blocking call, and otherwise
+    /// when sysmon sees the G still waiting a round later while this P runs on (`sysmon.rs`).
     pub(crate) fn ready(&'static self, g: GRef) {
         let on_own_p = self.with_own_p(|p| {
+            let alone = p.runq.is_empty();
             // SAFETY: `with_own_p` runs this with the caller's own P.
-            unsafe { self.runqput(p, g, true) }
+            unsafe { self.runqput(p, g, true) };
+            if alone {
+                p.deferred_wake.store(true, Ordering::Relaxed);
+            }
+            alone
         });
-        if on_own_p.is_none() {
-            self.globrunqput(g);
+        match on_own_p {
+            Some(true) => {}
+            Some(false) => self.wakep(),
+            None => {
+                self.globrunqput(g);
+                self.wakep();
+            }
         }
-        self.wakep();
+    }
+
+    /// Settles a wake-up `ready` deferred on `p` (the caller's M holds `p`): once the P
+    /// schedules again, the deferred G has either just been taken by this P, and no thread is
+    /// needed, or still waits behind others, and one is.
+    pub(crate) fn take_deferred_wake(&'static self, p: &P) {
+        if p.deferred_wake.load(Ordering::Relaxed) {
+            p.deferred_wake.store(false, Ordering::Relaxed);
+            if !p.runq.is_empty() {
+                self.wakep();
+            }
+        }
     }
 
     /// # Safety

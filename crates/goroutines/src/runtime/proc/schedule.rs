@@ -62,6 +62,7 @@ pub(super) fn mstart(m: Arc<M>) {
 pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
     let sched = m.sched;
     let p = m.p().unwrap_or_else(|| fatal("execute without a P"));
+    sched.take_deferred_wake(p);
     // Owner-only counters: a load and a store, no read-modify-write.
     if !inherit {
         let t = p.schedtick.load(Ordering::Relaxed);
@@ -300,6 +301,8 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
                 }
                 continue 'top;
             }
+            // Whatever was readied here has been taken by now (the queue is empty).
+            p.deferred_wake.store(false, Ordering::Relaxed);
             sched.pidleput(&mut st, p.id);
             m.p.set(NO_P);
         }
