@@ -28,9 +28,6 @@ out="$here/results/net-latest.txt"
 
 log() { echo "run-net.sh: $*" >&2; }
 
-# cpu_ticks PID: the process's user + system time, in clock ticks (/proc/PID/stat).
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-
 log "building"
 cargo build --release -q -p lab --manifest-path "$root/Cargo.toml"
 schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
@@ -39,53 +36,13 @@ python_uvloop="$("$root/peers/python/install-uvloop.sh")"
 servers="$root/peers/python/echo_servers.py"
 
 tmp="$(mktemp -d)"
-server_pid=""
+# shellcheck source=../../../peers/go/echo-model.sh
+source "$root/peers/go/echo-model.sh"
 cleanup() {
 	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# echo_model MODEL COMMAND...: starts the server, waits for its PORT line, runs the load generator
-# at 100 and at 1,000 connections against it, and kills it.
-echo_model() {
-	local model="$1"
-	shift
-	: >"$tmp/port"
-	"$@" >"$tmp/port" &
-	server_pid=$!
-	local port=""
-	for _ in $(seq 200); do
-		port="$(awk '$1 == "PORT" { print $2; exit }' "$tmp/port")"
-		[ -n "$port" ] && break
-		if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
-		log "$model: the server printed no port"
-		exit 1
-	fi
-	log "$model: serving on port $port"
-	for conns in 100 1000; do
-		local before after
-		before="$(cpu_ticks "$server_pid")"
-		"$loadgen" -addr "127.0.0.1:$port" -conns "$conns" -msg 64 -duration "$duration" \
-			-model "$model" >"$tmp/loadgen"
-		after="$(cpu_ticks "$server_pid")"
-		cat "$tmp/loadgen"
-		awk -v model="$model" -v conns="$conns" -v ticks="$((after - before))" \
-			-v hz="$(getconf CLK_TCK)" -v seconds="${duration%s}" '
-			$3 == "round_trips_per_s" { rate = $4 }
-			END {
-				if (rate > 0)
-					printf "%s echo-c%d server_cpu_us_per_round_trip %.2f us\n", model, conns,
-						ticks / hz * 1e6 / (rate * (seconds + 0.5))
-			}' "$tmp/loadgen"
-	done
-	kill "$server_pid"
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=""
-}
 
 header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), $(python3 --version), uvloop $("$python_uvloop" -c 'import uvloop; print(uvloop.__version__)'); echo: median of $rounds rounds of one ${duration} run each"
 {

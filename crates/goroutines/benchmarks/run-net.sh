@@ -10,7 +10,8 @@
 # the Tokio peer). Result lines (`<model> <workload> <metric> <value> <unit>`) go to stdout and to
 # crates/goroutines/benchmarks/results/net-latest.txt; everything else goes to stderr. Each echo
 # figure is one 3 s run of the load generator after its 0.5 s warm-up; the hog and blocking
-# figures are medians of three runs after a warm-up. Override the measuring time with
+# figures are medians of three runs after a warm-up; each echo size also gives the server's CPU
+# time per round trip (peers/go/echo-model.sh). Override the measuring time with
 # ECHO_DURATION (e.g. 10s).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,46 +34,18 @@ go="$("$root/peers/go/install.sh")"
 	export GOCACHE="${GOCACHE:-$root/peers/go/build/cache}"
 	"$go" build -o build/bench .
 ) >&2
-schedlab="$root/target/release/schedlab"
+schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
 gobench="$root/peers/go/build/bench"
 tokio="$root/peers/tokio/target/release/tokio-peer"
 
 tmp="$(mktemp -d)"
-server_pid=""
+# shellcheck source=../../../peers/go/echo-model.sh
+source "$root/peers/go/echo-model.sh"
 cleanup() {
 	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# echo_model MODEL COMMAND...: starts the server, waits for its PORT line, runs the load generator
-# at 100 and at 1,000 connections against it, and kills it.
-echo_model() {
-	local model="$1"
-	shift
-	: >"$tmp/port"
-	"$@" >"$tmp/port" &
-	server_pid=$!
-	local port=""
-	for _ in $(seq 200); do
-		port="$(awk '$1 == "PORT" { print $2; exit }' "$tmp/port")"
-		[ -n "$port" ] && break
-		if ! kill -0 "$server_pid" 2>/dev/null; then break; fi
-		sleep 0.05
-	done
-	if [ -z "$port" ]; then
-		log "$model: the server printed no port"
-		exit 1
-	fi
-	log "$model: serving on port $port"
-	for conns in 100 1000; do
-		"$loadgen" -addr "127.0.0.1:$port" -conns "$conns" -msg 64 -duration "$duration" \
-			-model "$model"
-	done
-	kill "$server_pid"
-	wait "$server_pid" 2>/dev/null || true
-	server_pid=""
-}
 
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r); echo: one ${duration} run each"
