@@ -11,7 +11,8 @@
 //!
 //! The user's view is PyO3's: a thread's closure receives a [`Python`] token; [`Python::check`]
 //! is the eval-breaker check of a loop back-edge; [`Python::allow_threads`] releases the GIL
-//! around blocking work ([`Python::sleep`], [`io::recv`], [`io::sendall`], [`JoinHandle::join`]).
+//! around blocking work ([`Python::sleep`], [`io::recv`], [`io::sendall`], [`JoinHandle::join`]),
+//! and [`release_gil`] does the same for code that holds no token (an event loop's select hook).
 //! [`GilMode::Off`] runs the same program without a GIL (PEP 703's free threading), and
 //! [`Interpreter::account`] tells, per thread, how long it held the GIL, how long it waited and
 //! how often it was forced to switch. Scheduler events go to [`probe::trace`].
@@ -30,5 +31,5 @@ mod thread;
 
 pub use account::{Account, ThreadAccount};
 pub use interpreter::{AttachError, GilMode, Interpreter, ParseGilModeError, SwitchIntervalError};
-pub use python::Python;
+pub use python::{release_gil, GilReleased, Python};
 pub use thread::{JoinError, JoinHandle, SpawnError};

@@ -4,7 +4,7 @@
 //!   attached, holding the GIL ----- py.check(): eval_breaker set? -> drop_gil, take_gil
 //!        |          ^
 //!        | drop_gil | take_gil        py.allow_threads(f), py.sleep(d), io::recv/sendall,
-//!        v          |                 JoinHandle::join (Py_BEGIN/END_ALLOW_THREADS)
+//!        v          |                 JoinHandle::join, release_gil() (Py_BEGIN/END_ALLOW_THREADS)
 //!   attached, GIL released --------- f runs; other threads may run Python
 //! ```
 //!
@@ -98,6 +98,32 @@ pub(crate) fn release_current() -> Option<Reattach> {
         .flatten()?;
     attachment.release(false);
     Some(Reattach(attachment))
+}
+
+/// Releases the GIL the calling thread holds, until the returned guard is dropped:
+/// `Py_BEGIN_ALLOW_THREADS` ... `Py_END_ALLOW_THREADS` for code that has no token at hand, such
+/// as a hook an event loop calls around its wait for I/O (CPython's `selectmodule.c` releases
+/// the GIL around `epoll_wait` this way, the one place a running asyncio loop lets go of it).
+///
+/// Returns `None`, and does nothing, on a thread that holds no GIL. While the guard lives the
+/// thread must run no Python code: a [`Python`] token of an enclosing scope is still in scope
+/// but stands for nothing until the guard is dropped. Misusing it is a modelling error, not
+/// undefined behaviour (the GIL here orders threads; it guards no memory). Prefer
+/// [`Python::allow_threads`] where a token is at hand: it rules that misuse out.
+pub fn release_gil() -> Option<GilReleased> {
+    release_current().map(|reattach| GilReleased {
+        _reattach: reattach,
+        _not_send: PhantomData,
+    })
+}
+
+/// The GIL released by [`release_gil`]; dropping it takes the GIL back (also during unwinding).
+/// It stays on the thread that released the GIL.
+#[derive(Debug)]
+#[must_use = "the GIL is taken back as soon as the guard is dropped"]
+pub struct GilReleased {
+    _reattach: Reattach,
+    _not_send: PhantomData<*mut ()>,
 }
 
 /// Takes the GIL back when dropped (also during unwinding), and marks the thread attached again.
