@@ -11,9 +11,10 @@ of 3 runs after 1 warm-up (per-run values go to stderr). Workloads and checksums
   pingpong        100,000 round trips between two tasks over two unbounded    ns_per_round_trip
                   asyncio.Queue()s (maxsize=0)
 
-Usage: bench_asyncio.py [--reps R] [--size-scale F] [workload ... | all]
-The default event loop policy is used; uvloop is not installed here (a later step:
-`uvloop.install()` before the runs, reported as model `uvloop`).
+Usage: bench_asyncio.py [--reps R] [--size-scale F] [--loop asyncio|uvloop] [workload ... | all]
+`--loop asyncio` (the default) runs on CPython's default event loop, model `cpython-asyncio`;
+`--loop uvloop` sets uvloop's event loop policy first (uvloop must be importable: run it with the
+python that peers/python/install-uvloop.sh prints) and reports model `uvloop`.
 """
 
 import argparse
@@ -24,6 +25,8 @@ import sys
 import time
 
 MODEL = "cpython-asyncio"
+MODELS = {"asyncio": "cpython-asyncio", "uvloop": "uvloop"}
+LOOP = "asyncio"
 SIZES = {"callsoon-chain": 1_000_000, "sleepers": 100_000, "pingpong": 100_000}
 
 
@@ -109,7 +112,7 @@ def check(workload, size, got, want):
 
 def measure_in_child(workload, size):
     out = subprocess.run(
-        [sys.executable, __file__, "--child", workload, "--size", str(size)],
+        [sys.executable, __file__, "--child", workload, "--size", str(size), "--loop", LOOP],
         check=True, capture_output=True, text=True,
     ).stdout
     figures = []
@@ -131,9 +134,16 @@ def main():
     parser.add_argument("workloads", nargs="*", default=["all"])
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--size-scale", type=float, default=1.0)
+    parser.add_argument("--loop", choices=sorted(MODELS), default="asyncio")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global MODEL, LOOP
+    MODEL, LOOP = MODELS[args.loop], args.loop
+    if args.loop == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     if args.child:
         (workload,) = args.workloads

@@ -41,9 +41,13 @@
 //! [`RunError::StoppedBeforeComplete`], CPython's "Event loop stopped before Future completed."
 //!
 //! A pass with a zero timeout and no fd registered skips `epoll_wait` (it could only report the
-//! self-pipe, whose callbacks are taken directly); with an fd registered every pass polls, as
-//! CPython's does. The I/O methods (`add_reader`, transports, servers) live in
-//! [`crate::selector_events`], `run_in_executor` in [`crate::executor`].
+//! self-pipe, whose callbacks are taken directly, and only when an atomic flag says some are
+//! pending: no lock either); with an fd registered every pass polls, as CPython's does. So a
+//! pass that runs one `call_soon` callback costs no system call, no lock and one allocation
+//! (the handle, with its callback inline: see [`crate::events`]).
+//!
+//! The I/O methods (`add_reader`, transports, servers) live in [`crate::selector_events`],
+//! `run_in_executor` in [`crate::executor`], the task table in [`crate::all_tasks`].
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -57,7 +61,8 @@ use std::time::{Duration, Instant};
 
 use probe::trace::{self, EventKind};
 
-use crate::events::{Callback, Handle, HandleLabel, TimerHandle};
+use crate::all_tasks::AllTasks;
+use crate::events::{Handle, Ready, ScheduledTimer, TimerHandle};
 use crate::executor::ThreadPoolExecutor;
 use crate::futures::{Error, Future};
 use crate::heapq::{heapify, heappop, heappush};
@@ -86,14 +91,14 @@ thread_local! {
 }
 
 pub(crate) struct LoopInner {
-    ready: RefCell<VecDeque<Handle>>,
-    scheduled: RefCell<Vec<TimerHandle>>,
+    ready: RefCell<VecDeque<Ready>>,
+    scheduled: RefCell<Vec<ScheduledTimer>>,
     timer_cancelled_count: Cell<usize>,
     stopping: Cell<bool>,
     running: Cell<bool>,
     closed: Cell<bool>,
     epoch: Instant,
-    tasks: RefCell<HashMap<u64, Rc<dyn TaskControl>>>,
+    tasks: RefCell<AllTasks>,
     wakeup: Arc<Wakeup>,
     debug: Cell<bool>,
     slow_callback_duration: Cell<f64>,
@@ -202,7 +207,7 @@ impl EventLoop {
             running: Cell::new(false),
             closed: Cell::new(false),
             epoch: Instant::now(),
-            tasks: RefCell::new(HashMap::new()),
+            tasks: RefCell::new(AllTasks::default()),
             wakeup: Arc::new(wakeup),
             debug: Cell::new(false),
             slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
@@ -226,18 +231,30 @@ impl EventLoop {
     /// `loop.call_soon`: run `callback` in a later pass, after every handle already ready.
     /// On a closed loop the callback is dropped and the handle comes back cancelled.
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
-        let label = HandleLabel::Callback(std::any::type_name::<F>());
-        self.call_soon_labelled(Box::new(callback), label)
+        let (handle, ready) = Handle::new(callback);
+        if !self.push_ready(ready) {
+            handle.cancel();
+        }
+        handle
     }
 
-    pub(crate) fn call_soon_labelled(&self, callback: Callback, label: HandleLabel) -> Handle {
-        let handle = Handle::new(callback, label);
+    /// `call_soon` for a handle made earlier (a future's done-callback).
+    pub(crate) fn call_soon_handle(&self, handle: Handle) {
         if self.0.closed.get() {
             handle.cancel();
         } else {
-            self.0.ready.borrow_mut().push_back(handle.clone());
+            self.0.ready.borrow_mut().push_back(handle.into_ready());
         }
-        handle
+    }
+
+    /// Appends `handle` to the ready queue; false (and nothing queued) on a closed loop.
+    #[inline]
+    pub(crate) fn push_ready(&self, handle: Ready) -> bool {
+        if self.0.closed.get() {
+            return false;
+        }
+        self.0.ready.borrow_mut().push_back(handle);
+        true
     }
 
     /// The handle through which other threads call `call_soon_threadsafe` on this loop.
@@ -253,15 +270,24 @@ impl EventLoop {
     /// `loop.call_at`: run `callback` once `time()` reaches `when`.
     /// On a closed loop the callback is dropped and the handle comes back cancelled.
     pub fn call_at<F: FnOnce() + 'static>(&self, when: f64, callback: F) -> TimerHandle {
-        let name = std::any::type_name::<F>();
-        let timer = TimerHandle::new(when, Box::new(callback), name, Rc::downgrade(&self.0));
+        let timer = TimerHandle::new(when, callback, Rc::downgrade(&self.0));
+        self.schedule_timer(&timer);
+        timer
+    }
+
+    /// `call_at`'s second half: `timer` joins the heap, due at `timer.when()`; on a closed
+    /// loop it is cancelled instead.
+    pub(crate) fn schedule_timer(&self, timer: &TimerHandle) {
         if self.0.closed.get() {
             timer.cancel();
         } else {
-            heappush(&mut self.0.scheduled.borrow_mut(), timer.clone());
+            let entry = ScheduledTimer {
+                when: timer.when(),
+                timer: timer.clone(),
+            };
+            heappush(&mut self.0.scheduled.borrow_mut(), entry);
             timer.set_scheduled(true);
         }
-        timer
     }
 
     /// `loop.create_future()`.
@@ -277,7 +303,7 @@ impl EventLoop {
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
         let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
-        let coroutine_name = std::any::type_name::<F>();
+        let coroutine_name = std::any::type_name::<F>;
         let task = Task::new(self.clone(), id, coroutine_name, Box::pin(coroutine));
         if trace::enabled() {
             trace::record(EventKind::Spawn {
@@ -285,35 +311,44 @@ impl EventLoop {
                 parent: crate::tasks::current_task_id().map(|parent| parent + 1),
             });
         }
-        self.0.tasks.borrow_mut().insert(id, task.control());
+        let slot = self.0.tasks.borrow_mut().insert(task.control());
+        task.set_slot(slot);
         task.control().schedule_step();
         task
     }
 
-    pub(crate) fn task_finished(&self, id: u64) {
-        self.0.tasks.borrow_mut().remove(&id);
+    /// Task `id` (in `slot` of the task table) is done: the loop lets go of it.
+    pub(crate) fn task_finished(&self, slot: usize, id: u64) {
+        let task = self.0.tasks.borrow_mut().remove(slot, id);
+        // Dropped once the table is no longer borrowed: the task's drop may reach the loop.
+        drop(task);
     }
 
     /// `asyncio.all_tasks(loop)`: the tasks not yet done, in creation order.
     pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn TaskControl>> {
-        let tasks = self.0.tasks.borrow();
-        let mut ids: Vec<u64> = tasks.keys().copied().collect();
-        ids.sort_unstable();
-        ids.iter().filter_map(|id| tasks.get(id).cloned()).collect()
+        self.0.tasks.borrow().in_creation_order()
     }
 
-    /// Schedule the next step of task `id` (`Task.__wakeup` → `__step`), unless it is already
-    /// scheduled or finished.
-    pub(crate) fn wake_task(&self, id: u64) {
-        let task = self.0.tasks.borrow().get(&id).cloned();
+    /// Schedule the next step of `task` (`Task.__wakeup` → `__step`), unless it is already
+    /// scheduled or done.
+    pub(crate) fn wake_task(&self, task: Rc<dyn TaskControl>) {
+        if task.done() || self.0.closed.get() {
+            return;
+        }
+        if trace::enabled() {
+            trace::record(EventKind::Wake {
+                task: task.id() + 1,
+                by: crate::tasks::current_task_id().map(|by| by + 1),
+            });
+        }
+        task.schedule_step();
+    }
+
+    /// [`wake_task`](Self::wake_task) for a waker, which knows the task by its slot and id.
+    pub(crate) fn wake_task_in_slot(&self, slot: usize, id: u64) {
+        let task = self.0.tasks.borrow().get(slot, id).cloned();
         if let Some(task) = task {
-            if trace::enabled() {
-                trace::record(EventKind::Wake {
-                    task: id + 1,
-                    by: crate::tasks::current_task_id().map(|by| by + 1),
-                });
-            }
-            task.schedule_step();
+            self.wake_task(task);
         }
     }
 
@@ -383,6 +418,9 @@ impl EventLoop {
         }
         self.0.executor_waiters.borrow_mut().clear();
         let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
+        for task in tasks.in_creation_order() {
+            task.clear_fut_waiter();
+        }
         drop(tasks);
         Ok(())
     }
@@ -478,21 +516,24 @@ impl EventLoop {
         if sched_count > MIN_SCHEDULED_TIMER_HANDLES
             && cancelled as f64 / sched_count as f64 > MIN_CANCELLED_TIMER_HANDLES_FRACTION
         {
-            scheduled.retain(|timer| {
-                if timer.cancelled() {
-                    timer.set_scheduled(false);
+            scheduled.retain(|entry| {
+                if entry.timer.cancelled() {
+                    entry.timer.set_scheduled(false);
                 }
-                !timer.cancelled()
+                !entry.timer.cancelled()
             });
             heapify(&mut scheduled);
             self.0.timer_cancelled_count.set(0);
         } else {
-            while scheduled.first().is_some_and(TimerHandle::cancelled) {
+            while scheduled
+                .first()
+                .is_some_and(|entry| entry.timer.cancelled())
+            {
                 self.0
                     .timer_cancelled_count
                     .set(self.0.timer_cancelled_count.get().saturating_sub(1));
-                if let Some(timer) = heappop(&mut scheduled) {
-                    timer.set_scheduled(false);
+                if let Some(entry) = heappop(&mut scheduled) {
+                    entry.timer.set_scheduled(false);
                 }
             }
         }
@@ -503,7 +544,7 @@ impl EventLoop {
         if !self.0.ready.borrow().is_empty() || self.0.stopping.get() {
             return Some(0.0);
         }
-        let first_when = self.0.scheduled.borrow().first().map(TimerHandle::when)?;
+        let first_when = self.0.scheduled.borrow().first().map(|entry| entry.when)?;
         Some((first_when - self.time()).clamp(0.0, MAXIMUM_SELECT_TIMEOUT))
     }
 
@@ -518,6 +559,12 @@ impl EventLoop {
             return;
         };
         let has_io = selector.has_sources();
+        if !has_io && timeout.is_some_and(|timeout| timeout <= 0.0) {
+            // A zero wait with no fd registered could only report the self-pipe: no syscall;
+            // take what other threads sent directly.
+            self.take_threadsafe_callbacks();
+            return;
+        }
         let could_be_woken = has_io || self.0.wakeup.has_senders();
         let wait = match timeout {
             Some(timeout) if timeout <= 0.0 => Some(Duration::ZERO),
@@ -528,32 +575,44 @@ impl EventLoop {
             None => Some(Duration::ZERO),
         };
         let mut io_ready = self.0.io_ready.borrow_mut();
-        // A zero wait with no fd registered could only report the self-pipe: skip the syscall
-        // and take what other threads sent directly.
-        if wait != Some(Duration::ZERO) || has_io {
-            match selector.select(wait, &mut io_ready) {
-                Ok(true) => self.0.wakeup.read_from_self(),
-                Ok(false) => {}
-                Err(error) => {
-                    *self.0.select_error.borrow_mut() = Some(Rc::new(error));
-                    self.stop();
-                }
+        match selector.select(wait, &mut io_ready) {
+            Ok(true) => self.0.wakeup.read_from_self(),
+            Ok(false) => {}
+            Err(error) => {
+                *self.0.select_error.borrow_mut() = Some(Rc::new(error));
+                self.stop();
             }
         }
-        let arrived = self.0.wakeup.take_pending();
-        if timeout.is_none() && arrived.is_empty() && io_ready.is_empty() && !could_be_woken {
+        let arrived = self.take_threadsafe_callbacks();
+        if timeout.is_none() && arrived == 0 && io_ready.is_empty() && !could_be_woken {
             self.stop();
         }
+        self.0
+            .ready
+            .borrow_mut()
+            .extend(io_ready.drain(..).map(|io| io as Ready));
+    }
+
+    /// The callbacks other threads sent (`call_soon_threadsafe`) join the ready queue; returns
+    /// how many.
+    #[inline]
+    fn take_threadsafe_callbacks(&self) -> usize {
+        if self.0.wakeup.has_pending() {
+            self.take_threadsafe_callbacks_slow()
+        } else {
+            0
+        }
+    }
+
+    #[cold]
+    fn take_threadsafe_callbacks_slow(&self) -> usize {
+        let arrived = self.0.wakeup.take_pending();
+        let count = arrived.len();
         let mut ready = self.0.ready.borrow_mut();
-        ready.extend(
-            arrived
-                .into_iter()
-                .map(|(callback, name)| Handle::new(callback, HandleLabel::Callback(name))),
-        );
-        ready.extend(io_ready.drain(..).map(|io| {
-            let name = io.name();
-            Handle::new(Box::new(move || io.run()), HandleLabel::Callback(name))
-        }));
+        for (callback, name) in arrived {
+            ready.push_back(Handle::named(callback, name).1);
+        }
+        count
     }
 
     /// Step 4: every timer due before `time() + clock_resolution` joins the ready queue, in heap
@@ -565,13 +624,11 @@ impl EventLoop {
             return;
         }
         let end_time = self.time() + CLOCK_RESOLUTION;
-        while scheduled
-            .first()
-            .is_some_and(|timer| timer.when() < end_time)
-        {
-            if let Some(timer) = heappop(&mut scheduled) {
-                timer.set_scheduled(false);
-                self.0.ready.borrow_mut().push_back(timer.handle().clone());
+        let mut ready = self.0.ready.borrow_mut();
+        while scheduled.first().is_some_and(|entry| entry.when < end_time) {
+            if let Some(entry) = heappop(&mut scheduled) {
+                entry.timer.set_scheduled(false);
+                ready.push_back(entry.timer.into_ready());
             }
         }
     }
@@ -581,23 +638,24 @@ impl EventLoop {
     fn run_ready(&self) {
         let ntodo = self.0.ready.borrow().len();
         for _ in 0..ntodo {
-            let handle = self.0.ready.borrow_mut().pop_front();
-            match handle {
-                Some(handle) if !handle.cancelled() => {
-                    let traced = trace::enabled().then(|| handle.trace_task());
-                    if let Some(task) = traced {
-                        trace::record(EventKind::RunBegin { task, proc_id: 0 });
-                    }
-                    if self.0.debug.get() {
-                        self.run_handle_timed(&handle);
-                    } else {
-                        handle.run();
-                    }
-                    if let Some(task) = traced {
-                        trace::record(EventKind::RunEnd { task, proc_id: 0 });
-                    }
-                }
-                _ => {}
+            // Only this loop pops, and `close()` cannot run while it does: `ntodo` are there.
+            let Some(handle) = self.0.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            if handle.cancelled() {
+                continue;
+            }
+            let traced = trace::enabled().then(|| handle.trace_task());
+            if let Some(task) = traced {
+                trace::record(EventKind::RunBegin { task, proc_id: 0 });
+            }
+            if self.0.debug.get() {
+                self.run_handle_timed(handle);
+            } else {
+                handle.run();
+            }
+            if let Some(task) = traced {
+                trace::record(EventKind::RunEnd { task, proc_id: 0 });
             }
         }
     }
@@ -605,9 +663,10 @@ impl EventLoop {
     /// Debug mode's handle run: `logger.warning('Executing %s took %.3f seconds', ...)` when
     /// the run took at least `slow_callback_duration`.
     #[cold]
-    fn run_handle_timed(&self, handle: &Handle) {
+    fn run_handle_timed(&self, handle: Ready) {
         let started = self.time();
-        handle.run();
+        let ran = handle.clone();
+        ran.run();
         let took = self.time() - started;
         if took >= self.0.slow_callback_duration.get() {
             let report = format!("Executing {} took {took:.3} seconds", handle.describe());

@@ -11,18 +11,18 @@
 //! [`Error::Cancelled`] at that await, as a coroutine sees `CancelledError`.
 //!
 //! Invariants:
-//! - `state` goes from `None` to `Some(_)` once and never back;
+//! - `outcome` goes from `None` to `Some(_)` once and never back;
 //! - `callbacks` is empty once the future is done.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use crate::base_events::EventLoop;
-use crate::events::HandleLabel;
-use crate::tasks;
+use crate::events::Handle;
+use crate::tasks::{self, TaskControl};
 
 /// How a future or task failed: asyncio's exceptions.
 #[derive(Clone, Debug)]
@@ -83,18 +83,81 @@ impl std::error::Error for InvalidStateError {}
 
 /// What to do with a done-callback when the future completes.
 enum DoneCallback {
-    /// A user callback: `call_soon(callback)`.
-    Call(Box<dyn FnOnce()>, &'static str),
-    /// A task awaiting the future: schedule its next step (`Task.__wakeup`).
-    WakeTask(u64),
+    /// A user callback: `call_soon` its handle (made when the callback was added).
+    Call(Handle),
+    /// A task awaiting the future: schedule its next step (`Task.__wakeup`). Weak: the loop's
+    /// task table owns a pending task (see [`crate::all_tasks`]).
+    WakeTask(Weak<dyn TaskControl>),
     /// A foreign executor awaiting the future: wake its waker from a `call_soon` handle.
     Wake(Waker),
 }
 
+impl DoneCallback {
+    /// Whether both wake the same task or waker (a task polling a future twice registers once).
+    fn wakes_same(&self, other: &DoneCallback) -> bool {
+        match (self, other) {
+            (DoneCallback::WakeTask(a), DoneCallback::WakeTask(b)) => Weak::ptr_eq(a, b),
+            (DoneCallback::Wake(a), DoneCallback::Wake(b)) => a.will_wake(b),
+            _ => false,
+        }
+    }
+}
+
+/// A future's done-callbacks, in the order they were added. Nearly every future has at most
+/// one (the task awaiting it), so the first is kept inline and only a second one allocates
+/// (boxed, so that the whole is no bigger than one callback: 24 bytes).
+#[derive(Default)]
+enum DoneCallbacks {
+    #[default]
+    None,
+    One(DoneCallback),
+    #[allow(
+        clippy::box_collection,
+        reason = "a Vec inline would make every future 8 bytes bigger for a rare case"
+    )]
+    Many(Box<Vec<DoneCallback>>),
+}
+
+impl DoneCallbacks {
+    fn push(&mut self, callback: DoneCallback) {
+        *self = match std::mem::take(self) {
+            DoneCallbacks::None => DoneCallbacks::One(callback),
+            DoneCallbacks::One(first) => DoneCallbacks::Many(Box::new(vec![first, callback])),
+            DoneCallbacks::Many(mut all) => {
+                all.push(callback);
+                DoneCallbacks::Many(all)
+            }
+        };
+    }
+
+    fn any(&self, predicate: impl Fn(&DoneCallback) -> bool) -> bool {
+        match self {
+            DoneCallbacks::None => false,
+            DoneCallbacks::One(first) => predicate(first),
+            DoneCallbacks::Many(all) => all.iter().any(predicate),
+        }
+    }
+
+    /// Hands each callback to `f`, oldest first.
+    fn for_each(self, mut f: impl FnMut(DoneCallback)) {
+        match self {
+            DoneCallbacks::None => {}
+            DoneCallbacks::One(first) => f(first),
+            DoneCallbacks::Many(all) => (*all).into_iter().for_each(f),
+        }
+    }
+}
+
+/// The body of a future, which other handles can embed (a task is its future; a `sleep`'s
+/// timer is its future too: see [`crate::sleep`]). `Cell`s, not `RefCell`s: no borrow flags,
+/// 56 bytes in all; each access takes the value out and puts it back, and none calls out
+/// while it holds it.
 pub(crate) struct FutureCore<T> {
     event_loop: EventLoop,
-    state: RefCell<Option<Result<T, Error>>>,
-    callbacks: RefCell<Vec<DoneCallback>>,
+    /// `None` while pending, then the outcome for good.
+    outcome: Cell<Option<Result<T, Error>>>,
+    /// In the order they were added; empty once done.
+    callbacks: Cell<DoneCallbacks>,
 }
 
 /// Something a task can await and cancel: its `_fut_waiter`.
@@ -104,33 +167,105 @@ pub(crate) trait Cancellable {
 }
 
 impl<T> FutureCore<T> {
-    fn complete(&self, outcome: Result<T, Error>) -> Result<(), InvalidStateError> {
-        {
-            let mut state = self.state.borrow_mut();
-            if state.is_some() {
-                return Err(InvalidStateError);
-            }
-            *state = Some(outcome);
+    pub(crate) fn new(event_loop: &EventLoop) -> Self {
+        FutureCore {
+            event_loop: event_loop.clone(),
+            outcome: Cell::new(None),
+            callbacks: Cell::new(DoneCallbacks::None),
         }
-        self.schedule_callbacks();
+    }
+
+    /// `f` of the outcome (taken out for the call, then put back).
+    fn peek<R>(&self, f: impl FnOnce(&Option<Result<T, Error>>) -> R) -> R {
+        let outcome = self.outcome.take();
+        let seen = f(&outcome);
+        self.outcome.set(outcome);
+        seen
+    }
+
+    fn push_callback(&self, callback: DoneCallback) {
+        let mut callbacks = self.callbacks.take();
+        if !callbacks.any(|existing| existing.wakes_same(&callback)) {
+            callbacks.push(callback);
+        }
+        self.callbacks.set(callbacks);
+    }
+
+    pub(crate) fn event_loop(&self) -> &EventLoop {
+        &self.event_loop
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.peek(Option::is_some)
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.peek(|outcome| matches!(outcome, Some(Err(Error::Cancelled))))
+    }
+
+    pub(crate) fn result(&self) -> Option<Result<T, Error>>
+    where
+        T: Clone,
+    {
+        self.peek(Option::clone)
+    }
+
+    pub(crate) fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
+        if self.done() {
+            self.event_loop.call_soon(callback);
+        } else {
+            let (handle, _) = Handle::new(callback);
+            self.push_callback(DoneCallback::Call(handle));
+        }
+    }
+
+    pub(crate) fn complete(&self, outcome: Result<T, Error>) -> Result<(), InvalidStateError> {
+        if self.done() {
+            return Err(InvalidStateError);
+        }
+        self.outcome.set(Some(outcome));
+        self.schedule_callbacks(self.callbacks.take());
         Ok(())
     }
 
     /// `Future.__schedule_callbacks`.
-    fn schedule_callbacks(&self) {
-        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
-        for callback in callbacks {
-            match callback {
-                DoneCallback::Call(callback, name) => {
-                    let label = HandleLabel::Callback(name);
-                    self.event_loop.call_soon_labelled(callback, label);
-                }
-                DoneCallback::WakeTask(id) => self.event_loop.wake_task(id),
-                DoneCallback::Wake(waker) => {
-                    self.event_loop.call_soon(move || waker.wake());
+    fn schedule_callbacks(&self, callbacks: DoneCallbacks) {
+        callbacks.for_each(|callback| match callback {
+            DoneCallback::Call(handle) => self.event_loop.call_soon_handle(handle),
+            DoneCallback::WakeTask(task) => {
+                if let Some(task) = task.upgrade() {
+                    self.event_loop.wake_task(task);
                 }
             }
+            DoneCallback::Wake(waker) => {
+                self.event_loop.call_soon(move || waker.wake());
+            }
+        });
+    }
+
+    /// `Future.__await__`: the outcome if done; otherwise the current task (or, outside a
+    /// task, the waker) is woken when it is, and `waiter` (this future, as the task can cancel
+    /// it) becomes the task's `_fut_waiter`. A task being cancelled sees `Error::Cancelled`.
+    pub(crate) fn poll_outcome(
+        &self,
+        cx: &mut Context<'_>,
+        waiter: impl FnOnce() -> Rc<dyn Cancellable>,
+    ) -> Poll<Result<T, Error>>
+    where
+        T: Clone,
+    {
+        if tasks::take_cancel_throw() {
+            return Poll::Ready(Err(Error::Cancelled));
         }
+        if let Some(outcome) = self.result() {
+            return Poll::Ready(outcome);
+        }
+        let callback = match tasks::await_future(waiter()) {
+            Some(task) => DoneCallback::WakeTask(task),
+            None => DoneCallback::Wake(cx.waker().clone()),
+        };
+        self.push_callback(callback);
+        Poll::Pending
     }
 }
 
@@ -140,9 +275,27 @@ impl<T> Cancellable for FutureCore<T> {
     }
 }
 
+/// What a [`Future`] points at: a plain future's body, or a task, which embeds one (CPython's
+/// `Task` is a subclass of `Future`; one allocation holds both).
+pub(crate) trait FutureCell<T> {
+    fn core(&self) -> &FutureCore<T>;
+    /// This future as a task's `_fut_waiter`: cancelling it is `Future.cancel`.
+    fn as_cancellable(self: Rc<Self>) -> Rc<dyn Cancellable>;
+}
+
+impl<T: 'static> FutureCell<T> for FutureCore<T> {
+    fn core(&self) -> &FutureCore<T> {
+        self
+    }
+
+    fn as_cancellable(self: Rc<Self>) -> Rc<dyn Cancellable> {
+        self
+    }
+}
+
 /// asyncio's `Future`: a result that will exist later. Cloning gives another reference to the
 /// same future; awaiting it gives `Ok(result)` or the error it failed with.
-pub struct Future<T>(Rc<FutureCore<T>>);
+pub struct Future<T>(Rc<dyn FutureCell<T>>);
 
 impl<T> Clone for Future<T> {
     fn clone(&self) -> Self {
@@ -153,54 +306,48 @@ impl<T> Clone for Future<T> {
 impl<T: Clone + 'static> Future<T> {
     /// `loop.create_future()`.
     pub fn new(event_loop: &EventLoop) -> Self {
-        Future(Rc::new(FutureCore {
-            event_loop: event_loop.clone(),
-            state: RefCell::new(None),
-            callbacks: RefCell::new(Vec::new()),
-        }))
+        Future(Rc::new(FutureCore::new(event_loop)))
+    }
+
+    /// The future of a task (see [`FutureCell`]).
+    pub(crate) fn of(cell: Rc<dyn FutureCell<T>>) -> Self {
+        Future(cell)
     }
 
     /// `Future.done`.
     pub fn done(&self) -> bool {
-        self.0.state.borrow().is_some()
+        self.0.core().done()
     }
 
     /// `Future.cancelled`.
     pub fn cancelled(&self) -> bool {
-        matches!(*self.0.state.borrow(), Some(Err(Error::Cancelled)))
+        self.0.core().cancelled()
     }
 
     /// The outcome, or `None` while pending (where `Future.result` raises `InvalidStateError`).
     pub fn result(&self) -> Option<Result<T, Error>> {
-        self.0.state.borrow().clone()
+        self.0.core().result()
     }
 
     /// `Future.set_result`.
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError> {
-        self.0.complete(Ok(value))
+        self.0.core().complete(Ok(value))
     }
 
     /// `Future.set_exception`.
     pub fn set_exception(&self, error: Error) -> Result<(), InvalidStateError> {
-        self.0.complete(Err(error))
+        self.0.core().complete(Err(error))
     }
 
     /// `Future.cancel`: false when the future is already done.
     pub fn cancel(&self) -> bool {
-        Cancellable::cancel(&*self.0)
+        Cancellable::cancel(self.0.core())
     }
 
     /// `Future.add_done_callback`: `callback` is `call_soon`ed once the future is done (at once
     /// if it already is).
     pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
-        if self.done() {
-            self.0.event_loop.call_soon(callback);
-        } else {
-            self.0.callbacks.borrow_mut().push(DoneCallback::Call(
-                Box::new(callback),
-                std::any::type_name::<F>(),
-            ));
-        }
+        self.0.core().add_done_callback(callback);
     }
 
     /// Whether `self` and `other` are the same future (Python's `is`, which `deque.remove`
@@ -210,7 +357,7 @@ impl<T: Clone + 'static> Future<T> {
     }
 
     pub(crate) fn as_cancellable(&self) -> Rc<dyn Cancellable> {
-        self.0.clone()
+        self.0.clone().as_cancellable()
     }
 }
 
@@ -218,30 +365,6 @@ impl<T: Clone + 'static> std::future::Future for Future<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        if tasks::take_cancel_throw() {
-            return Poll::Ready(Err(Error::Cancelled));
-        }
-        if let Some(outcome) = self.result() {
-            return Poll::Ready(outcome);
-        }
-        let callback = match tasks::current_task_id() {
-            Some(id) => {
-                tasks::set_fut_waiter(self.as_cancellable());
-                DoneCallback::WakeTask(id)
-            }
-            None => DoneCallback::Wake(cx.waker().clone()),
-        };
-        let mut callbacks = self.0.callbacks.borrow_mut();
-        let already = callbacks
-            .iter()
-            .any(|existing| match (existing, &callback) {
-                (DoneCallback::WakeTask(a), DoneCallback::WakeTask(b)) => a == b,
-                (DoneCallback::Wake(a), DoneCallback::Wake(b)) => a.will_wake(b),
-                _ => false,
-            });
-        if !already {
-            callbacks.push(callback);
-        }
-        Poll::Pending
+        self.0.core().poll_outcome(cx, || self.as_cancellable())
     }
 }

@@ -8,6 +8,7 @@
 //! Parts, one module each:
 //!
 //! ```text
+//!   all_tasks    the tasks not yet done (the loop owns them): a slot table
 //!   base_events  EventLoop: ready queue, timer heap, _run_once, run_forever/run_until_complete,
 //!                debug mode (slow handles reported as "Executing %s took %.3f seconds")
 //!   events       Handle, TimerHandle: cancellable callbacks
@@ -21,7 +22,8 @@
 //!                readuntil), StreamWriter (write, drain, close, wait_closed)
 //!   executor     run_in_executor on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
-//!   tasks        Task (one poll per step), sleep, wait_for, current_task
+//!   tasks        Task (one poll per step), wait_for, current_task
+//!   sleep        sleep: its timer handle and its future in one allocation
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
 //!   timeouts     timeout/timeout_at: a deadline scope that turns its own cancellation into Timeout
 //!   taskgroups   TaskGroup: children cancelled on the first error, errors gathered in a group
@@ -56,6 +58,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod all_tasks;
 mod base_events;
 mod events;
 mod exception_handler;
@@ -69,6 +72,7 @@ mod queues;
 mod runners;
 mod selector;
 mod selector_events;
+mod sleep;
 mod streams;
 mod taskgroups;
 mod tasks;
@@ -86,13 +90,15 @@ pub use locks::{Event, Lock, LockNotAcquired, Semaphore};
 pub use protocols::Protocol;
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
 pub use runners::run;
+pub use selector::{set_select_hook, SelectHook};
 pub use selector_events::{ServeError, Server};
+pub use sleep::{sleep, Sleep};
 pub use streams::{
     open_connection, open_connection_with_limit, start_server, start_server_with_limit,
     IncompleteReadError, LimitOverrunError, StreamError, StreamReader, StreamWriter, DEFAULT_LIMIT,
 };
 pub use taskgroups::{TaskGroup, TaskGroupError};
-pub use tasks::{current_task, sleep, wait_for, CurrentTask, Task};
+pub use tasks::{current_task, wait_for, CurrentTask, Task};
 pub use timeouts::{timeout, timeout_at, Timeout, TimeoutStateError};
 pub use transports::{Transport, WaterMarksError, WriteError, DEFAULT_HIGH_WATER, MAX_SIZE};
 pub use wakeup::{LoopClosed, ThreadsafeLoop};

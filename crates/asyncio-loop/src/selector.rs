@@ -25,6 +25,21 @@
 //! both would change when callbacks run. rustix gives the plain `epoll_ctl`/`epoll_wait` without
 //! `unsafe` here.
 //!
+//! The select hook ([`set_select_hook`]) stands for what CPython's `select.epoll.poll`
+//! (`Modules/selectmodule.c`) does around `epoll_wait`: `Py_BEGIN_ALLOW_THREADS` ...
+//! `Py_END_ALLOW_THREADS`, the one place where a running loop lets go of the GIL. This crate
+//! has no GIL; a program that models one (the lab's convoy experiment runs the loop under
+//! gil-threads' GIL) sets a hook on the loop's thread that releases it around the wait:
+//!
+//! ```text
+//!   no hook (the default):  epoll_wait(timeout)
+//!   hook h:                 h(wait)   h calls wait() once: epoll_wait(timeout) runs there
+//! ```
+//!
+//! A selector takes the hook of its thread when it is created, so the wait costs one branch
+//! more; every `epoll_wait` goes through it, zero timeouts included, as in CPython. A hook that
+//! does not call the wait gives that pass no events, as an interrupted wait does.
+//!
 //! Invariants:
 //! - a key exists exactly while its fd is registered with epoll, with `events` its interest;
 //! - `events` is never empty for a key, and READ is in it iff `reader` is `Some` (WRITE, writer);
@@ -49,6 +64,27 @@ pub(crate) const EVENT_WRITE: u8 = 2;
 
 /// The epoll data of the self-pipe's eventfd (an fd is never negative, so never this).
 const WAKEUP_TOKEN: u64 = u64::MAX;
+
+/// What wraps the selector's blocking wait (see [`set_select_hook`]): called with the wait,
+/// which it must call once.
+pub type SelectHook = Rc<dyn Fn(&mut dyn FnMut())>;
+
+thread_local! {
+    /// The hook that selectors created on this thread from now on take.
+    static SELECT_HOOK: RefCell<Option<SelectHook>> = const { RefCell::new(None) };
+}
+
+/// Sets the hook that wraps every `epoll_wait` of the event loops created on the calling
+/// thread from now on (`None`: no hook, the default), and returns the one set before. Loops
+/// that exist already keep the hook they were created with.
+///
+/// It models what CPython does around the wait (`Py_BEGIN_ALLOW_THREADS`): a program that puts
+/// the loop's thread under a GIL of its own releases it in the hook, so other threads run while
+/// the loop waits for I/O, and the loop takes the GIL back before it runs a callback. The hook
+/// runs on the loop's thread, in the middle of a pass of the loop.
+pub fn set_select_hook(hook: Option<SelectHook>) -> Option<SelectHook> {
+    SELECT_HOOK.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), hook))
+}
 
 /// A reader or writer callback: asyncio's `Handle` registered in a selector key. Unlike a
 /// `call_soon` handle it runs once per event, until it is removed (cancelled).
@@ -105,6 +141,8 @@ pub(crate) struct Selector {
     epoll: OwnedFd,
     keys: RefCell<HashMap<RawFd, Key>>,
     events: RefCell<Vec<Event>>,
+    /// The thread's [`set_select_hook`] when the selector was created.
+    hook: Option<SelectHook>,
 }
 
 impl Selector {
@@ -124,6 +162,7 @@ impl Selector {
             epoll,
             keys: RefCell::new(HashMap::new()),
             events: RefCell::new(Vec::with_capacity(64)),
+            hook: SELECT_HOOK.with(|slot| slot.borrow().clone()),
         })
     }
 
@@ -236,7 +275,19 @@ impl Selector {
             tv_sec: timeout.as_secs() as _,
             tv_nsec: timeout.subsec_nanos() as _,
         });
-        match epoll::wait(&self.epoll, spare_capacity(&mut events), timespec.as_ref()) {
+        let waited = match &self.hook {
+            None => epoll::wait(&self.epoll, spare_capacity(&mut events), timespec.as_ref()),
+            Some(hook) => {
+                let mut waited = Err(rustix::io::Errno::INTR);
+                hook(&mut || {
+                    events.clear();
+                    waited =
+                        epoll::wait(&self.epoll, spare_capacity(&mut events), timespec.as_ref());
+                });
+                waited
+            }
+        };
+        match waited {
             Ok(_) => {}
             Err(rustix::io::Errno::INTR) => return Ok(false),
             Err(error) => return Err(error.into()),

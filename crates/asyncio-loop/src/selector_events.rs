@@ -38,7 +38,7 @@ use crate::exception_handler::ExceptionContext;
 use crate::futures::{Error, Future};
 use crate::protocols::Protocol;
 use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
-use crate::tasks::sleep;
+use crate::sleep::sleep;
 use crate::transports::Transport;
 
 /// `create_server`'s default `backlog`.

@@ -20,6 +20,11 @@
 //! at the current await). A coroutine that returns `Err(Error::Cancelled)` leaves its task
 //! cancelled.
 //!
+//! Layout: a task is one `Rc<TaskInner<T>>` that is also its future (the `FutureCore` is a
+//! field, as CPython's `Task` subclasses `Future`) and its step's handle in the ready queue (see
+//! [`crate::events`]), so `create_task` allocates the task and the boxed coroutine, and a step
+//! allocates nothing (its waker is reused while no future keeps a clone: `StepWaker`).
+//!
 //! Invariants:
 //! - a task has at most one step in the ready queue (`scheduled`);
 //! - `fut_waiter` is set only while the task is suspended on one of this crate's futures;
@@ -31,14 +36,15 @@
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 
 use crate::base_events::EventLoop;
-use crate::events::HandleLabel;
-use crate::futures::{Cancellable, Error, Future};
+use crate::events::ReadyHandle;
+use crate::futures::{Cancellable, Error, Future, FutureCell, FutureCore};
 
 type Coroutine<T> = Pin<Box<dyn std::future::Future<Output = Result<T, Error>>>>;
 
@@ -72,6 +78,9 @@ pub(crate) trait TaskControl {
     /// The first awaitable polled in this step must return `Error::Cancelled`.
     fn take_cancel_throw(&self) -> bool;
     fn set_fut_waiter(&self, waiter: Rc<dyn Cancellable>);
+    /// Forget `_fut_waiter` (the loop closes): a task awaiting another holds it strongly, and
+    /// two pending tasks awaiting each other would otherwise never be freed.
+    fn clear_fut_waiter(&self);
     fn cancel(&self) -> bool;
     fn done(&self) -> bool;
     /// `Task.cancelled()`.
@@ -107,18 +116,31 @@ pub(crate) fn set_fut_waiter(waiter: Rc<dyn Cancellable>) {
     with_current(|task| task.set_fut_waiter(waiter));
 }
 
+/// The current task awaits `waiter`: it becomes the task's `_fut_waiter`, and the task comes
+/// back (weakly: the loop's task table owns it) for the future's wake-up callback.
+pub(crate) fn await_future(waiter: Rc<dyn Cancellable>) -> Option<Weak<dyn TaskControl>> {
+    with_current(|task| {
+        task.set_fut_waiter(waiter);
+        Rc::downgrade(task)
+    })
+}
+
 struct TaskInner<T> {
     id: u64,
-    coroutine_name: &'static str,
-    event_loop: EventLoop,
-    future: Future<T>,
-    coroutine: RefCell<Option<Coroutine<T>>>,
+    /// Its slot in the loop's task table ([`crate::all_tasks`]).
+    slot: Cell<usize>,
+    /// `std::any::type_name` of the coroutine, for `describe` (a function: 8 bytes, not 16).
+    coroutine_name: fn() -> &'static str,
+    /// The task's future (a `Task` is a `Future`), inline; the loop is its loop.
+    future: FutureCore<T>,
+    /// `None` while a step polls it, and once the task is done.
+    coroutine: Cell<Option<Coroutine<T>>>,
     must_cancel: Cell<bool>,
     cancel_throw: Cell<bool>,
     started: Cell<bool>,
     scheduled: Cell<bool>,
     num_cancels_requested: Cell<u32>,
-    fut_waiter: RefCell<Option<Rc<dyn Cancellable>>>,
+    fut_waiter: Cell<Option<Rc<dyn Cancellable>>>,
 }
 
 impl<T: Clone + 'static> TaskInner<T> {
@@ -128,34 +150,32 @@ impl<T: Clone + 'static> TaskInner<T> {
         if self.future.done() {
             return;
         }
-        self.fut_waiter.borrow_mut().take();
+        self.fut_waiter.take();
         if self.must_cancel.replace(false) {
             if !self.started.get() {
-                self.coroutine.borrow_mut().take();
+                drop(self.coroutine.take());
                 self.finish(Err(Error::Cancelled));
                 return;
             }
             self.cancel_throw.set(true);
         }
         self.started.set(true);
-        let Some(mut coroutine) = self.coroutine.borrow_mut().take() else {
+        let Some(mut coroutine) = self.coroutine.take() else {
             return;
         };
-        let waker = Waker::from(Arc::new(TaskWaker {
-            task_id: self.id,
-            thread: thread::current().id(),
-        }));
-        let mut cx = Context::from_waker(&waker);
+        let step_waker = StepWaker::take(self.id, self.slot.get());
+        let mut cx = Context::from_waker(&step_waker.waker);
         let poll = {
             let _entered = EnterTask::new(self.clone());
             coroutine.as_mut().poll(&mut cx)
         };
+        step_waker.give_back();
         self.cancel_throw.set(false);
         match poll {
             Poll::Pending => {
-                *self.coroutine.borrow_mut() = Some(coroutine);
+                self.coroutine.set(Some(coroutine));
                 if self.must_cancel.get() {
-                    let waiter = self.fut_waiter.borrow().clone();
+                    let waiter = self.fut_waiter();
                     if waiter.is_some_and(|waiter| waiter.cancel()) {
                         self.must_cancel.set(false);
                     }
@@ -165,14 +185,23 @@ impl<T: Clone + 'static> TaskInner<T> {
         }
     }
 
+    /// The future the task waits on (its `_fut_waiter`), if any.
+    fn fut_waiter(&self) -> Option<Rc<dyn Cancellable>> {
+        let waiter = self.fut_waiter.take();
+        self.fut_waiter.set(waiter.clone());
+        waiter
+    }
+
     fn finish(&self, outcome: Result<T, Error>) {
-        self.event_loop.task_finished(self.id);
+        self.future
+            .event_loop()
+            .task_finished(self.slot.get(), self.id);
         let must_cancel = self.must_cancel.replace(false);
         // The future cannot be done yet: only `finish` completes it.
         let _ = match outcome {
-            Ok(value) if !must_cancel => self.future.set_result(value),
-            Ok(_) | Err(Error::Cancelled) => self.future.set_exception(Error::Cancelled),
-            Err(error) => self.future.set_exception(error),
+            Ok(value) if !must_cancel => self.future.complete(Ok(value)),
+            Ok(_) | Err(Error::Cancelled) => self.future.complete(Err(Error::Cancelled)),
+            Err(error) => self.future.complete(Err(error)),
         };
     }
 }
@@ -187,10 +216,10 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
             return;
         }
         self.scheduled.set(true);
-        let event_loop = self.event_loop.clone();
-        let this: Rc<dyn TaskControl> = self.clone();
-        let label = HandleLabel::TaskStep(Rc::downgrade(&this));
-        event_loop.call_soon_labelled(Box::new(move || self.step()), label);
+        // The task itself is its step's handle (see `crate::events`); on a closed loop it
+        // never runs, as CPython's `call_soon` there raises.
+        let event_loop = self.future.event_loop().clone();
+        event_loop.push_ready(self);
     }
 
     fn take_cancel_throw(&self) -> bool {
@@ -198,7 +227,11 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     }
 
     fn set_fut_waiter(&self, waiter: Rc<dyn Cancellable>) {
-        *self.fut_waiter.borrow_mut() = Some(waiter);
+        self.fut_waiter.set(Some(waiter));
+    }
+
+    fn clear_fut_waiter(&self) {
+        drop(self.fut_waiter.take());
     }
 
     /// `Task.cancel`.
@@ -208,7 +241,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         }
         self.num_cancels_requested
             .set(self.num_cancels_requested.get() + 1);
-        let waiter = self.fut_waiter.borrow().clone();
+        let waiter = self.fut_waiter();
         if waiter.is_some_and(|waiter| waiter.cancel()) {
             return true;
         }
@@ -246,7 +279,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     }
 
     fn event_loop(&self) -> EventLoop {
-        self.event_loop.clone()
+        self.future.event_loop().clone()
     }
 
     /// `<Task pending name='Task-1' coro=<...>>`: CPython's shape, with the coroutine's Rust
@@ -260,16 +293,98 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         format!(
             "<Task {state} name='Task-{}' coro=<{}>>",
             self.id + 1,
-            self.coroutine_name
+            (self.coroutine_name)()
         )
     }
 }
 
+impl<T: Clone + 'static> FutureCell<T> for TaskInner<T> {
+    fn core(&self) -> &FutureCore<T> {
+        &self.future
+    }
+
+    fn as_cancellable(self: Rc<Self>) -> Rc<dyn Cancellable> {
+        self
+    }
+}
+
+impl<T> Cancellable for TaskInner<T> {
+    /// Awaiting a task waits on its future; cancelling that wait cancels the future (as
+    /// awaiting the task's future did when it was a separate object).
+    fn cancel(&self) -> bool {
+        self.future.cancel()
+    }
+}
+
+impl<T: Clone + 'static> ReadyHandle for TaskInner<T> {
+    /// `Task.__step`.
+    fn run(self: Rc<Self>) {
+        self.step();
+    }
+
+    /// A task's step handle is never handed out, so nothing cancels it (`Task.cancel` sets
+    /// `must_cancel` instead).
+    fn cancelled(&self) -> bool {
+        false
+    }
+
+    fn describe(&self) -> String {
+        TaskControl::describe(self)
+    }
+
+    fn trace_task(&self) -> u64 {
+        self.id + 1
+    }
+}
+
 /// The waker a task hands to foreign futures: on the loop's thread, it schedules the task's next
-/// step with `call_soon`, as `Task.__wakeup` does.
+/// step with `call_soon`, as `Task.__wakeup` does. It finds the task by its slot in the loop's
+/// task table, and only while that slot still holds it.
 struct TaskWaker {
-    task_id: u64,
+    task_id: AtomicU64,
+    slot: AtomicUsize,
     thread: ThreadId,
+}
+
+/// A step's waker with the `Arc` behind it. A step whose futures kept no clone of its waker
+/// gives it back, and the next step on the thread re-addresses it to its own task: a step costs
+/// neither an allocation nor a reference count for its waker.
+struct StepWaker {
+    address: Arc<TaskWaker>,
+    waker: Waker,
+}
+
+thread_local! {
+    /// The waker of the last step on this thread, when nothing else holds it.
+    static SPARE_WAKER: Cell<Option<StepWaker>> = const { Cell::new(None) };
+}
+
+impl StepWaker {
+    /// A waker for task `task_id` in `slot`: the spare one re-addressed, or a new one.
+    fn take(task_id: u64, slot: usize) -> StepWaker {
+        let step = SPARE_WAKER.take().unwrap_or_else(|| {
+            let address = Arc::new(TaskWaker {
+                task_id: AtomicU64::new(task_id),
+                slot: AtomicUsize::new(slot),
+                thread: thread::current().id(),
+            });
+            let waker = Waker::from(address.clone());
+            StepWaker { address, waker }
+        });
+        // Only `step` and its own waker hold `address` (see `give_back`): no one else sees
+        // it change.
+        step.address.task_id.store(task_id, Ordering::Relaxed);
+        step.address.slot.store(slot, Ordering::Relaxed);
+        step
+    }
+
+    /// Keeps the waker for the next step unless a future kept a clone (which must go on
+    /// waking this task).
+    fn give_back(self) {
+        if Arc::strong_count(&self.address) == 2 {
+            SPARE_WAKER.set(Some(self));
+        }
+    }
 }
 
 impl Wake for TaskWaker {
@@ -282,7 +397,8 @@ impl Wake for TaskWaker {
             return;
         }
         if let Some(event_loop) = EventLoop::running() {
-            event_loop.wake_task(self.task_id);
+            let slot = self.slot.load(Ordering::Relaxed);
+            event_loop.wake_task_in_slot(slot, self.task_id.load(Ordering::Relaxed));
         }
     }
 }
@@ -300,32 +416,37 @@ impl<T: Clone + 'static> Task<T> {
     pub(crate) fn new(
         event_loop: EventLoop,
         id: u64,
-        coroutine_name: &'static str,
+        coroutine_name: fn() -> &'static str,
         coroutine: Coroutine<T>,
     ) -> Self {
-        let future = Future::new(&event_loop);
+        let future = FutureCore::new(&event_loop);
         Task(Rc::new(TaskInner {
             id,
+            slot: Cell::new(usize::MAX),
             coroutine_name,
-            event_loop,
             future,
-            coroutine: RefCell::new(Some(coroutine)),
+            coroutine: Cell::new(Some(coroutine)),
             must_cancel: Cell::new(false),
             cancel_throw: Cell::new(false),
             started: Cell::new(false),
             scheduled: Cell::new(false),
             num_cancels_requested: Cell::new(0),
-            fut_waiter: RefCell::new(None),
+            fut_waiter: Cell::new(None),
         }))
     }
 
     /// The future the task completes.
     pub(crate) fn future(&self) -> Future<T> {
-        self.0.future.clone()
+        Future::of(self.0.clone())
     }
 
     pub(crate) fn control(&self) -> Rc<dyn TaskControl> {
         self.0.clone()
+    }
+
+    /// Where the loop's task table keeps it (see [`crate::all_tasks`]).
+    pub(crate) fn set_slot(&self, slot: usize) {
+        self.0.slot.set(slot);
     }
 
     /// `Task.cancel`: request cancellation; false when the task is already done.
@@ -368,8 +489,8 @@ impl<T: Clone + 'static> std::future::Future for Task<T> {
     type Output = Result<T, Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut future = self.0.future.clone();
-        Pin::new(&mut future).poll(cx)
+        let task = &self.0;
+        task.future.poll_outcome(cx, || task.clone())
     }
 }
 
@@ -399,8 +520,14 @@ pub fn current_task() -> Option<CurrentTask> {
 }
 
 /// `tasks.__sleep0`: a bare `yield`; the task's next step is `call_soon`ed.
-struct Sleep0 {
+pub(crate) struct Sleep0 {
     yielded: bool,
+}
+
+impl Sleep0 {
+    pub(crate) fn new() -> Self {
+        Sleep0 { yielded: false }
+    }
 }
 
 impl std::future::Future for Sleep0 {
@@ -422,32 +549,6 @@ impl std::future::Future for Sleep0 {
     }
 }
 
-/// Cancels the timer of a `sleep` when the sleep ends or is dropped (`finally: h.cancel()`).
-struct CancelOnDrop(crate::TimerHandle);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
-}
-
-/// `asyncio.sleep(delay)`. `sleep(0.0)` (or less) is a bare yield that takes one pass; a positive
-/// delay resumes one pass after its timer fires (timer → `set_result` → `call_soon(step)`).
-pub async fn sleep(delay: f64) -> Result<(), Error> {
-    if delay <= 0.0 {
-        return Sleep0 { yielded: false }.await;
-    }
-    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
-    let future = Future::<()>::new(&event_loop);
-    let timer_future = future.clone();
-    let timer = event_loop.call_later(delay, move || {
-        // `futures._set_result_unless_cancelled`: a cancelled future stays cancelled.
-        let _ = timer_future.set_result(());
-    });
-    let _cancel_timer = CancelOnDrop(timer);
-    future.await
-}
-
 /// `asyncio.wait_for(awaitable, timeout)` as in 3.12: `async with timeout(t): return await aw`
 /// (see [`Timeout`](crate::Timeout)).
 /// The awaitable runs inside the current task; when time runs out the task is cancelled, the
@@ -464,7 +565,7 @@ where
         // is dropped unpolled; unlike CPython, a `Task` passed in is not cancelled.
         drop(awaitable);
         for _ in 0..3 {
-            Sleep0 { yielded: false }.await?;
+            Sleep0::new().await?;
         }
         return Err(Error::Timeout);
     }

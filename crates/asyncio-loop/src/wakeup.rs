@@ -23,6 +23,8 @@
 //!   read: a sender writes the eventfd when it finds `pending` empty, so a callback pushed after
 //!   a drain always comes with a write the loop has not consumed yet (no lost wake-up; at worst
 //!   a spurious one);
+//! - `has_pending` is true whenever `pending` is not empty (both change under the lock; the
+//!   loop reads the flag without it and takes the lock only when it is set);
 //! - `closed` is set once, by `close()` or when the loop is dropped; after it, scheduling fails
 //!   and gives the callback back;
 //! - a wait with no timer and no I/O source blocks only while some `ThreadsafeLoop` exists (it
@@ -34,6 +36,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rustix::event::{eventfd, EventfdFlags};
@@ -51,6 +54,9 @@ struct State {
 /// What the loop and every [`ThreadsafeLoop`] share.
 pub(crate) struct Wakeup {
     state: Mutex<State>,
+    /// `!state.pending.is_empty()`, written under the lock, so that the loop's every pass can
+    /// look without taking it.
+    has_pending: AtomicBool,
     /// The self-pipe; `None` when the process could not create one (the loop then refuses to
     /// run, with the error its selector kept).
     eventfd: Option<OwnedFd>,
@@ -66,6 +72,7 @@ impl Wakeup {
         };
         let wakeup = Wakeup {
             state: Mutex::new(State::default()),
+            has_pending: AtomicBool::new(false),
             eventfd,
         };
         (wakeup, outcome)
@@ -97,12 +104,17 @@ impl Wakeup {
         }
     }
 
+    /// Whether callbacks are pending, without taking the lock. One pushed after this load
+    /// comes with its eventfd write and is seen by the next pass, as if it came a moment later.
+    #[inline]
+    pub(crate) fn has_pending(&self) -> bool {
+        self.has_pending.load(Ordering::Acquire)
+    }
+
     /// The callbacks pending now, oldest first.
     pub(crate) fn take_pending(&self) -> Vec<(Callback, &'static str)> {
         let mut state = self.lock();
-        if state.pending.is_empty() {
-            return Vec::new();
-        }
+        self.has_pending.store(false, Ordering::Relaxed);
         state
             .pending
             .drain(..)
@@ -165,6 +177,7 @@ impl ThreadsafeLoop {
         state
             .pending
             .push_back((Box::new(callback), std::any::type_name::<F>()));
+        self.0.has_pending.store(true, Ordering::Release);
         drop(state);
         if was_empty {
             self.0.write_to_self();

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use super::reader::StreamReader;
 use super::StreamReaderProtocol;
 use crate::futures::Error;
-use crate::tasks::sleep;
+use crate::sleep::sleep;
 use crate::transports::{Transport, WriteError};
 
 /// `asyncio.StreamWriter`. Cloning gives another reference to the same writer.
