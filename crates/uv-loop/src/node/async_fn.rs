@@ -7,6 +7,12 @@
 //!   already settled, and resumes one microtask after it settles: the reaction job wakes the
 //!   task, and the wake polls the task right there, inside that microtask. So `await null`
 //!   (`Promise::resolve(()).await`) costs one microtask turn, as in V8.
+//! - An `await` inside a task allocates nothing: its reaction job is the task itself, and
+//!   the await's number (`seq`) travels beside the job. As the job enters the microtask queue
+//!   the task records the number; as it runs, the task takes the oldest recorded number (the
+//!   queue is FIFO, so that is this job's) and only the await with that number is ready.
+//!   Two awaits pending at once (a `join` in the body) thus each resume in their own
+//!   reaction's microtask, as two JavaScript awaits would.
 //! - The body's `Ok` fulfills the promise and its `Err` rejects it (a throw).
 //! - A task is polled only on its own thread. A wake from another thread (a foreign future's
 //!   waker) goes through an async handle and polls the task in the poll phase, followed by the
@@ -18,6 +24,7 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -26,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 
 use super::promise::Promise;
-use super::task_queues::Job;
+use super::task_queues::{once_job, Job, SharedJob};
 use super::{with_env, Env, JsError};
 use crate::uv::{AsyncHandle, AsyncSender, Loop};
 
@@ -42,12 +49,51 @@ pub(crate) struct Task {
     /// reaction ran: the await is over when they match (see [`AwaitInTask`]).
     await_seq: Cell<u64>,
     fired_seq: Cell<u64>,
+    /// The `seq` of each of the task's reactions in the microtask queue, in queue order: the
+    /// task is the job of every reaction it adds, and this says which one is running. The
+    /// oldest is apart (0: none), since a task mostly awaits one promise at a time.
+    next_queued_seq: Cell<u64>,
+    later_queued_seqs: RefCell<VecDeque<u64>>,
+    later_queued: Cell<usize>,
+}
+
+impl SharedJob for Task {
+    fn queued(&self, seq: u64) {
+        if self.next_queued_seq.get() == 0 {
+            self.next_queued_seq.set(seq);
+        } else {
+            self.later_queued_seqs.borrow_mut().push_back(seq);
+            self.later_queued.set(self.later_queued.get() + 1);
+        }
+    }
+
+    fn run(self: Rc<Self>) {
+        let seq = self.next_queued_seq.replace(0);
+        if self.later_queued.get() > 0 {
+            let next = self.later_queued_seqs.borrow_mut().pop_front();
+            self.later_queued.set(self.later_queued.get() - 1);
+            self.next_queued_seq.set(next.unwrap_or(0));
+        }
+        resume(self, seq);
+    }
 }
 
 thread_local! {
     /// The task being polled on this thread, so that an `await` inside it can queue the task
-    /// itself as the promise's reaction instead of allocating one.
-    static CURRENT_TASK: RefCell<Option<Rc<Task>>> = const { RefCell::new(None) };
+    /// itself as the promise's reaction instead of allocating one: a pointer to the `Rc` that
+    /// [`poll_task`] holds for the length of the poll, null outside any poll. A raw pointer
+    /// and not an `Rc`, because a thread-local with no destructor is read without a call.
+    static CURRENT_TASK: Cell<*const Rc<Task>> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Puts back the outer [`CURRENT_TASK`] when a poll ends, by return or by unwinding (a throw
+/// inside the task), so that it never points at a task no poll holds.
+struct CurrentTaskGuard(*const Rc<Task>);
+
+impl Drop for CurrentTaskGuard {
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|current| current.set(self.0));
+    }
 }
 
 /// An `await` by the task being polled: its reaction resumes the task directly.
@@ -59,20 +105,25 @@ pub(crate) struct AwaitInTask {
 impl AwaitInTask {
     /// Registers an await by the current task if `waker` is its waker: returns the job to add
     /// as the promise's reaction, and the record to poll with.
-    pub(crate) fn register(waker: &Waker) -> Option<(Job, AwaitInTask)> {
-        CURRENT_TASK.with(|current| {
-            let current = current.borrow();
-            let task = current
-                .as_ref()
-                .filter(|task| task.waker.will_wake(waker))?;
-            let seq = task.await_seq.get() + 1;
-            task.await_seq.set(seq);
-            let record = AwaitInTask {
-                task: Rc::downgrade(task),
-                seq,
-            };
-            Some((Job::Resume(task.clone(), seq), record))
-        })
+    pub(crate) fn register(waker: &Waker) -> Option<(Job, u64, AwaitInTask)> {
+        let current = CURRENT_TASK.with(Cell::get);
+        if current.is_null() {
+            return None;
+        }
+        // SAFETY: `CURRENT_TASK` is non-null only while `poll_task` polls a task on this
+        // thread, holding the `Rc` it points to; the guard resets it when that poll ends. This
+        // code runs on this thread, so inside that poll, and the `Rc` outlives this borrow.
+        let task = unsafe { &*current };
+        if !task.waker.will_wake(waker) {
+            return None;
+        }
+        let seq = task.await_seq.get() + 1;
+        task.await_seq.set(seq);
+        let record = AwaitInTask {
+            task: Rc::downgrade(task),
+            seq,
+        };
+        Some((Job::new(task.clone()), seq, record))
     }
 
     /// Whether the reaction has run (the task is resumed by it).
@@ -84,7 +135,7 @@ impl AwaitInTask {
 }
 
 /// The reaction job of an [`AwaitInTask`]: marks the await done and polls the task.
-pub(crate) fn resume(task: Rc<Task>, seq: u64) {
+fn resume(task: Rc<Task>, seq: u64) {
     task.fired_seq.set(seq);
     if task.running.get() {
         task.notified.set(true);
@@ -213,6 +264,9 @@ pub fn call_async<T: Clone + 'static>(
             index,
             await_seq: Cell::new(0),
             fired_seq: Cell::new(0),
+            next_queued_seq: Cell::new(0),
+            later_queued_seqs: RefCell::new(VecDeque::new()),
+            later_queued: Cell::new(0),
         });
         tasks.slots.borrow_mut()[index as usize].1 = Some(task.clone());
         poll_task(env, index, &task);
@@ -237,7 +291,7 @@ fn wake_task(env: &Env, index: u32, generation: u32) {
 
 fn poll_task(env: &Env, index: u32, task: &Rc<Task>) {
     task.running.set(true);
-    let outer = CURRENT_TASK.with(|current| current.replace(Some(task.clone())));
+    let current = CurrentTaskGuard(CURRENT_TASK.with(|current| current.replace(task)));
     let finished = {
         let mut future = task.future.borrow_mut();
         match future.as_mut() {
@@ -248,7 +302,7 @@ fn poll_task(env: &Env, index: u32, task: &Rc<Task>) {
             None => true,
         }
     };
-    CURRENT_TASK.with(|current| current.replace(outer));
+    drop(current);
     task.running.set(false);
     if finished {
         let future = task.future.borrow_mut().take();
@@ -259,8 +313,7 @@ fn poll_task(env: &Env, index: u32, task: &Rc<Task>) {
     } else if task.notified.replace(false) {
         // The future woke itself while it ran: poll it again as a microtask.
         let waker = task.waker.clone();
-        env.queues
-            .enqueue_microtask(Job::Once(Box::new(move || waker.wake())));
+        env.queues.enqueue_microtask(once_job(move || waker.wake()));
     }
 }
 

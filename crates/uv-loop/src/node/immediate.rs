@@ -5,34 +5,44 @@
 //! - Immediates run in the check phase, from one check handle that is always active but
 //!   unreferenced; while referenced immediates are pending, an idle handle is active so that
 //!   poll does not block (`ToggleImmediateRef`).
-//! - `processImmediate` detaches the whole queue before running it: immediates queued while
-//!   it runs wait for the next iteration, so a chain of immediates cannot starve I/O.
+//! - `processImmediate` runs only the immediates queued before it started (Node detaches the
+//!   whole queue): immediates queued while it runs wait for the next iteration, so a chain of
+//!   immediates cannot starve I/O.
 //! - Between any two immediates, `runNextTicks()`; after the last, the callback scope drains.
 //!
 //! ```text
 //!   check phase ─> CheckImmediate: if count == 0 return
-//!                    processImmediate: queue = take(immediateQueue)
-//!                      for each: runNextTicks() (not before the first); skip if cleared; run
+//!                    processImmediate: n = immediateQueue.length
+//!                      for each of the first n: runNextTicks() (not before the first);
+//!                                               skip if cleared; run
 //!                    (scope close: ticks + microtasks)
 //!                  if refCount == 0: stop the idle handle
 //! ```
 //!
-//! An immediate is one allocation: its state flags and its callback in one `Rc`.
+//! An immediate is one allocation: its state flags and its callback in one `Rc`. When an
+//! immediate has run and nothing else holds its cell, the cell is kept as the spare; the next
+//! `setImmediate` whose callback has the same type refills it instead of allocating (a chain
+//! scheduled from one call site allocates once). A cell a program still holds (an
+//! `Immediate` handle) is never reused, so an old handle always refers to its own immediate.
 //! Node keeps the rest of a queue whose callback threw for the next check phase
 //! (`outstandingQueue`); here a throw ends the run, so nothing is left to keep.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::mem::MaybeUninit;
+use std::ptr::addr_of_mut;
 use std::rc::Rc;
 
 use super::task_queues::run_next_ticks;
-use super::{with_env, Env};
+use super::{env, with_env, Env};
 
 pub(crate) trait ImmediateJob {
     fn state(&self) -> &ImmediateState;
     fn run(&self);
     fn drop_callback(&self);
+    fn into_any(self: Rc<Self>) -> Rc<dyn Any>;
 }
 
 pub(crate) struct ImmediateState {
@@ -45,7 +55,7 @@ struct ImmediateCell<F> {
     callback: Cell<Option<F>>,
 }
 
-impl<F: FnOnce()> ImmediateJob for ImmediateCell<F> {
+impl<F: FnOnce() + 'static> ImmediateJob for ImmediateCell<F> {
     fn state(&self) -> &ImmediateState {
         &self.state
     }
@@ -58,6 +68,10 @@ impl<F: FnOnce()> ImmediateJob for ImmediateCell<F> {
 
     fn drop_callback(&self) {
         drop(self.callback.take());
+    }
+
+    fn into_any(self: Rc<Self>) -> Rc<dyn Any> {
+        self
     }
 }
 
@@ -76,41 +90,75 @@ impl fmt::Debug for Immediate {
 #[derive(Default)]
 pub(crate) struct Immediates {
     queue: RefCell<VecDeque<Rc<dyn ImmediateJob>>>,
-    spare: RefCell<VecDeque<Rc<dyn ImmediateJob>>>,
     /// `immediateInfo[kCount]`.
     count: Cell<u32>,
     /// `immediateInfo[kRefCount]`.
     ref_count: Cell<u32>,
     /// Whether the idle handle is started (saves asking the loop on every toggle).
     idle_started: Cell<bool>,
+    /// The cell of the last immediate that ran, when nothing else held it: the next
+    /// `setImmediate` with a callback of the same type reuses it instead of allocating (a
+    /// chain of immediates, each scheduling the next from one call site, allocates once).
+    spare: Cell<Option<Rc<dyn Any>>>,
 }
 
 impl Immediates {
     pub(crate) fn take_all(&self) -> VecDeque<Rc<dyn ImmediateJob>> {
+        drop(self.spare.take());
         self.queue.take()
     }
 }
 
 /// Runs `callback` in the check phase of this or the next iteration (`setImmediate`).
-pub fn set_immediate(callback: impl FnOnce() + 'static) -> Immediate {
-    let cell: Rc<dyn ImmediateJob> = Rc::new(ImmediateCell {
-        state: ImmediateState {
+#[inline]
+pub fn set_immediate<F: FnOnce() + 'static>(callback: F) -> Immediate {
+    let env = env();
+    let immediates = &env.immediates;
+    let spare = immediates.spare.take();
+    let cell: Rc<dyn ImmediateJob> = match spare.map(Rc::downcast::<ImmediateCell<F>>) {
+        Some(Ok(mut spare)) => match Rc::get_mut(&mut spare) {
+            Some(reused) => {
+                reused.state.destroyed.set(false);
+                reused.state.refed.set(true);
+                *reused.callback.get_mut() = Some(callback);
+                spare
+            }
+            None => new_immediate_cell(callback),
+        },
+        _ => new_immediate_cell(callback),
+    };
+    immediates.count.set(immediates.count.get() + 1);
+    let refs = immediates.ref_count.get();
+    immediates.ref_count.set(refs + 1);
+    if refs == 0 {
+        toggle_immediate_ref(&env, true);
+    }
+    immediates.queue.borrow_mut().push_back(cell.clone());
+    Immediate(cell)
+}
+
+/// A new immediate's cell, one allocation.
+#[inline]
+fn new_immediate_cell<F: FnOnce() + 'static>(callback: F) -> Rc<ImmediateCell<F>> {
+    // Written field by field into the allocation: `Rc::new` of the whole cell builds it on the
+    // stack and copies it with wide loads of fields just stored narrow, a store-forwarding
+    // stall on every `setImmediate` on this CPU (see `Promise::derive`).
+    let mut uninit = Rc::new(MaybeUninit::<ImmediateCell<_>>::uninit());
+    let Some(slot) = Rc::get_mut(&mut uninit) else {
+        unreachable!("a new Rc has no other reference")
+    };
+    let cell = slot.as_mut_ptr();
+    // SAFETY: `cell` points to the new, unshared allocation's value; each field is written
+    // once, in place, before anything reads it.
+    unsafe {
+        addr_of_mut!((*cell).state).write(ImmediateState {
             destroyed: Cell::new(false),
             refed: Cell::new(true),
-        },
-        callback: Cell::new(Some(callback)),
-    });
-    with_env(|env| {
-        let immediates = &env.immediates;
-        immediates.count.set(immediates.count.get() + 1);
-        let refs = immediates.ref_count.get();
-        immediates.ref_count.set(refs + 1);
-        if refs == 0 {
-            toggle_immediate_ref(env, true);
-        }
-        immediates.queue.borrow_mut().push_back(cell.clone());
-    });
-    Immediate(cell)
+        });
+        addr_of_mut!((*cell).callback).write(Cell::new(Some(callback)));
+    }
+    // SAFETY: every field was written above.
+    unsafe { uninit.assume_init() }
 }
 
 /// Cancels an immediate that has not run (`clearImmediate`).
@@ -196,15 +244,19 @@ pub(crate) fn check_immediate(env: &Env) {
     }
 }
 
-/// `processImmediate`.
+/// `processImmediate`: Node detaches the queue before running it; here the queue stays in
+/// place and only the immediates that were in it on entry run (those queued meanwhile sit
+/// behind them and wait for the next check phase), which is the same set in the same order
+/// without moving the queue.
 fn process_immediate(env: &Env) {
     let immediates = &env.immediates;
-    let mut queue = {
-        let spare = immediates.spare.take();
-        immediates.queue.replace(spare)
-    };
+    let mut remaining = immediates.queue.borrow().len();
     let mut ran_at_least_one = false;
-    while let Some(immediate) = queue.pop_front() {
+    while remaining > 0 {
+        remaining -= 1;
+        let Some(immediate) = immediates.queue.borrow_mut().pop_front() else {
+            break;
+        };
         let state = immediate.state();
         if state.destroyed.get() {
             continue;
@@ -230,6 +282,8 @@ fn process_immediate(env: &Env) {
             probe::trace::record(probe::trace::EventKind::Instant { name: "immediate" });
         }
         immediate.run();
+        if Rc::strong_count(&immediate) == 1 {
+            immediates.spare.set(Some(immediate.into_any()));
+        }
     }
-    immediates.spare.replace(queue);
 }

@@ -27,27 +27,54 @@ use std::rc::Rc;
 
 use super::{raise_unhandled_rejection, with_env, Env, JsError};
 
-/// A queued callback: a boxed closure, or a shared object that is its own job (an `await`'s
-/// reaction, which the awaiting future also holds: one allocation for both).
-pub(crate) enum Job {
-    Once(Box<dyn FnOnce()>),
-    Shared(Rc<dyn SharedJob>),
-    /// An `await` inside a task: resume the task (no allocation).
-    Resume(Rc<super::async_fn::Task>, u64),
-}
+/// A queued callback: an object that is its own job (a derived promise, an `await`'s
+/// reaction, a task, a closure in a [`once_job`]).
+///
+/// One fat pointer (16 bytes), on purpose: the compiler keeps a pointer pair in two registers
+/// wherever it moves, where a 24-byte enum of job kinds went through stack copies that this
+/// CPU reloads wider than it stored them (a store-forwarding stall on every `then`, settle
+/// and `await`).
+pub(crate) struct Job(Rc<dyn SharedJob>);
 
 /// A job that lives in an `Rc` shared with its creator.
 pub(crate) trait SharedJob {
     fn run(self: Rc<Self>);
+
+    /// Called as the job enters the microtask queue, with the `seq` its reaction was added
+    /// with (0 for a reaction that is not a task's `await`, see `Promise::add_reaction`).
+    fn queued(&self, seq: u64) {
+        let _ = seq;
+    }
 }
 
 impl Job {
+    pub(crate) fn new(job: Rc<dyn SharedJob>) -> Job {
+        Job(job)
+    }
+
     #[inline]
     fn run(self) {
-        match self {
-            Job::Once(callback) => callback(),
-            Job::Shared(job) => job.run(),
-            Job::Resume(task, seq) => super::async_fn::resume(task, seq),
+        self.0.run();
+    }
+
+    /// See [`SharedJob::queued`].
+    #[inline]
+    pub(crate) fn queued(&self, seq: u64) {
+        self.0.queued(seq);
+    }
+}
+
+/// A closure as a job (`queueMicrotask(fn)`): one allocation, as a boxed closure would be.
+pub(crate) fn once_job(callback: impl FnOnce() + 'static) -> Job {
+    Job(Rc::new(OnceJob(Cell::new(Some(callback)))))
+}
+
+struct OnceJob<F>(Cell<Option<F>>);
+
+impl<F: FnOnce()> SharedJob for OnceJob<F> {
+    fn run(self: Rc<Self>) {
+        if let Some(callback) = self.0.take() {
+            callback();
         }
     }
 }
@@ -76,6 +103,7 @@ pub(crate) struct TaskQueues {
 }
 
 impl TaskQueues {
+    #[inline]
     pub(crate) fn enqueue_microtask(&self, job: Job) {
         self.microtasks.borrow_mut().push_back(job);
     }
@@ -107,7 +135,7 @@ pub fn next_tick(callback: impl FnOnce() + 'static) {
 
 /// Queues `callback` as a microtask (`queueMicrotask`): it runs with promise jobs, in order.
 pub fn queue_microtask(callback: impl FnOnce() + 'static) {
-    with_env(|env| env.queues.enqueue_microtask(Job::Once(Box::new(callback))));
+    with_env(|env| env.queues.enqueue_microtask(once_job(callback)));
 }
 
 /// `runNextTicks` in timers.js and `InternalCallbackScope::Close` in Node's C++.

@@ -399,7 +399,13 @@ impl Loop {
     }
 
     fn run_pending(&self) {
-        let pending = std::mem::take(&mut self.state_mut().pending);
+        let pending = {
+            let mut state = self.state_mut();
+            if state.pending.is_empty() {
+                return;
+            }
+            std::mem::take(&mut state.pending)
+        };
         for callback in pending {
             callback();
         }
@@ -482,7 +488,13 @@ impl Loop {
     /// `uv__run_closing_handles`: libuv keeps closing handles on a singly linked list pushed
     /// at the head, so the handle closed last has its callback run first.
     fn run_closing_handles(&self) {
-        let closing = std::mem::take(&mut self.state_mut().closing);
+        let closing = {
+            let mut state = self.state_mut();
+            if state.closing.is_empty() {
+                return;
+            }
+            std::mem::take(&mut state.closing)
+        };
         for id in closing.into_iter().rev() {
             let close_cb = {
                 let mut state = self.state_mut();
