@@ -5,6 +5,11 @@
 //! [`std::time::Instant`] taken on the first call in the process; a value is the time elapsed since
 //! that anchor. Reading it costs one `OnceLock` check (a load after the first call) and one
 //! `Instant::now()` (a vDSO `clock_gettime(CLOCK_MONOTONIC)` on Linux).
+//!
+//! `CLOCK_MONOTONIC` is one clock for every process on the machine, but the anchor is each
+//! process's own. A process that receives timestamps from another (procpool's parent, from its
+//! workers) has them sent as raw `CLOCK_MONOTONIC` readings and moves them onto this clock by
+//! the difference between a raw reading and [`now_ns`] taken one after the other.
 
 use std::sync::OnceLock;
 use std::time::Instant;

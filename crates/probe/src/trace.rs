@@ -39,7 +39,10 @@
 //! - A thread's id is assigned on its first record from a global counter starting at 1, and is
 //!   never reused in the process (0 is left for process-wide rows in the Chrome trace).
 //! - Timestamps come from [`crate::clock::now_ns`]; within one thread they never decrease, so
-//!   sorting by `(ts_ns, thread)` keeps each thread's own order.
+//!   sorting by `(ts_ns, thread)` keeps each thread's own order. Events of another process
+//!   ([`record_from_process`]) carry that process's timestamps, converted to this clock, and
+//!   sit in the buffer of the thread that received them in the order received; [`stop`]'s sort
+//!   puts them in time order.
 //!
 //! `ENABLED` is `Relaxed` on both sides: a thread that has not yet seen [`stop`]'s store may record
 //! after [`stop`] has drained its buffer. Such late events stay in the buffer and are discarded by
@@ -94,8 +97,12 @@ thread_local! {
 pub struct Event {
     /// When, from [`crate::clock::now_ns`].
     pub ts_ns: u64,
-    /// The small id of the OS thread that recorded it (see the module invariants).
+    /// The small id of the OS thread that recorded it (see the module invariants); for an
+    /// event of another process, that process's own id for its thread.
     pub thread: u32,
+    /// `None` for this process's own events; the OS process id of the process that saw it for
+    /// an event shipped back from another one ([`record_from_process`]).
+    pub process: Option<u32>,
     /// What happened.
     pub kind: EventKind,
 }
@@ -251,6 +258,30 @@ pub fn record(kind: EventKind) {
         lock(&buffer.events).push(Event {
             ts_ns,
             thread: buffer.thread,
+            process: None,
+            kind,
+        });
+    });
+}
+
+/// Records, on the calling thread, an event that another process saw: a worker process's task
+/// run, shipped back to the process that records (procpool's workers do this). `ts_ns` must
+/// already be on this process's [`clock`] (a worker converts from `CLOCK_MONOTONIC`, which the
+/// clock reads: see [`crate::clock`]); `thread` is that process's id for its thread, and the
+/// Chrome trace shows the event under process `pid`.
+///
+/// Call it behind [`enabled`]; outside a recording it does nothing.
+#[cold]
+#[inline(never)]
+pub fn record_from_process(pid: u32, thread: u32, ts_ns: u64, kind: EventKind) {
+    if !enabled() {
+        return;
+    }
+    let _ = THREAD_BUFFER.try_with(|buffer| {
+        lock(&buffer.events).push(Event {
+            ts_ns,
+            thread,
+            process: Some(pid),
             kind,
         });
     });

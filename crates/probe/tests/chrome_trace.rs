@@ -16,6 +16,7 @@ fn event(ts_ns: u64, thread: u32, kind: EventKind) -> Event {
     Event {
         ts_ns,
         thread,
+        process: None,
         kind,
     }
 }
@@ -280,6 +281,81 @@ fn ends_close_inner_slices_and_unmatched_ends_are_skipped() {
             ("E", "check", 4.0),
             ("E", "task 2", 4.0),
         ]
+    );
+}
+
+#[test]
+fn events_of_another_process_go_under_its_pid_with_their_own_names() {
+    use EventKind::*;
+    let worker = |ts_ns, kind| Event {
+        ts_ns,
+        thread: 4242,
+        process: Some(4242),
+        kind,
+    };
+    let events = [
+        event(
+            1_000,
+            1,
+            RunBegin {
+                task: 1,
+                proc_id: 0,
+            },
+        ),
+        worker(
+            1_500,
+            RunBegin {
+                task: 1,
+                proc_id: 0,
+            },
+        ),
+        worker(
+            2_500,
+            RunEnd {
+                task: 1,
+                proc_id: 0,
+            },
+        ),
+        event(
+            3_000,
+            1,
+            RunEnd {
+                task: 1,
+                proc_id: 0,
+            },
+        ),
+    ];
+    let document = parse_json(&write(&events, "pool"));
+    let own = f64::from(std::process::id());
+    let rows: Vec<(&str, &str, f64, f64)> = trace_events(&document)
+        .iter()
+        .map(|object| {
+            let name = if object.text("ph") == "M" {
+                object.get("args").unwrap().text("name")
+            } else {
+                object.text("name")
+            };
+            (
+                object.text("ph"),
+                name,
+                object.number("pid"),
+                object.number("tid"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("M", "pool", own, 0.0),
+            ("M", "process 4242", 4242.0, 0.0),
+            ("M", "thread 1", own, 1.0),
+            ("M", "thread 4242", 4242.0, 4242.0),
+            ("B", "task 1", own, 1.0),
+            ("B", "task 1", 4242.0, 4242.0),
+            ("E", "task 1", 4242.0, 4242.0),
+            ("E", "task 1", own, 1.0),
+        ],
+        "each process's slices nest on their own"
     );
 }
 

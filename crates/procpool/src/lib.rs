@@ -19,7 +19,9 @@
 //! - A dead worker breaks the pool ([`BrokenPool`]) instead of hanging it, unlike CPython's
 //!   `Pool` (bpo-22393); a panic in a task is that task's error.
 //! - [`SharedArray`]: numbers in POSIX shared memory.
-//! - Tracing through [`probe::trace`]: process started and exited, every frame's size.
+//! - Tracing through [`probe::trace`]: process started and exited, every frame's size, and
+//!   each worker's task runs, shipped back in its replies and recorded as the worker
+//!   process's own events on the parent's clock.
 //!
 //! A program that uses the spawn start method calls [`main_if_worker`] first thing in `main`.
 

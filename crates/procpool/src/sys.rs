@@ -59,6 +59,16 @@ pub(crate) fn send_nosignal(socket: BorrowedFd<'_>, data: &[u8]) -> io::Result<u
     }
 }
 
+/// `CLOCK_MONOTONIC` now, in nanoseconds: one clock for every process on the machine, so a
+/// worker's readings mean the same to its parent (see `probe::clock` for the conversion).
+pub(crate) fn monotonic_ns() -> u64 {
+    // SAFETY: an all-zero timespec is a valid value for clock_gettime to overwrite.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: clock_gettime writes only `now`; CLOCK_MONOTONIC is always available on Linux.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(now.tv_nsec).unwrap_or(0)
+}
+
 /// Makes a write to a closed pipe or socket fail with `EPIPE` instead of killing the process
 /// (for procpool's own processes: workers and the fork server).
 pub(crate) fn ignore_sigpipe() {

@@ -3,8 +3,15 @@
 //! ```text
 //!   parent -> worker   Request::Run { function, args }   args: postcard of Vec<Arg> (a chunk)
 //!                      Request::Shutdown                 the worker exits after its queued tasks
+//!                      Request::RunTraced { function, args }  as Run, while the parent traces
 //!   worker -> parent   Reply = Result<results, RemoteError>   results: postcard of Vec<Output>
+//!                      TracedReply { ran, reply }        the answer to RunTraced
 //! ```
+//!
+//! A traced request is a variant of its own, not a flag inside `Run`, so that the frames of an
+//! untraced pool are byte for byte what they were: the IPC cost the lab measures does not
+//! change with tracing off. The parent knows which of its requests were traced, so it knows
+//! which form each reply takes.
 //!
 //! A worker runs its requests one at a time in the order they arrive, so its replies come back in
 //! that order: the parent pairs each reply with the oldest task it sent that worker and no reply
@@ -25,6 +32,13 @@ pub(crate) enum Request<'a> {
     },
     /// Exit after the requests already received (the `None` sentinel of pool.py's `worker`).
     Shutdown,
+    /// As `Run`, and say when the task ran: the reply is a [`TracedReply`].
+    RunTraced {
+        /// The task's registered name.
+        function: &'a str,
+        /// postcard of `Vec<Arg>`.
+        args: &'a [u8],
+    },
 }
 
 /// Why a task produced no result, as the worker reports it.
@@ -84,6 +98,26 @@ impl std::fmt::Display for RemoteError {
 
 /// One reply: the chunk's encoded results, or why there are none.
 pub(crate) type Reply<'a> = Result<&'a [u8], RemoteError>;
+
+/// When a traced task ran in the worker, in `CLOCK_MONOTONIC` nanoseconds (the same clock in
+/// every process: the parent moves them onto its trace's clock).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct RunSpan {
+    /// When the worker began the task (after decoding the request).
+    pub(crate) begin_ns: u64,
+    /// When it had the results (before encoding the reply).
+    pub(crate) end_ns: u64,
+}
+
+/// The reply to [`Request::RunTraced`].
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct TracedReply<'a> {
+    /// When the task ran.
+    pub(crate) ran: RunSpan,
+    /// The reply an untraced request would have had.
+    #[serde(borrow)]
+    pub(crate) reply: Reply<'a>,
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 //!     frame = next whole frame (read more from the socket if none)   end of file -> exit 0
 //!     Request::Shutdown        -> exit 0            (pool.py: task is None)
 //!     Request::Run{name,args}  -> reply = registry[name](args) | RemoteError
+//!     Request::RunTraced{..}   -> the same, with when it ran (CLOCK_MONOTONIC) around it
 //!     write the reply frame at once
 //! ```
 //!
@@ -21,7 +22,8 @@ use std::os::unix::net::UnixStream;
 
 use crate::frame::{self, Frame, FrameBuffer};
 use crate::registry;
-use crate::wire::{RemoteError, Reply, Request};
+use crate::sys;
+use crate::wire::{RemoteError, Reply, Request, RunSpan, TracedReply};
 
 /// How much the worker asks `read` for at a time.
 const READ_SIZE: usize = 64 * 1024;
@@ -37,25 +39,28 @@ pub(crate) fn serve(socket: OwnedFd, frame_limit: usize) -> i32 {
     let mut output = Vec::with_capacity(READ_SIZE);
     loop {
         while let Some(frame) = input.next_frame() {
-            let outcome = match frame {
+            let (outcome, ran) = match frame {
                 Frame::Payload(payload) => match postcard::from_bytes::<Request<'_>>(&payload) {
                     Ok(Request::Shutdown) => return 0,
-                    Ok(Request::Run { function, args }) => match registry::lookup(function) {
-                        Some(run) => run(args),
-                        None => Err(RemoteError::UnknownTask {
-                            name: function.to_owned(),
-                        }),
-                    },
-                    Err(error) => Err(RemoteError::MalformedRequest {
-                        reason: error.to_string(),
-                    }),
+                    Ok(Request::Run { function, args }) => (run_task(function, args), None),
+                    Ok(Request::RunTraced { function, args }) => {
+                        let begin_ns = sys::monotonic_ns();
+                        let outcome = run_task(function, args);
+                        let end_ns = sys::monotonic_ns();
+                        (outcome, Some(RunSpan { begin_ns, end_ns }))
+                    }
+                    Err(error) => {
+                        let reason = error.to_string();
+                        (Err(RemoteError::MalformedRequest { reason }), None)
+                    }
                 },
-                Frame::Oversize { len } => Err(RemoteError::MalformedRequest {
-                    reason: format!("a request of {len} bytes is over the frame limit"),
-                }),
+                Frame::Oversize { len } => {
+                    let reason = format!("a request of {len} bytes is over the frame limit");
+                    (Err(RemoteError::MalformedRequest { reason }), None)
+                }
             };
             output.clear();
-            encode_reply(outcome, frame_limit, &mut output);
+            encode_reply(outcome, ran, frame_limit, &mut output);
             if stream.write_all(&output).is_err() {
                 return 0;
             }
@@ -82,19 +87,39 @@ pub(crate) fn start_worker_process() {
     crate::sys::ignore_sigpipe();
 }
 
-/// Appends the reply frame for `outcome`; a result over the limit becomes an error reply.
-fn encode_reply(outcome: Result<Vec<u8>, RemoteError>, frame_limit: usize, out: &mut Vec<u8>) {
+/// Runs the registered task `function` over the encoded chunk `args`.
+fn run_task(function: &str, args: &[u8]) -> Result<Vec<u8>, RemoteError> {
+    match registry::lookup(function) {
+        Some(run) => run(args),
+        None => Err(RemoteError::UnknownTask {
+            name: function.to_owned(),
+        }),
+    }
+}
+
+/// Appends the reply frame for `outcome` (a [`TracedReply`] when the request was traced and
+/// `ran` says when); a result over the limit becomes an error reply.
+fn encode_reply(
+    outcome: Result<Vec<u8>, RemoteError>,
+    ran: Option<RunSpan>,
+    frame_limit: usize,
+    out: &mut Vec<u8>,
+) {
+    let encode = |reply: Reply<'_>| match ran {
+        Some(ran) => postcard::to_stdvec(&TracedReply { ran, reply }),
+        None => postcard::to_stdvec(&reply),
+    };
     let reply: Reply<'_> = match &outcome {
         Ok(results) => Ok(results),
         Err(error) => Err(error.clone()),
     };
-    let encoded = postcard::to_stdvec(&reply).unwrap_or_default();
+    let encoded = encode(reply).unwrap_or_default();
     if let Err(too_large) = frame::encode(&encoded, frame_limit, out) {
         let reply: Reply<'_> = Err(RemoteError::ResultTooLarge {
             len: too_large.len,
             limit: too_large.limit,
         });
-        let encoded = postcard::to_stdvec(&reply).unwrap_or_default();
+        let encoded = encode(reply).unwrap_or_default();
         // An error reply is a few dozen bytes: under any limit a pool accepts (at least 1 KiB).
         let _ = frame::encode(&encoded, frame_limit, out);
     }

@@ -23,6 +23,9 @@
 //!
 //! Timestamps are microseconds with three decimals, so nanoseconds survive exactly. `pid` is this
 //! process's id; `tid` is the recording thread's small id, named `thread <id>` by an `M` event.
+//! An event another process saw ([`super::record_from_process`], a procpool worker's task run)
+//! is written under that process's `pid`, named `process <pid>` by an `M` event, with its
+//! own `tid`: Perfetto shows each such process as a process of its own beside this one.
 //!
 //! B/E slices must nest on each thread. A recording can start while a task runs or stop before it
 //! ends, so the writer keeps a stack of open slices per thread: an end with no matching open slice
@@ -48,16 +51,31 @@ pub fn write_chrome_trace<W: Write>(
     writer.out.write_all(b"{\"traceEvents\":[")?;
     let name = [("name", Arg::Text(process_name))];
     writer.event("process_name", "", "M", 0, 0, &name)?;
-    let threads: BTreeSet<u32> = events.iter().map(|event| event.thread).collect();
-    for thread in threads {
+    let own = writer.pid;
+    let others: BTreeSet<u32> = events.iter().filter_map(|event| event.process).collect();
+    for &pid in &others {
+        let process = format!("process {pid}");
+        writer.pid = pid;
+        let name = [("name", Arg::Text(&process))];
+        writer.event("process_name", "", "M", 0, 0, &name)?;
+    }
+    let threads: BTreeSet<(Option<u32>, u32)> = events
+        .iter()
+        .map(|event| (event.process, event.thread))
+        .collect();
+    for (process, thread) in threads {
         let thread_name = format!("thread {thread}");
         let name = [("name", Arg::Text(&thread_name))];
+        writer.pid = process.unwrap_or(own);
         writer.event("thread_name", "", "M", 0, thread, &name)?;
     }
-    let mut open_slices: BTreeMap<u32, Vec<Slice>> = BTreeMap::new();
+    let mut open_slices: BTreeMap<(Option<u32>, u32), Vec<Slice>> = BTreeMap::new();
     let mut ipc_total: u64 = 0;
     for event in events {
-        let open = open_slices.entry(event.thread).or_default();
+        let open = open_slices
+            .entry((event.process, event.thread))
+            .or_default();
+        writer.pid = event.process.unwrap_or(own);
         writer.write_event(event, open, &mut ipc_total)?;
     }
     writer.out.write_all(b"],\"displayTimeUnit\":\"ns\"}")?;
@@ -99,6 +117,7 @@ enum Arg<'a> {
 
 struct ChromeWriter<W: Write> {
     out: BufWriter<W>,
+    /// The `pid` of the events being written.
     pid: u32,
     first: bool,
 }

@@ -417,6 +417,38 @@ fn trace(method: StartMethod) -> Outcome {
         "ipc bytes events {}",
         count(&|k| matches!(k, EventKind::IpcBytes { .. }))
     );
+    // Each worker's task runs, shipped back in its replies, on this process's clock: inside the
+    // span from the first request sent to the last reply received.
+    let ts_of = |name: &str| -> Vec<u64> {
+        events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Counter { name: n, .. } if n == name))
+            .map(|e| e.ts_ns)
+            .collect()
+    };
+    let first_sent = ts_of("frame sent bytes").into_iter().min().unwrap_or(0);
+    let last_received = ts_of("frame received bytes").into_iter().max().unwrap_or(0);
+    let worker_events: Vec<_> = events.iter().filter(|e| e.process.is_some()).collect();
+    let pids: std::collections::BTreeSet<u32> =
+        worker_events.iter().filter_map(|e| e.process).collect();
+    println!("worker processes with events {}", pids.len());
+    let begins = worker_events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::RunBegin { .. }))
+        .count();
+    let ends = worker_events
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::RunEnd { .. }))
+        .count();
+    println!("worker runs {begins} begun {ends} ended");
+    let inside = worker_events
+        .iter()
+        .filter(|e| first_sent <= e.ts_ns && e.ts_ns <= last_received)
+        .count();
+    println!(
+        "worker events between the first request and the last reply {inside} of {}",
+        worker_events.len()
+    );
     Ok(())
 }
 

@@ -20,6 +20,10 @@
 //!
 //! Writes are non-blocking and reads drain each socket: a worker blocked writing replies while
 //! the handler is blocked writing requests would otherwise deadlock both.
+//!
+//! While a trace records, tasks go out as `Request::RunTraced` and each reply says when its task
+//! ran in the worker; the handler records that run as the worker's own ([`super::trace`]).
+//! Task ids in the trace are the pool's count of tasks sent, from 1.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
@@ -28,12 +32,13 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use super::job::Job;
+use super::trace;
 use super::{Core, Pending, PoolOptions, Status, PREFETCH_ITEMS, PREFETCH_TASKS};
 use crate::error::{BrokenPool, TaskError};
 use crate::frame::{self, Frame, FrameBuffer};
 use crate::start::{self, StartMethod, WorkerProcess};
 use crate::sys::{self, PollFd};
-use crate::wire::{Reply, Request};
+use crate::wire::{Reply, Request, TracedReply};
 
 const READ_SIZE: usize = 64 * 1024;
 
@@ -46,6 +51,10 @@ struct Outstanding {
     chunk: usize,
     function: &'static str,
     items: usize,
+    /// Its reply is a `TracedReply`.
+    traced: bool,
+    /// The pool's count of tasks sent, this one included: its id in the trace.
+    task: u64,
 }
 
 impl Outstanding {
@@ -60,6 +69,8 @@ impl Outstanding {
 /// One worker as the handler sees it.
 pub(crate) struct Worker {
     name: String,
+    /// Its number in its name (`ForkPoolWorker-<number>`): the `proc_id` of its task runs.
+    number: usize,
     process: WorkerProcess,
     stream: UnixStream,
     outstanding: VecDeque<Outstanding>,
@@ -83,6 +94,7 @@ impl Worker {
         let _ = stream.set_nonblocking(true);
         Worker {
             name: format!("{}-{number}", method.worker_prefix()),
+            number,
             process,
             stream,
             outstanding: VecDeque::new(),
@@ -107,15 +119,18 @@ impl Worker {
         held < 2 || (held < PREFETCH_TASKS && self.outstanding_items + task.items <= PREFETCH_ITEMS)
     }
 
-    fn send(&mut self, task: Pending, maxtasks: Option<usize>, limit: usize) {
+    /// Sends `task`, the pool's `number`-th.
+    fn send(&mut self, task: Pending, number: u64, maxtasks: Option<usize>, limit: usize) {
         self.output.extend_from_slice(&task.frame);
-        trace_frame("frame sent bytes", task.frame.len());
+        trace::frame("frame sent bytes", task.frame.len());
         self.outstanding_items += task.items;
         self.outstanding.push_back(Outstanding {
             job: task.job,
             chunk: task.chunk,
             function: task.function,
             items: task.items,
+            traced: task.traced,
+            task: number,
         });
         self.sent += 1;
         if maxtasks.is_some_and(|max| self.sent >= max) {
@@ -186,8 +201,16 @@ impl Worker {
             self.outstanding_items -= task.items;
             let outcome = match frame {
                 Frame::Payload(payload) => {
-                    trace_frame("frame received bytes", payload.len() + 4);
-                    match postcard::from_bytes::<Reply<'_>>(&payload) {
+                    trace::frame("frame received bytes", payload.len() + 4);
+                    let reply = if task.traced {
+                        postcard::from_bytes::<TracedReply<'_>>(&payload).map(|traced| {
+                            trace::worker_run(self.process.pid, self.number, task.task, traced.ran);
+                            traced.reply
+                        })
+                    } else {
+                        postcard::from_bytes::<Reply<'_>>(&payload)
+                    };
+                    match reply {
                         Ok(Ok(results)) => Ok(results.to_vec()),
                         Ok(Err(remote)) => Err(TaskError::Remote(remote)),
                         Err(error) => Err(TaskError::MalformedReply(error.to_string())),
@@ -202,24 +225,14 @@ impl Worker {
     }
 }
 
-fn trace_frame(name: &'static str, bytes: usize) {
-    if probe::trace::enabled() {
-        probe::trace::record(probe::trace::EventKind::IpcBytes {
-            bytes: bytes as u64,
-        });
-        probe::trace::record(probe::trace::EventKind::Counter {
-            name,
-            value: bytes as i64,
-        });
-    }
-}
-
 /// The handler thread's state.
 pub(crate) struct Handler {
     core: Arc<Core>,
     workers: Vec<Worker>,
     options: PoolOptions,
     next_number: usize,
+    /// Tasks sent to workers so far.
+    tasks_sent: u64,
 }
 
 impl Handler {
@@ -230,6 +243,7 @@ impl Handler {
             workers,
             options,
             next_number,
+            tasks_sent: 0,
         }
     }
 
@@ -308,7 +322,8 @@ impl Handler {
             let Some(task) = shared.queue.pop_front() else {
                 break;
             };
-            self.workers[index].send(task, maxtasks, limit);
+            self.tasks_sent += 1;
+            self.workers[index].send(task, self.tasks_sent, maxtasks, limit);
         }
         let status = shared.status;
         let queue_empty = shared.queue.is_empty();

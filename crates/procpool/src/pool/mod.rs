@@ -38,6 +38,7 @@
 mod chunksize;
 mod handler;
 mod job;
+mod trace;
 
 pub use chunksize::default_chunksize;
 pub use job::{AsyncResult, IMapIterator, MapResult};
@@ -135,6 +136,8 @@ pub(crate) struct Pending {
     pub(crate) function: &'static str,
     pub(crate) frame: Vec<u8>,
     pub(crate) items: usize,
+    /// The frame is a `Request::RunTraced`: a trace was recording when it was encoded.
+    pub(crate) traced: bool,
 }
 
 /// What user threads and the handler share.
@@ -190,14 +193,16 @@ impl Core {
         };
         let job = Job::new(id, chunks.len());
         let mut pending = Vec::with_capacity(chunks.len());
+        let traced = probe::trace::enabled();
         for (index, chunk) in chunks.into_iter().enumerate() {
-            match encode_task::<T>(chunk, self.frame_limit) {
+            match encode_task::<T>(chunk, traced, self.frame_limit) {
                 Ok(frame) => pending.push(Pending {
                     job: job.clone(),
                     chunk: index,
                     function: T::NAME,
                     frame,
                     items: chunk.len(),
+                    traced,
                 }),
                 Err(error) => job.complete(index, Err(error)),
             }
@@ -223,12 +228,18 @@ fn check_running(shared: &Shared) -> Result<(), SubmitError> {
     }
 }
 
-/// One frame holding `Request::Run` for `chunk`.
-fn encode_task<T: Task>(chunk: &[T::Arg], limit: usize) -> Result<Vec<u8>, TaskError> {
+/// One frame holding `Request::Run` for `chunk` (`Request::RunTraced` when `traced`).
+fn encode_task<T: Task>(
+    chunk: &[T::Arg],
+    traced: bool,
+    limit: usize,
+) -> Result<Vec<u8>, TaskError> {
     let args = postcard::to_stdvec(chunk).map_err(|error| TaskError::Encode(error.to_string()))?;
-    let request = Request::Run {
-        function: T::NAME,
-        args: &args,
+    let (function, args) = (T::NAME, args.as_slice());
+    let request = if traced {
+        Request::RunTraced { function, args }
+    } else {
+        Request::Run { function, args }
     };
     let payload =
         postcard::to_stdvec(&request).map_err(|error| TaskError::Encode(error.to_string()))?;
