@@ -37,7 +37,17 @@
 //	handoff      N = 2,000 / 20,000 tiny tasks (n -> n) handed to a worker goroutine over an
 //	             unbuffered request channel, the result back over a reply channel, one at a
 //	             time, GOMAXPROCS(cores): us_per_task, tasks.
-//	startup      not measured on the peers yet.
+//	convoy       R = 40 / 200 blocking round trips of an 8-byte word over loopback TCP to an
+//	             echo server (this program in a child process) that sleeps 0.5 ms before each
+//	             reply, alone, then beside one spinning goroutine started first,
+//	             GOMAXPROCS(cores): round_trips, ms_per_rt_alone, ms_per_rt_loaded, slowdown
+//	             (convoy.go).
+//	startup      prints the first task's answer as soon as it has it, a goroutine's result
+//	             received on a channel: "go startup answer 42 count". The figure,
+//	             exec_to_result_us, is taken by the parent from outside: schedlab peers times
+//	             fresh processes of this program from spawn to that line, as the lab times its
+//	             own models (crates/lab/src/experiments/startup.rs), so Go's runtime start
+//	             before main is in it.
 package main
 
 import (
@@ -68,7 +78,7 @@ const (
 // computes it.
 var checksums = map[uint64]uint64{32: 34002847930, 128: 136558059771}
 
-var experiments = []string{"parallelism", "concurrency", "preemption", "switching", "blocking", "spawn", "memory", "handoff"}
+var experiments = []string{"parallelism", "concurrency", "preemption", "switching", "blocking", "spawn", "memory", "handoff", "convoy", "startup"}
 
 type options struct {
 	quick bool
@@ -102,6 +112,10 @@ func usage(format string, args ...any) {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == echoArg {
+		convoyEcho()
+		return
+	}
 	opts := options{cores: runtime.NumCPU()}
 	var words []string
 	args := os.Args[1:]
@@ -151,6 +165,10 @@ func main() {
 		memory(f, opts)
 	case "handoff":
 		handoff(f, opts)
+	case "convoy":
+		convoy(f, opts)
+	case "startup":
+		startup(f)
 	default:
 		usage("unknown experiment %q", words[0])
 	}
@@ -158,6 +176,14 @@ func main() {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
+
+// startup: the first task's answer, a goroutine's result received on a channel. The parent
+// times this process from spawn to the answer line (see the header).
+func startup(f *figures) {
+	answer := make(chan uint64)
+	go func() { answer <- 42 }()
+	f.add("answer", float64(<-answer), "count")
+}
 
 // ------------------------------------------------------------------------------------ /proc
 

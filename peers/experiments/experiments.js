@@ -4,14 +4,14 @@
 // Usage: node experiments.js <experiment> [--quick] [--cores N]
 //
 //   experiment  parallelism | concurrency | preemption | switching | blocking | spawn | memory |
-//               handoff
+//               handoff | convoy
 //
 // Runs ONE experiment and prints its figures as result lines on stdout,
 // `node <experiment> <metric> <value> <unit>`, with the metrics of the lab's Rust experiments
 // (crates/lab/src/experiments/*.rs, whose essays define each one). `schedlab peers` runs each
 // experiment in a fresh process of this script. Exit status: 0 with figures, 1 when a check
 // fails, 2 on a usage error. Everything runs on Node's main thread, as a Node program's
-// JavaScript does.
+// JavaScript does, except convoy's CPU-bound task (a worker, as Node's users run one).
 //
 //   parallelism  chunks of 1,000,000 steps of Knuth's MMIX LCG in BigInt arithmetic
 //                (BigInt.asUintN(64, x * A + C)), on W = 1 .. cores async functions that yield
@@ -43,15 +43,30 @@
 //                SHA-256), the smallest user-level task Node queues with uv_queue_work, the
 //                uv-loop runner's queue_work: us_per_task, tasks. (The task does one HMAC more
 //                than the Rust one's n -> n.)
-//   startup      not measured on the peers yet.
+//   convoy       R = 40 (quick) / 200 round trips of an 8-byte word over loopback TCP
+//                (net.connect, write, a 'data' handler) to an echo server in a child process
+//                (this script with __convoy-echo) that holds each reply 0.5 ms (Atomics.wait),
+//                alone, then beside one CPU-bound worker_threads Worker (a BigInt LCG loop,
+//                started first, spinning until a SharedArrayBuffer flag says stop):
+//                round_trips, ms_per_rt_alone, ms_per_rt_loaded, slowdown.
+//   startup      the first task's answer, printed as soon as it is known: one setImmediate
+//                callback resolves 42: `node startup answer 42 count`. The figure,
+//                exec_to_result_us, is taken by the parent from outside: schedlab peers times
+//                fresh processes of this script from spawn to that line, as the lab times its
+//                own models (crates/lab/src/experiments/startup.rs), so Node's own start (V8,
+//                its bootstrap, this script's compile) is in it.
 'use strict';
 
+const childProcess = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
+const net = require('net');
 const os = require('os');
+const workerThreads = require('worker_threads');
 
 const EXPERIMENTS = [
   'parallelism', 'concurrency', 'preemption', 'switching', 'blocking', 'spawn', 'memory', 'handoff',
+  'convoy', 'startup',
 ];
 const ITERATIONS_PER_CHUNK = 1_000_000;
 const A = 6364136223846793005n;
@@ -356,9 +371,142 @@ function handoff(quick) {
   });
 }
 
+const ECHO_DELAY_MS = 0.5;
+const ECHO_ARG = '__convoy-echo';
+
+// The echo server's process: one connection, each 8-byte word back after ECHO_DELAY_MS (the
+// process blocks in Atomics.wait meanwhile); prints its port on stdout first.
+function convoyEcho() {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const server = net.createServer((socket) => {
+    server.close();
+    socket.setNoDelay(true);
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8) {
+        Atomics.wait(cell, 0, 0, ECHO_DELAY_MS);
+        socket.write(pending.subarray(0, 8));
+        pending = pending.subarray(8);
+      }
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+}
+
+// Starts the echo server's process; resolves with its port and a promise of its exit.
+function startEcho() {
+  return new Promise((resolve, reject) => {
+    const child = childProcess.spawn(process.execPath, [__filename, ECHO_ARG], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((done) => child.on('exit', done));
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('\n')) resolve({ port: Number(out.trim()), exited });
+    });
+    child.on('error', reject);
+  });
+}
+
+// The CPU-bound worker: flags[0] = 1 once it spins; it spins until flags[1] is set.
+function convoySpinner(flags) {
+  Atomics.store(flags, 0, 1);
+  let x = 1n;
+  while (Atomics.load(flags, 1) === 0) {
+    for (let i = 0; i < 100; i++) x = BigInt.asUintN(64, x * A + C);
+  }
+  workerThreads.parentPort.postMessage(String(x));
+}
+
+function roundTrips(port, rounds) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    const word = (i) => {
+      const buffer = Buffer.alloc(8);
+      buffer.writeBigUInt64LE(BigInt(i));
+      return buffer;
+    };
+    let pending = Buffer.alloc(0);
+    let next = 0;
+    let sum = 0n;
+    let t0 = 0;
+    socket.on('connect', () => {
+      t0 = nowMs();
+      socket.write(word(0));
+    });
+    socket.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8) {
+        sum += pending.readBigUInt64LE(0);
+        pending = pending.subarray(8);
+        next++;
+        if (next < rounds) {
+          socket.write(word(next));
+        } else {
+          const elapsed = nowMs() - t0;
+          socket.destroy();
+          resolve({ sum, elapsed });
+          return;
+        }
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+async function convoyPhase(rounds, spinner) {
+  const { port, exited } = await startEcho();
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  let worker = null;
+  let workerDone = null;
+  if (spinner) {
+    worker = new workerThreads.Worker(__filename, { workerData: { convoyFlags: flags } });
+    workerDone = new Promise((resolve, reject) => {
+      worker.on('exit', resolve);
+      worker.on('error', reject);
+    });
+    const deadline = nowMs() + 10_000;
+    while (Atomics.load(flags, 0) === 0) {
+      if (nowMs() > deadline) throw new CheckFailed('the CPU-bound worker did not start');
+      await sleep(1);
+    }
+  }
+  let outcome;
+  try {
+    outcome = await roundTrips(port, rounds);
+  } finally {
+    Atomics.store(flags, 1, 1);
+    if (workerDone !== null) await workerDone;
+  }
+  await exited;
+  check('sum of the words echoed', outcome.sum, BigInt(rounds * (rounds - 1) / 2));
+  return outcome.elapsed / rounds;
+}
+
+async function convoy(quick) {
+  const rounds = quick ? 40 : 200;
+  const alone = await convoyPhase(rounds, false);
+  const loaded = await convoyPhase(rounds, true);
+  add('round_trips', rounds, 'count');
+  add('ms_per_rt_alone', alone, 'ms');
+  add('ms_per_rt_loaded', loaded, 'ms');
+  add('slowdown', loaded / alone, 'x');
+}
+
+// startup: the first task's answer, from one immediate (see the header).
+async function startup() {
+  const answer = await new Promise((resolve) => setImmediate(() => resolve(42)));
+  add('answer', answer, 'count');
+}
+
 const RUNNERS = {
   parallelism, concurrency, preemption, switching,
-  blocking: (quick, cores) => preemption(quick, cores, 'block'), spawn, memory, handoff,
+  blocking: (quick, cores) => preemption(quick, cores, 'block'), spawn, memory, handoff, convoy,
+  startup,
 };
 
 function usage(message) {
@@ -396,4 +544,6 @@ async function main() {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-main();
+if (!workerThreads.isMainThread) convoySpinner(workerThreads.workerData.convoyFlags);
+else if (process.argv[2] === ECHO_ARG) convoyEcho();
+else main();

@@ -5,7 +5,7 @@ Usage: experiments.py <peer> <experiment> [--quick] [--cores N]
 
   peer        cpython-threads | cpython-mp | cpython-asyncio
   experiment  parallelism | concurrency | preemption | switching | blocking | spawn | memory |
-              handoff
+              handoff | convoy
 
 Runs ONE experiment and prints its figures as result lines on stdout,
 `<peer> <experiment> <metric> <value> <unit>`, with the metrics of the lab's Rust experiments
@@ -76,13 +76,26 @@ What each peer runs, and where it deviates from the Rust sizes:
                  asyncio: `await loop.run_in_executor(None, f, n)`, one at a time;
                  mp:      Pool(cores).map(f, range(N), chunksize=1), the workers started before
                           the clock: all at once, in chunks of one.
-  startup      not measured on the peers yet.
+  convoy       R = 40 (quick) / 200 blocking round trips of an 8-byte word over loopback TCP to
+               an echo server in a forked process (no GIL of ours) that sleeps 0.5 ms before
+               each reply, alone, then beside one CPU-bound task (a pure-Python LCG loop, started
+               first, spinning until the round trips end): round_trips, ms_per_rt_alone,
+               ms_per_rt_loaded, slowdown (crates/lab/src/experiments/convoy.rs).
+                 threads: sock.sendall / sock.recv in the main thread, the spinner a
+                          threading.Thread (Beazley's convoy, bpo-7946);
+                 asyncio: open_connection, write, drain, readexactly(8) on the loop, the spinner
+                          in loop.run_in_executor's thread;
+                 mp:      the socket in the parent, the spinner in the worker of a Pool(1),
+                          stopped through a shared multiprocessing.RawValue.
+  startup      not here: startup.py, a script of its own (its docstring says why), which
+               `schedlab peers` times from outside.
 """
 
 import asyncio
 import multiprocessing
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -90,7 +103,7 @@ import time
 PEERS = ("cpython-threads", "cpython-mp", "cpython-asyncio")
 EXPERIMENTS = (
     "parallelism", "concurrency", "preemption", "switching", "blocking", "spawn", "memory",
-    "handoff",
+    "handoff", "convoy",
 )
 
 ITERATIONS_PER_CHUNK = 1_000_000
@@ -706,13 +719,182 @@ def handoff(figures, peer, quick, cores):
     figures.add("us_per_task", elapsed / 1e3 / count, "us")
 
 
+# --------------------------------------------------------------------------------- convoy
+
+ECHO_DELAY = 0.0005
+WORD = 8
+
+
+def recv_exactly(sock, n):
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def echo_words(listener):
+    """The echo server's process: one connection, each word back after ECHO_DELAY."""
+    conn, _ = listener.accept()
+    listener.close()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while (word := recv_exactly(conn, WORD)) is not None:
+        time.sleep(ECHO_DELAY)
+        conn.sendall(word)
+
+
+def start_echo():
+    listener = socket.create_server(("127.0.0.1", 0))
+    server = multiprocessing.Process(target=echo_words, args=(listener,))
+    server.start()
+    addr = listener.getsockname()
+    listener.close()
+    return server, addr
+
+
+def lcg_until(stopped, started):
+    """The spinner: a pure-Python LCG loop until `stopped()`; `started()` first."""
+    started()
+    x, steps = 1, 0
+    while not stopped():
+        for _ in range(100):
+            x = (x * 6364136223846793005 + 1442695040888963407) & MASK
+        steps += 100
+    return steps
+
+
+MP_FLAGS = None
+
+
+def mp_flags_init(flags):
+    global MP_FLAGS
+    MP_FLAGS = flags
+
+
+def mp_spin():
+    started, stop = MP_FLAGS
+    return lcg_until(lambda: stop.value, lambda: setattr(started, "value", 1))
+
+
+def round_trips(addr, rounds):
+    sock = socket.create_connection(addr)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    started = time.perf_counter()
+    total = 0
+    for i in range(rounds):
+        sock.sendall(i.to_bytes(WORD, "little"))
+        word = recv_exactly(sock, WORD)
+        if word is None:
+            raise CheckFailed("the echo server closed the connection")
+        total += int.from_bytes(word, "little")
+    elapsed = time.perf_counter() - started
+    sock.close()
+    return total, elapsed
+
+
+async def asyncio_round_trips(addr, rounds):
+    reader, writer = await asyncio.open_connection(*addr)
+    started = time.perf_counter()
+    total = 0
+    for i in range(rounds):
+        writer.write(i.to_bytes(WORD, "little"))
+        await writer.drain()
+        total += int.from_bytes(await reader.readexactly(WORD), "little")
+    elapsed = time.perf_counter() - started
+    writer.close()
+    await writer.wait_closed()
+    return total, elapsed
+
+
+def wait_for(flag):
+    deadline = time.perf_counter() + 10
+    while not flag():
+        if time.perf_counter() > deadline:
+            raise CheckFailed("the CPU-bound task did not start")
+        time.sleep(0.001)
+
+
+def convoy_phase(peer, rounds, spinner, pool, flags):
+    server, addr = start_echo()
+    if peer == "cpython-threads":
+        stop, started = threading.Event(), threading.Event()
+        thread = None
+        if spinner:
+            thread = threading.Thread(target=lcg_until, args=(stop.is_set, started.set))
+            thread.start()
+            wait_for(started.is_set)
+        try:
+            total, elapsed = round_trips(addr, rounds)
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join()
+    elif peer == "cpython-asyncio":
+        async def main():
+            loop = asyncio.get_running_loop()
+            stop, started = threading.Event(), threading.Event()
+            spinning = None
+            if spinner:
+                spinning = loop.run_in_executor(None, lcg_until, stop.is_set, started.set)
+                deadline = time.perf_counter() + 10
+                while not started.is_set():
+                    if time.perf_counter() > deadline:
+                        raise CheckFailed("the CPU-bound task did not start")
+                    await asyncio.sleep(0.001)
+            try:
+                return await asyncio_round_trips(addr, rounds)
+            finally:
+                stop.set()
+                if spinning is not None:
+                    await spinning
+
+        total, elapsed = asyncio.run(main())
+    else:
+        started, stop = flags
+        started.value, stop.value = 0, 0
+        job = None
+        if spinner:
+            job = pool.apply_async(mp_spin)
+            wait_for(lambda: started.value or job.ready())
+        try:
+            total, elapsed = round_trips(addr, rounds)
+        finally:
+            stop.value = 1
+            if job is not None:
+                job.get(10)
+    server.join()
+    check("sum of the words echoed", total, rounds * (rounds - 1) // 2)
+    return elapsed / rounds
+
+
+def convoy(figures, peer, quick, cores):
+    rounds = 40 if quick else 200
+    pool, flags = None, None
+    if peer == "cpython-mp":
+        flags = (multiprocessing.RawValue("b", 0), multiprocessing.RawValue("b", 0))
+        pool = multiprocessing.Pool(1, initializer=mp_flags_init, initargs=(flags,))
+    try:
+        alone = convoy_phase(peer, rounds, False, pool, flags)
+        loaded = convoy_phase(peer, rounds, True, pool, flags)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    figures.add("round_trips", rounds, "count")
+    figures.add("ms_per_rt_alone", alone * 1e3, "ms")
+    figures.add("ms_per_rt_loaded", loaded * 1e3, "ms")
+    figures.add("slowdown", loaded / alone, "x")
+
+
 # ----------------------------------------------------------------------------------- main
 
 
 RUNNERS = {
     "parallelism": parallelism, "concurrency": concurrency, "preemption": preemption,
     "switching": switching, "blocking": blocking, "spawn": spawn, "memory": memory,
-    "handoff": handoff,
+    "handoff": handoff, "convoy": convoy,
 }
 
 

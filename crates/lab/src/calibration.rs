@@ -52,7 +52,9 @@ pub fn key_metric(row: Row, cores: usize) -> Option<(Experiment, String)> {
         Row::BlockingCall => (Experiment::Blocking, "worst_tick_delay_ms".to_owned()),
         Row::IpcCost => (Experiment::Handoff, "us_per_task".to_owned()),
         Row::LatencyUnderLoad => (Experiment::Echo, "p99_us_loaded".to_owned()),
-        Row::EaseOfUse | Row::BestFor | Row::Startup => return None,
+        Row::Convoy => (Experiment::Convoy, "ms_per_rt_loaded".to_owned()),
+        Row::Startup => (Experiment::Startup, "exec_to_result_us".to_owned()),
+        Row::EaseOfUse | Row::BestFor => return None,
     };
     Some((experiment, metric))
 }

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use lab::bench::{Benchmark, Options, CHILD_COMMAND};
 use lab::essay;
+use lab::experiments::startup::FIRST_RESULT_COMMAND;
 use lab::experiments::{self, Experiment, EXPERIMENT_COMMAND};
 use lab::model::Model;
 use lab::workloads::Workload;
@@ -69,6 +70,9 @@ pub enum Command {
         options: experiments::Options,
         trace: Option<PathBuf>,
     },
+    /// The first task of one model in this fresh process, its answer printed, for a parent
+    /// timing the start-up (`experiments::startup`).
+    FirstResult { model: Model },
     /// One fresh-process repetition, for a parent `schedlab`.
     Child {
         model: Model,
@@ -255,6 +259,16 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                     .unwrap_or_else(probe::threads::available_parallelism),
                 size_scale: parsed.size_scale.unwrap_or(1.0),
             })
+        }
+        FIRST_RESULT_COMMAND => {
+            let parsed = Parsed::from_args(FIRST_RESULT_COMMAND, rest, &[])?;
+            match parsed.model_and_names(FIRST_RESULT_COMMAND)? {
+                (model, []) => Ok(Command::FirstResult { model }),
+                (_, [extra, ..]) => Err(UsageError::UnexpectedArgument {
+                    command: FIRST_RESULT_COMMAND,
+                    argument: extra.clone(),
+                }),
+            }
         }
         other => Err(UsageError::UnknownCommand(other.to_owned())),
     }

@@ -80,6 +80,14 @@ fn execute(command: Command) -> Result<(), Box<dyn Error>> {
             output,
             procs,
         } => trace(model, benchmark, &output, procs, &mut out)?,
+        Command::FirstResult { model } => {
+            let answer = experiments::startup::first_result(model);
+            writeln!(
+                out,
+                "{}",
+                experiments::startup::answer_line(model.name(), answer)?
+            )?;
+        }
         Command::Child {
             model,
             benchmark,

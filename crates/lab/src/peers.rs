@@ -19,8 +19,13 @@
 //! result lines) is a failure the exit status reports, a peer that is not installed is not.
 //! The programs live in `peers/experiments/` (`experiments.go`, `experiments.py`,
 //! `experiments.js`); each file's docstring says what it runs and where its sizes differ from
-//! the Rust experiments'. An experiment with no peer runner yet (`startup`, any outside
-//! [`ON_PEERS`]) is skipped on every peer, as not measured yet: no failure.
+//! the Rust experiments'. An experiment with no peer runner yet (any outside [`ON_PEERS`]) is
+//! skipped on every peer, as not measured yet: no failure.
+//!
+//! `startup` is timed from here, not by the peer: its program (`<peer program> startup`) only
+//! prints its first task's answer, and [`crate::experiments::startup::exec_to_result`] times
+//! fresh processes of it from spawn to that line, as the lab times its own models' (see
+//! `experiments/startup.rs`): `exec_to_result_us`.
 //!
 //! Each peer is the original of one model ([`Peer::model`]): go ↔ goroutines, cpython-mp ↔
 //! procpool, cpython-threads ↔ gil-threads, cpython-asyncio ↔ asyncio-loop, node ↔ uv-loop.
@@ -40,7 +45,7 @@ use crate::model::Model;
 mod child;
 mod programs;
 
-use child::run_one;
+use child::{run_one, time_startup};
 use programs::{Program, Unavailable};
 
 /// A real system measured beside its model.
@@ -136,9 +141,8 @@ impl Default for Options {
     }
 }
 
-/// The experiments the peers' programs run; the others (`startup`) are skipped with
-/// [`NOT_YET`].
-pub const ON_PEERS: [Experiment; 8] = [
+/// The experiments the peers' programs run; the others are skipped as "not measured on the peers yet".
+pub const ON_PEERS: [Experiment; 10] = [
     Experiment::Parallelism,
     Experiment::Concurrency,
     Experiment::Preemption,
@@ -147,6 +151,8 @@ pub const ON_PEERS: [Experiment; 8] = [
     Experiment::Spawn,
     Experiment::Memory,
     Experiment::Handoff,
+    Experiment::Convoy,
+    Experiment::Startup,
 ];
 
 /// Why an experiment outside [`ON_PEERS`] gives no peer figures.
@@ -227,7 +233,12 @@ pub fn run(options: &Options, mut event: impl FnMut(Event<'_>)) -> Run {
         };
         for &experiment in &measured {
             event(Event::Start(peer, experiment));
-            match run_one(command, peer, experiment, options) {
+            let ran = if experiment == Experiment::Startup {
+                time_startup(command, peer, options)
+            } else {
+                run_one(command, peer, experiment, options)
+            };
+            match ran {
                 Ok(lines) => {
                     for line in &lines {
                         event(Event::Figure(line));

@@ -46,8 +46,8 @@ pub fn record(
             let events = probe::trace::stop();
             measured.map(|_| events)
         }
-        // The parent's side: processes started and exited, frames sent and received (the
-        // workers' own events stay in their processes).
+        // The parent's side (processes started and exited, frames sent and received) and each
+        // worker's task runs, which the workers ship back in their replies while tracing.
         Model::Procpool => {
             probe::trace::start();
             let measured = bench::procpool::measure(benchmark, procs, size);

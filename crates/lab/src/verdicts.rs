@@ -10,7 +10,7 @@ use crate::model::Model;
 use crate::table::Figures;
 
 /// What held the tasks of `experiment` back on `model`, if the experiment ran and the question
-/// applies to it (it does to parallelism, concurrency, preemption and blocking).
+/// applies to it (it does to parallelism, concurrency, preemption, blocking and convoy).
 pub fn held_back(
     figures: &Figures,
     model: Model,
@@ -90,6 +90,38 @@ pub fn held_back(
                 }
             })
         }
+        Experiment::Convoy => {
+            let loaded = get("ms_per_rt_loaded")?;
+            let slowdown = get("slowdown")?;
+            // Twice as slow or worse: the I/O waited for the CPU task, not for its reply.
+            Some(if slowdown >= 2.0 {
+                match model {
+                    Model::GilThreads => format!(
+                        "the GIL: each reply waited a switch interval for the spinning thread \
+                         to let go ({loaded:.1} ms per round trip, {slowdown:.1}×)"
+                    ),
+                    Model::AsyncioLoop => format!(
+                        "the GIL: after each select the loop waited for the executor's spinning \
+                         thread to let go ({loaded:.1} ms per round trip, {slowdown:.1}×)"
+                    ),
+                    _ => format!(
+                        "the CPU task: the I/O waited for it to give up the CPU \
+                         ({loaded:.1} ms per round trip, {slowdown:.1}×)"
+                    ),
+                }
+            } else {
+                let apart = match model {
+                    Model::Goroutines => "on another P",
+                    Model::Procpool => "in a worker process",
+                    Model::UvLoop => "in a worker thread with a loop of its own",
+                    _ => "beside it",
+                };
+                format!(
+                    "little: the CPU task ran {apart}, the I/O kept its pace \
+                     ({loaded:.1} ms per round trip, {slowdown:.1}×)"
+                )
+            })
+        }
         _ => None,
     }
 }
@@ -98,6 +130,22 @@ pub fn held_back(
 mod tests {
     use super::*;
     use probe::result::ResultLine;
+
+    #[test]
+    fn a_convoy_is_the_gil_under_it_and_little_elsewhere() {
+        let lines = ["gil-threads", "goroutines"].map(|model| {
+            let slowdown = if model == "gil-threads" { 8.0 } else { 1.1 };
+            [
+                ResultLine::new(model, "convoy", "ms_per_rt_loaded", 0.7 * slowdown, "ms"),
+                ResultLine::new(model, "convoy", "slowdown", slowdown, "x"),
+            ]
+            .map(|line| line.expect("finite"))
+        });
+        let figures = Figures::new(&lines.concat());
+        let verdict = |model| held_back(&figures, model, Experiment::Convoy, 2);
+        assert!(verdict(Model::GilThreads).is_some_and(|v| v.starts_with("the GIL")));
+        assert!(verdict(Model::Goroutines).is_some_and(|v| v.contains("on another P")));
+    }
 
     #[test]
     fn an_event_loop_behind_a_hog_is_the_loop_busy_in_a_callback() {

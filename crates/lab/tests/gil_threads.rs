@@ -29,7 +29,7 @@ fn cpu_parallel_on_threads_matches_the_checksum_in_both_modes() {
 #[test]
 fn convoy_echoes_every_round_trip() {
     for (rounds, spinner) in [(1, false), (10, true)] {
-        let outcome = convoy::gil_threads(rounds, 0.001, spinner);
+        let outcome = convoy::gil_threads(rounds, 0.001, spinner).expect("the round trips run");
         assert_eq!(outcome.checksum, Workload::Convoy.checksum(rounds));
         assert!(outcome.per_round_trip >= convoy::SERVER_DELAY);
     }

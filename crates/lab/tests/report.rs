@@ -90,6 +90,8 @@ fn report_renders_in_chromium_with_its_table_and_plots() {
         "Worst delay of a 1 ms ticker beside a hog",
         "OS threads holding the concurrent waits",
         "Round trip between two tasks",
+        // Under the goroutines concurrency timeline, from the counters sampled into its trace.
+        "goroutines: run-queue length and steals, sampled every 1 ms",
     ] {
         assert!(
             html.contains(title),

@@ -80,7 +80,8 @@ pub fn measure(
         }
         Workload::Convoy => {
             let run = |interval: f64, spinner: bool| {
-                let outcome = convoy::gil_threads(size, interval, spinner);
+                let outcome = convoy::gil_threads(size, interval, spinner)
+                    .map_err(|error| BenchError::Runtime(error.into()))?;
                 verify(benchmark, size, outcome.checksum)
                     .map(|()| milliseconds(outcome.per_round_trip))
             };

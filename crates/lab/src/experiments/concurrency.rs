@@ -134,7 +134,7 @@ fn nanos_since(base: Instant) -> u64 {
 /// N goroutines on a runtime with a P per core.
 fn goroutines(count: u64) -> Result<Vec<(u64, u64)>, ExperimentError> {
     let runtime = crate::bench::goroutines::runtime(probe::threads::available_parallelism())?;
-    Ok(runtime.run(move || {
+    Ok(super::sched_counters::run(&runtime, move || {
         let base = Instant::now();
         let handles: Vec<_> = (0..count)
             .map(|_| {

@@ -12,9 +12,10 @@
 //! | `blocking`    | a 200 ms blocking system call beside the 1 ms ticker     | `worst_tick_delay_ms`, `call_ms`                        |
 //! | `spawn`       | N empty tasks started, then joined                       | `ns_per_task`, `tasks`                                  |
 //! | `memory`      | N tasks waiting on one event                             | `bytes_per_task`, `tasks`                               |
-//! | `startup`     | from nothing to a first task's result, cold              | `startup_us`                                            |
+//! | `startup`     | from nothing to a first task's result, cold              | `startup_us`, `exec_to_result_us` (a fresh process, timed from outside) |
 //! | `handoff`     | tiny tasks handed to another worker, one after another   | `us_per_task`, `tasks`                                  |
 //! | `echo`        | a TCP echo server of the model, 1,000 connections at once | `in_flight_max`, `connections_served`, `round_trips_per_s`, `p99_us` |
+//! | `convoy`      | blocking I/O round trips alone, then beside one CPU-bound task | `ms_per_rt_alone`, `ms_per_rt_loaded`, `slowdown`, `round_trips` |
 //!
 //! The lab runs every (model, experiment) pair in a child process of its own
 //! (`schedlab __experiment <model> <experiment>`): thread and process counts and memory are then
@@ -26,6 +27,7 @@
 //! number from anywhere else.
 
 pub mod concurrency;
+pub mod convoy;
 pub mod echo;
 pub mod handoff;
 pub mod load;
@@ -33,6 +35,7 @@ pub mod memory;
 pub mod parallelism;
 pub mod preemption;
 mod procs;
+pub mod sched_counters;
 pub mod spawn;
 pub mod startup;
 pub mod switching;
@@ -71,11 +74,13 @@ pub enum Experiment {
     Handoff,
     /// A TCP echo server holding many connections at once.
     Echo,
+    /// Blocking I/O round trips beside a CPU-bound task: the convoy effect.
+    Convoy,
 }
 
 impl Experiment {
     /// Every experiment, in table order.
-    pub const ALL: [Experiment; 10] = [
+    pub const ALL: [Experiment; 11] = [
         Experiment::Parallelism,
         Experiment::Concurrency,
         Experiment::Preemption,
@@ -86,6 +91,7 @@ impl Experiment {
         Experiment::Startup,
         Experiment::Handoff,
         Experiment::Echo,
+        Experiment::Convoy,
     ];
 
     /// The name on the command line and in result lines.
@@ -101,6 +107,7 @@ impl Experiment {
             Experiment::Startup => "startup",
             Experiment::Handoff => "handoff",
             Experiment::Echo => "echo",
+            Experiment::Convoy => "convoy",
         }
     }
 
@@ -128,6 +135,9 @@ impl Experiment {
             }
             Experiment::Echo => {
                 "the model's TCP echo server, 1,000 connections at once: in flight, rt/s, p99"
+            }
+            Experiment::Convoy => {
+                "200 blocking round trips alone, then beside one CPU-bound task: ms each"
             }
         }
     }
@@ -343,6 +353,7 @@ fn run_untraced(
         Experiment::Startup => startup::run(figures, options),
         Experiment::Handoff => handoff::run(figures, options),
         Experiment::Echo => echo::run(figures, options),
+        Experiment::Convoy => convoy::run(figures, options),
     }
 }
 

@@ -72,7 +72,7 @@ pub(super) fn run(
 /// W goroutines on a runtime with W Ps.
 fn goroutines(chunks: u64, workers: usize) -> Result<u64, ExperimentError> {
     let runtime = crate::bench::goroutines::runtime(workers)?;
-    Ok(runtime.run(move || {
+    Ok(super::sched_counters::run(&runtime, move || {
         let next = Arc::new(AtomicU64::new(0));
         let handles: Vec<_> = (0..workers)
             .map(|_| {

@@ -78,7 +78,9 @@ pub(super) fn run(
     let outcome = match figures.model {
         Model::Goroutines => {
             let runtime = crate::bench::goroutines::runtime(1)?;
-            runtime.run(move || hog_fairness::goroutines_beside_ticker(lasts, busy(kind, lasts)))
+            super::sched_counters::run(&runtime, move || {
+                hog_fairness::goroutines_beside_ticker(lasts, busy(kind, lasts))
+            })
         }
         Model::AsyncioLoop => hog_fairness::asyncio_loop_beside_ticker(lasts, busy(kind, lasts)),
         Model::GilThreads => {

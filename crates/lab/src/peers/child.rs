@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -16,7 +17,8 @@ use std::time::{Duration, Instant};
 use probe::result::{parse_lines, ResultLine};
 
 use super::{Options, Peer, Program};
-use crate::experiments::Experiment;
+use crate::experiments::startup::{self, StartupError};
+use crate::experiments::{self, Experiment};
 
 /// How long one experiment of a peer may run before it is killed.
 fn time_limit(options: &Options) -> Duration {
@@ -34,6 +36,8 @@ pub(super) enum RunError {
     Failed { status: ExitStatus, stderr: String },
     /// It succeeded but printed no result line of this peer and experiment.
     NoFigures,
+    /// A start-up child did not answer (see [`time_startup`]).
+    Startup(StartupError),
 }
 
 impl fmt::Display for RunError {
@@ -43,6 +47,7 @@ impl fmt::Display for RunError {
             RunError::TimedOut(limit) => write!(f, "killed after {} s", limit.as_secs()),
             RunError::Failed { status, stderr } => write!(f, "failed ({status}): {stderr}"),
             RunError::NoFigures => write!(f, "it printed no result lines"),
+            RunError::Startup(error) => error.fmt(f),
         }
     }
 }
@@ -84,6 +89,75 @@ pub(super) fn run_one(
         return Err(RunError::NoFigures);
     }
     Ok(lines)
+}
+
+/// Times fresh processes of `peer`'s program with the `startup` experiment, from spawn to its
+/// answer line, as the lab times its own models' ([`startup::exec_to_result`]); returns the
+/// median as the peer's result line `<peer> startup exec_to_result_us <median> us`.
+pub(super) fn time_startup(
+    command: &[String],
+    peer: Peer,
+    options: &Options,
+) -> Result<Vec<ResultLine>, RunError> {
+    let Some((program, leading)) = command.split_first() else {
+        return Err(RunError::NoFigures);
+    };
+    let program = interpreter(program, peer.program());
+    let child = || {
+        let mut child = Command::new(&program);
+        if peer.program() == Program::Python {
+            // `startup.py <peer>` beside experiments.py: CPython compiles its main script on
+            // every start, and experiments.py's size and imports are no part of a peer's start
+            // (peers/experiments/startup.py says more). `-S`: no `site`, whose `.pth` files
+            // here import third-party packages at every start (this machine's certificate
+            // set-up, ~50 ms of CPU): a cost of the machine's site-packages, not of CPython.
+            child.arg("-S");
+            for script in leading {
+                child.arg(Path::new(script).with_file_name("startup.py"));
+            }
+            child.arg(peer.name());
+        } else {
+            child.args(leading).arg(Experiment::Startup.name());
+        }
+        child
+    };
+    let runs = startup::runs(&experiments::Options {
+        quick: options.quick,
+        cores: options.cores,
+    });
+    let median = startup::exec_to_result(peer.name(), runs, child).map_err(RunError::Startup)?;
+    let line = ResultLine::new(
+        peer.name(),
+        Experiment::Startup.name(),
+        "exec_to_result_us",
+        median.as_secs_f64() * 1e6,
+        "us",
+    )
+    .map_err(|_| RunError::NoFigures)?;
+    Ok(vec![line])
+}
+
+/// The interpreter binary that `program` runs, for timing its start: a launcher in front of it
+/// (pyenv's `python3` shim is a bash script that runs `pyenv exec`, ~60 ms of CPU here) is no
+/// part of CPython's or Node's start. Asked of the interpreter itself (`sys.executable`,
+/// `process.execPath`); `program` when it cannot say.
+fn interpreter(program: &str, kind: Program) -> String {
+    let ask: &[&str] = match kind {
+        Program::Python => &["-S", "-c", "import sys; print(sys.executable)"],
+        Program::Node => &["-e", "console.log(process.execPath)"],
+        Program::Go => return program.to_owned(),
+    };
+    Command::new(program)
+        .args(ask)
+        .env_remove("NODE_EXTRA_CA_CERTS")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| program.to_owned())
 }
 
 /// A finished child: its status and everything it printed.

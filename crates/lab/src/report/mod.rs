@@ -13,6 +13,7 @@
 //!   failures   experiments that gave no figures, and why
 //! ```
 
+pub mod runq;
 pub mod svg;
 pub mod timeline;
 
@@ -396,6 +397,10 @@ fn timelines(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
             let title = format!("{} ({}) — {path}", column(*model), model.name());
             out.push_str(&timeline::svg(&title, trace, axis_us, mark));
             out.push('\n');
+            if let Some(queues) = runq::svg(trace, axis_us) {
+                out.push_str(&queues);
+                out.push('\n');
+            }
         }
     }
 }
@@ -504,6 +509,19 @@ fn internals(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
             }
             if let Some(steals) = trace.instants.get("steal") {
                 said.push(format!("{steals} steals between Ps"));
+            }
+            let queues = runq::queue_samples(&trace);
+            if !queues.is_empty() {
+                let most = queues.iter().map(|q| q.waiting).fold(0.0, f64::max);
+                let global = queues.iter().map(|q| q.global).fold(0.0, f64::max);
+                let noun = if most == 1.0 {
+                    "goroutine"
+                } else {
+                    "goroutines"
+                };
+                said.push(format!(
+                    "at most {most:.0} {noun} waiting in the run queues ({global:.0} on the global queue), sampled every 1 ms"
+                ));
             }
             if let Some(drops) = trace.instants.get("gil drop") {
                 said.push(format!(

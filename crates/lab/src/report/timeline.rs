@@ -9,9 +9,11 @@
 //!
 //! The picture reads the trace file the main job wrote ([`probe::trace::write_chrome_trace`]'s
 //! format), so it shows what Perfetto would, without Perfetto. A trace with no task slices (a
-//! model that records no scheduler events yet) draws nothing and says so.
+//! model that records no scheduler events yet) draws nothing and says so. A row of another
+//! process than the trace's own (a procpool worker, whose task runs the pool shipped back) is
+//! named by that process's id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde_json::Value;
@@ -63,6 +65,26 @@ pub struct Trace {
     pub forced_gil_drops: u64,
     /// Counter events by name (`frame sent bytes`, ...): how many times each was set.
     pub counters: BTreeMap<String, u64>,
+    /// Counter events by name: each value with its time in microseconds, in trace order.
+    pub counter_values: BTreeMap<String, Vec<(f64, f64)>>,
+    /// The threads recorded by another process than the trace's own (a procpool worker's runs,
+    /// shipped back to the pool): their `tid`, which for them is that process's id.
+    pub other_processes: BTreeSet<u64>,
+    /// Waits for the GIL (gil-threads): from a thread's `gil request` to its next `gil take`.
+    pub gil_waits: Vec<GilWait>,
+    /// GIL drops forced by a drop request (the switch interval ran out): thread and time.
+    pub forced_drops: Vec<(u64, f64)>,
+}
+
+/// A thread waiting for the GIL, in microseconds from the trace's start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GilWait {
+    /// The waiting thread.
+    pub thread: u64,
+    /// When it asked (`take_gil` found the GIL locked).
+    pub begin_us: f64,
+    /// When it took the GIL.
+    pub end_us: f64,
 }
 
 impl Trace {
@@ -90,6 +112,16 @@ impl Trace {
         let mut instants: BTreeMap<String, u64> = BTreeMap::new();
         let mut forced_gil_drops = 0;
         let mut counters: BTreeMap<String, u64> = BTreeMap::new();
+        let mut counter_values: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+        // The trace's own process is the one the first event (its `process_name`) names.
+        let own_pid = events
+            .first()
+            .and_then(|e| e.get("pid"))
+            .and_then(Value::as_u64);
+        let mut other_processes = BTreeSet::new();
+        let mut asked_for_gil: BTreeMap<u64, f64> = BTreeMap::new();
+        let mut gil_waits = Vec::new();
+        let mut forced_drops = Vec::new();
         let (mut first, mut last) = (f64::MAX, f64::MIN);
         for event in events {
             let (Some(phase), Some(name), Some(ts), Some(thread)) = (
@@ -103,6 +135,10 @@ impl Trace {
             if phase == "M" {
                 continue;
             }
+            let pid = event.get("pid").and_then(Value::as_u64);
+            if pid.is_some() && pid != own_pid {
+                other_processes.insert(thread);
+            }
             first = first.min(ts);
             last = last.max(ts);
             let is_task = name.starts_with("task ");
@@ -115,12 +151,34 @@ impl Trace {
                         *phases.entry(name.to_owned()).or_default() += ts - began;
                     }
                 }
-                "C" => *counters.entry(name.to_owned()).or_default() += 1,
+                "C" => {
+                    *counters.entry(name.to_owned()).or_default() += 1;
+                    let value = event.get("args").and_then(|a| a.get("value"));
+                    if let Some(value) = value.and_then(Value::as_f64) {
+                        counter_values
+                            .entry(name.to_owned())
+                            .or_default()
+                            .push((ts, value));
+                    }
+                }
                 "i" => {
                     *instants.entry(name.to_owned()).or_default() += 1;
                     let forced = event.get("args").and_then(|a| a.get("forced"));
                     if name == "gil drop" && forced.and_then(Value::as_bool) == Some(true) {
                         forced_gil_drops += 1;
+                        forced_drops.push((thread, ts));
+                    }
+                    if name == "gil request" {
+                        asked_for_gil.insert(thread, ts);
+                    }
+                    if name == "gil take" {
+                        if let Some(begin_us) = asked_for_gil.remove(&thread) {
+                            gil_waits.push(GilWait {
+                                thread,
+                                begin_us,
+                                end_us: ts,
+                            });
+                        }
                     }
                 }
                 _ => {}
@@ -134,6 +192,10 @@ impl Trace {
             instants,
             forced_gil_drops,
             counters,
+            counter_values,
+            other_processes,
+            gil_waits,
+            forced_drops,
         })
     }
 
@@ -217,8 +279,10 @@ fn task_colour(task: u64) -> String {
     format!("hsl({hue},65%,50%)")
 }
 
-const WIDTH: f64 = 1040.0;
-const LABEL: f64 = 80.0;
+/// The picture's width; [`super::runq`] draws under it at the same width.
+pub(super) const WIDTH: f64 = 1040.0;
+/// The width of the row labels, left of the time axis.
+pub(super) const LABEL: f64 = 80.0;
 const ROW: f64 = 22.0;
 
 /// At most this many waker-to-woken arrows are drawn; beyond, the picture would be a smear.
@@ -244,6 +308,13 @@ pub fn busiest_task(runs: &[Run]) -> Option<(u64, f64, f64)> {
         .into_iter()
         .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0))
         .map(|(task, (_, begin, end))| (task, begin, end))
+}
+
+/// The time axis a picture of `runs` draws: from the first run's start, over the runs' span or
+/// `axis_us` if that is longer (at least 1 µs), in microseconds.
+pub fn axis_of(runs: &[Run], axis_us: f64) -> (f64, f64) {
+    let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
+    (start, runs_span_us(runs).max(axis_us).max(1.0))
 }
 
 /// From the first run's start to the last run's end, in microseconds (0 for none).
@@ -299,8 +370,7 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> Stri
         );
         return out;
     }
-    let start = runs.iter().map(|r| r.begin_us).fold(f64::MAX, f64::min);
-    let span = runs_span_us(runs).max(axis_us).max(1.0);
+    let (start, span) = axis_of(runs, axis_us);
     let plot = WIDTH - LABEL - 10.0;
     let x = |us: f64| LABEL + (us - start) / span * plot;
     if let Some((task, begin, end)) = mark.and_then(|_| busiest_task(runs)) {
@@ -318,9 +388,14 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> Stri
     }
     for (row, thread) in threads.iter().enumerate() {
         let y = 30.0 + ROW * row as f64;
+        let row_name = if trace.other_processes.contains(thread) {
+            "pid"
+        } else {
+            "thread"
+        };
         let _ = write!(
             out,
-            r##"<text x="4" y="{:.1}">thread {thread}</text><line x1="{LABEL}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#eee"/>"##,
+            r##"<text x="4" y="{:.1}">{row_name} {thread}</text><line x1="{LABEL}" x2="{}" y1="{:.1}" y2="{:.1}" stroke="#eee"/>"##,
             y + ROW * 0.65,
             WIDTH - 10.0,
             y + ROW - 1.0,
@@ -342,6 +417,7 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> Stri
             run.end_us - run.begin_us
         );
     }
+    gil_track(&mut out, trace, &threads, &x);
     if left_out > 0 {
         let _ = write!(
             out,
@@ -389,6 +465,47 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> Stri
     out
 }
 
+/// The GIL drawn on the threads' rows (gil-threads' traces): under each thread's runs, a grey
+/// line while it waited for the GIL, and a red tick where the switch interval forced the holder
+/// to drop it (the GIL track py-spy and VizTracer users ask for).
+fn gil_track(out: &mut String, trace: &Trace, threads: &[u64], x: &dyn Fn(f64) -> f64) {
+    if trace.gil_waits.is_empty() && trace.forced_drops.is_empty() {
+        return;
+    }
+    let row_of = |thread: u64| threads.iter().position(|&t| t == thread);
+    for wait in &trace.gil_waits {
+        let Some(row) = row_of(wait.thread) else {
+            continue;
+        };
+        let y = 30.0 + ROW * row as f64 + ROW - 4.0;
+        let _ = write!(
+            out,
+            r##"<rect class="gil-wait" x="{:.2}" y="{y:.1}" width="{:.2}" height="2.5" fill="#777"><title>thread {} waited {:.1} µs for the GIL</title></rect>"##,
+            x(wait.begin_us),
+            (x(wait.end_us) - x(wait.begin_us)).max(0.6),
+            wait.thread,
+            wait.end_us - wait.begin_us
+        );
+    }
+    for &(thread, ts) in &trace.forced_drops {
+        let Some(row) = row_of(thread) else {
+            continue;
+        };
+        let y = 30.0 + ROW * row as f64;
+        let _ = write!(
+            out,
+            r##"<line class="gil-forced" x1="{0:.2}" x2="{0:.2}" y1="{y:.1}" y2="{1:.1}" stroke="#c00" stroke-width="1.2"><title>thread {thread} forced to drop the GIL (switch interval)</title></line>"##,
+            x(ts),
+            y + ROW - 1.0
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<text x="{}" y="18" text-anchor="end" font-size="11" fill="#666">grey: waiting for the GIL · red: forced to drop it</text>"##,
+        WIDTH - 10.0
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +545,55 @@ mod tests {
         assert!(svg("t", &trace, 0.0, None).contains("task 7 on thread 1"));
         assert!(svg("t", &Trace::default(), 0.0, None).contains("no scheduler events"));
         assert!(super::runs("not json").is_none());
+    }
+
+    #[test]
+    fn gil_waits_and_forced_drops_are_drawn_on_the_threads_rows() {
+        // Thread 1 holds the GIL; thread 2 asks at 10, thread 1 is forced to drop it at 15.
+        let trace = r#"{"traceEvents":[
+            {"name":"gil take","ph":"i","s":"t","ts":1.0,"pid":1,"tid":1},
+            {"name":"task 1","ph":"B","ts":1.0,"pid":1,"tid":1},
+            {"name":"gil request","ph":"i","s":"t","ts":10.0,"pid":1,"tid":2},
+            {"name":"task 1","ph":"E","ts":15.0,"pid":1,"tid":1},
+            {"name":"gil drop","ph":"i","s":"t","ts":15.0,"pid":1,"tid":1,"args":{"forced":true}},
+            {"name":"gil take","ph":"i","s":"t","ts":15.5,"pid":1,"tid":2},
+            {"name":"task 2","ph":"B","ts":15.5,"pid":1,"tid":2},
+            {"name":"task 2","ph":"E","ts":20.0,"pid":1,"tid":2}
+        ]}"#;
+        let trace = Trace::parse(trace).expect("a chrome trace");
+        assert_eq!(
+            trace.gil_waits,
+            vec![GilWait {
+                thread: 2,
+                begin_us: 10.0,
+                end_us: 15.5
+            }]
+        );
+        assert_eq!(trace.forced_drops, vec![(1, 15.0)]);
+        let picture = svg("t", &trace, 0.0, None);
+        assert!(
+            picture.contains("thread 2 waited 5.5 µs for the GIL"),
+            "{picture}"
+        );
+        assert_eq!(picture.matches(r#"class="gil-forced""#).count(), 1);
+        // A trace without GIL events draws no GIL track.
+        let plain = svg("t", &Trace::default(), 0.0, None);
+        assert!(!plain.contains("GIL"));
+    }
+
+    #[test]
+    fn rows_of_another_process_are_named_by_its_pid() {
+        let trace = r#"{"traceEvents":[
+            {"name":"process_name","ph":"M","ts":0,"pid":10,"tid":0,"args":{"name":"pool"}},
+            {"name":"process_name","ph":"M","ts":0,"pid":77,"tid":0,"args":{"name":"process 77"}},
+            {"name":"process start","ph":"i","s":"t","ts":1.0,"pid":10,"tid":1,"args":{"pid":77}},
+            {"name":"task 1","ph":"B","ts":2.0,"pid":77,"tid":77},
+            {"name":"task 1","ph":"E","ts":5.0,"pid":77,"tid":77}
+        ]}"#;
+        let trace = Trace::parse(trace).expect("a chrome trace");
+        assert_eq!(trace.other_processes, BTreeSet::from([77]));
+        let picture = svg("t", &trace, 0.0, None);
+        assert!(picture.contains(">pid 77<") && !picture.contains(">thread 77<"));
     }
 
     #[test]

@@ -57,11 +57,13 @@ pub enum Row {
     /// How late short requests come back while CPU-bound work runs beside them (a row the essay
     /// leaves out; the convoy effect is one of its causes).
     LatencyUnderLoad,
+    /// What one CPU-bound task does to blocking I/O beside it (a row the essay leaves out).
+    Convoy,
 }
 
 impl Row {
     /// Every row, in the essay's order.
-    pub const ALL: [Row; 13] = [
+    pub const ALL: [Row; 14] = [
         Row::Parallelism,
         Row::Concurrency,
         Row::Preemption,
@@ -75,6 +77,7 @@ impl Row {
         Row::Startup,
         Row::IpcCost,
         Row::LatencyUnderLoad,
+        Row::Convoy,
     ];
 
     /// The row's title, as the essay writes it.
@@ -93,6 +96,7 @@ impl Row {
             Row::Startup => "Start-up",
             Row::IpcCost => "IPC cost per task",
             Row::LatencyUnderLoad => "p99 under CPU load",
+            Row::Convoy => "Convoy effect",
         }
     }
 
@@ -119,6 +123,9 @@ impl Row {
             Row::LatencyUnderLoad => {
                 "p99 of short echo requests beside one CPU-bound worker per core of the same model"
             }
+            Row::Convoy => {
+                "blocking round trips to a 0.5 ms echo beside one CPU-bound task of the model, and alone"
+            }
         }
     }
 
@@ -138,6 +145,7 @@ impl Row {
             Row::Startup => &[Experiment::Startup],
             Row::IpcCost => &[Experiment::Handoff],
             Row::LatencyUnderLoad => &[Experiment::Echo],
+            Row::Convoy => &[Experiment::Convoy],
         }
     }
 }
@@ -155,7 +163,8 @@ pub fn claim(row: Row, model: Model) -> &'static str {
             | Row::BlockingCall
             | Row::Startup
             | Row::IpcCost
-            | Row::LatencyUnderLoad,
+            | Row::LatencyUnderLoad
+            | Row::Convoy,
             _,
         ) => NO_CLAIM,
         (Row::Parallelism, Goroutines | Procpool) => "yes",
@@ -454,9 +463,22 @@ pub(crate) fn judge(
                 Verdict::Shown,
             ))
         }
+        // The real systems have only the time from exec (their runtimes start before the
+        // program's first line); ours have the runtime's own start in process too.
         Row::Startup => {
-            let us = get(Experiment::Startup, "startup_us")?;
-            Some((duration_text(us * 1e3), Verdict::Shown))
+            let exec = get(Experiment::Startup, "exec_to_result_us");
+            let inside = get(Experiment::Startup, "startup_us");
+            let text = match (exec, inside) {
+                (Some(exec), Some(inside)) => format!(
+                    "{} from exec ({} in process)",
+                    duration_text(exec * 1e3),
+                    duration_text(inside * 1e3)
+                ),
+                (Some(exec), None) => format!("{} from exec", duration_text(exec * 1e3)),
+                (None, Some(inside)) => format!("{} in process", duration_text(inside * 1e3)),
+                (None, None) => return None,
+            };
+            Some((text, Verdict::Shown))
         }
         Row::LatencyUnderLoad if !Experiment::Echo.applies_to(model) => Some((
             "none: a process pool serves tasks, not sockets".to_owned(),
@@ -470,6 +492,18 @@ pub(crate) fn judge(
                     "{} loaded ({} idle)",
                     duration_text(loaded * 1e3),
                     duration_text(idle * 1e3)
+                ),
+                Verdict::Shown,
+            ))
+        }
+        Row::Convoy => {
+            let loaded = get(Experiment::Convoy, "ms_per_rt_loaded")?;
+            let alone = get(Experiment::Convoy, "ms_per_rt_alone")?;
+            let slowdown = get(Experiment::Convoy, "slowdown")?;
+            Some((
+                format!(
+                    "{loaded:.1} ms per round trip beside a CPU task ({alone:.1} alone, \
+                     {slowdown:.1}×)"
                 ),
                 Verdict::Shown,
             ))
@@ -563,6 +597,26 @@ mod tests {
         let measured: Vec<&Cell> = cells.iter().filter(|c| c.row != Row::EaseOfUse).collect();
         assert!(measured.iter().all(|c| c.verdict == Verdict::NotMeasured));
         assert!(measured.iter().all(|c| c.measured == "not measured"));
+    }
+
+    #[test]
+    fn the_convoy_cell_shows_the_loaded_round_trip_beside_the_alone_one() {
+        let lines = [
+            ("ms_per_rt_loaded", 7.12),
+            ("ms_per_rt_alone", 0.71),
+            ("slowdown", 10.03),
+        ]
+        .map(|(metric, value)| line(Model::GilThreads, Experiment::Convoy, metric, value));
+        let cells = cells(&Figures::new(&lines), &[Model::GilThreads], 2);
+        let convoy = cells
+            .iter()
+            .find(|c| c.row == Row::Convoy)
+            .expect("a convoy cell");
+        assert_eq!(
+            convoy.measured,
+            "7.1 ms per round trip beside a CPU task (0.7 alone, 10.0×)"
+        );
+        assert_eq!((convoy.claim, convoy.verdict), (NO_CLAIM, Verdict::Shown));
     }
 
     #[test]

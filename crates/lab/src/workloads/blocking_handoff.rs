@@ -62,7 +62,7 @@ pub fn goroutines(block_ms: u64) -> Outcome {
     goroutines_with(GOROUTINES, Duration::from_millis(block_ms))
 }
 
-/// [`goroutines`] with `goroutines` ping-pong goroutines (rounded down to pairs) and a blocking
+/// [`goroutines()`] with `goroutines` ping-pong goroutines (rounded down to pairs) and a blocking
 /// call of `block`; the baseline is counted over twice `block`.
 pub fn goroutines_with(goroutines: u64, block: Duration) -> Outcome {
     let round_trips = Arc::new(AtomicU64::new(0));
