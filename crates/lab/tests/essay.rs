@@ -108,6 +108,13 @@ fn quick_table_measures_every_cell_of_every_model() {
     );
     // The gil-threads timelines draw the GIL: the ticker waits for it beside the hog.
     assert!(html.contains(r#"class="gil-wait""#), "no GIL wait drawn");
+    // Every blocking-experiment timeline marks the blocking call: recorded by the model's own
+    // thread, or (procpool, whose call runs in a worker) the worker's run that made it.
+    assert_eq!(
+        html.matches(">the blocking call (").count(),
+        5,
+        "one marked call per model"
+    );
     let pool = results
         .traces
         .iter()

@@ -58,13 +58,30 @@ pub(super) enum Busy {
 fn busy(kind: Busy, lasts: Duration) -> impl FnOnce() -> Duration + Send + 'static {
     move || match kind {
         Busy::Spin => hog_fairness::spin(lasts),
-        Busy::Block => {
-            let started = std::time::Instant::now();
-            std::thread::sleep(lasts);
-            started.elapsed()
-        }
+        Busy::Block => blocking_call(|| std::thread::sleep(lasts)),
     }
 }
+
+/// Makes the blocking call `call` and returns how long it took; a trace being recorded gets
+/// its begin and end (`blocking call begin` / `end` instants), which the report's timeline
+/// marks.
+fn blocking_call(call: impl FnOnce()) -> Duration {
+    probe::trace::record(probe::trace::EventKind::Instant {
+        name: BLOCKING_CALL_BEGIN,
+    });
+    let started = std::time::Instant::now();
+    call();
+    let took = started.elapsed();
+    probe::trace::record(probe::trace::EventKind::Instant {
+        name: BLOCKING_CALL_END,
+    });
+    took
+}
+
+/// The instant a traced blocking call begins (see [`crate::report`]'s timelines).
+pub const BLOCKING_CALL_BEGIN: &str = "blocking call begin";
+/// The instant it ends.
+pub const BLOCKING_CALL_END: &str = "blocking call end";
 
 pub(super) fn run(
     mut figures: Figures,
@@ -87,11 +104,7 @@ pub(super) fn run(
             hog_fairness::gil_threads_beside_ticker(GilMode::On, lasts, move |py| match kind {
                 Busy::Spin => hog_fairness::spin_with_checks(py, lasts),
                 // `time.sleep` in CPython releases the GIL around the system call.
-                Busy::Block => {
-                    let started = std::time::Instant::now();
-                    py.sleep(lasts);
-                    started.elapsed()
-                }
+                Busy::Block => blocking_call(|| py.sleep(lasts)),
             })
         }
         Model::Procpool => procpool(kind, lasts)?,

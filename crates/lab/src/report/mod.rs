@@ -361,7 +361,7 @@ const TIMELINES: [(&str, &str, Option<&str>); 3] = [
     (
         "blocking",
         "a 200 ms blocking system call beside a 1 ms ticker",
-        None,
+        Some("the blocking call"),
     ),
     (
         "concurrency",

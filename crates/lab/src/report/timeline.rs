@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::svg::escape;
+use crate::experiments::preemption::{BLOCKING_CALL_BEGIN, BLOCKING_CALL_END};
 
 /// One run of a task on a thread, in microseconds from the trace's start.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,6 +75,9 @@ pub struct Trace {
     pub gil_waits: Vec<GilWait>,
     /// GIL drops forced by a drop request (the switch interval ran out): thread and time.
     pub forced_drops: Vec<(u64, f64)>,
+    /// Blocking calls the experiment marked (`blocking call begin` to `end` on one thread):
+    /// begin and end, in microseconds.
+    pub blocking_calls: Vec<(f64, f64)>,
 }
 
 /// A thread waiting for the GIL, in microseconds from the trace's start.
@@ -122,6 +126,8 @@ impl Trace {
         let mut asked_for_gil: BTreeMap<u64, f64> = BTreeMap::new();
         let mut gil_waits = Vec::new();
         let mut forced_drops = Vec::new();
+        let mut calls_begun: BTreeMap<u64, f64> = BTreeMap::new();
+        let mut blocking_calls = Vec::new();
         let (mut first, mut last) = (f64::MAX, f64::MIN);
         for event in events {
             let (Some(phase), Some(name), Some(ts), Some(thread)) = (
@@ -168,6 +174,14 @@ impl Trace {
                         forced_gil_drops += 1;
                         forced_drops.push((thread, ts));
                     }
+                    if name == BLOCKING_CALL_BEGIN {
+                        calls_begun.insert(thread, ts);
+                    }
+                    if name == BLOCKING_CALL_END {
+                        if let Some(begin) = calls_begun.remove(&thread) {
+                            blocking_calls.push((begin, ts));
+                        }
+                    }
                     if name == "gil request" {
                         asked_for_gil.insert(thread, ts);
                     }
@@ -196,6 +210,7 @@ impl Trace {
             other_processes,
             gil_waits,
             forced_drops,
+            blocking_calls,
         })
     }
 
@@ -373,16 +388,23 @@ pub fn svg(title: &str, trace: &Trace, axis_us: f64, mark: Option<&str>) -> Stri
     let (start, span) = axis_of(runs, axis_us);
     let plot = WIDTH - LABEL - 10.0;
     let x = |us: f64| LABEL + (us - start) / span * plot;
-    if let Some((task, begin, end)) = mark.and_then(|_| busiest_task(runs)) {
-        let label = mark.unwrap_or_default();
+    // The marked span: a blocking call the experiment recorded, else the task that ran
+    // longest (the hog).
+    let marked = mark.and_then(|label| match trace.blocking_calls.first() {
+        Some(&(begin, end)) => Some((label.to_owned(), begin, end)),
+        None => busiest_task(runs)
+            .map(|(task, begin, end)| (format!("{label} (task {task},"), begin, end)),
+    });
+    if let Some((label, begin, end)) = marked {
+        let opened = if label.ends_with(',') { " " } else { " (" };
         let _ = write!(
             out,
-            r##"<rect x="{:.2}" y="28" width="{:.2}" height="{:.1}" fill="#f4c7c3" opacity="0.45"/><text x="{:.2}" y="26" font-size="11" fill="#a33">{} (task {task}, {:.0} ms)</text>"##,
+            r##"<rect class="marked" x="{:.2}" y="28" width="{:.2}" height="{:.1}" fill="#f4c7c3" opacity="0.45"/><text x="{:.2}" y="26" font-size="11" fill="#a33">{}{opened}{:.0} ms)</text>"##,
             x(begin),
             (x(end) - x(begin)).max(0.6),
             ROW * threads.len() as f64 + 2.0,
             x(begin) + 2.0,
-            escape(label),
+            escape(&label),
             (end - begin) / 1e3
         );
     }
@@ -579,6 +601,29 @@ mod tests {
         // A trace without GIL events draws no GIL track.
         let plain = svg("t", &Trace::default(), 0.0, None);
         assert!(!plain.contains("GIL"));
+    }
+
+    #[test]
+    fn a_recorded_blocking_call_is_the_marked_span() {
+        let trace = r#"{"traceEvents":[
+            {"name":"task 1","ph":"B","ts":0.0,"pid":1,"tid":1},
+            {"name":"blocking call begin","ph":"i","s":"t","ts":10.0,"pid":1,"tid":1},
+            {"name":"task 2","ph":"B","ts":11.0,"pid":1,"tid":2},
+            {"name":"task 2","ph":"E","ts":12.0,"pid":1,"tid":2},
+            {"name":"blocking call end","ph":"i","s":"t","ts":2010.0,"pid":1,"tid":1},
+            {"name":"task 1","ph":"E","ts":3000.0,"pid":1,"tid":1}
+        ]}"#;
+        let trace = Trace::parse(trace).expect("a chrome trace");
+        assert_eq!(trace.blocking_calls, vec![(10.0, 2010.0)]);
+        let picture = svg("t", &trace, 0.0, Some("the blocking call"));
+        // The call's 2 ms, not task 1's 3 ms run around it.
+        assert!(picture.contains(">the blocking call (2 ms)<"), "{picture}");
+        // Without a recorded call the longest-running task is marked, with its id.
+        let hog = Trace {
+            blocking_calls: Vec::new(),
+            ..trace
+        };
+        assert!(svg("t", &hog, 0.0, Some("the hog")).contains(">the hog (task 1, 3 ms)<"));
     }
 
     #[test]
