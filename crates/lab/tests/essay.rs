@@ -108,6 +108,10 @@ fn quick_table_measures_every_cell_of_every_model() {
     );
     // The gil-threads timelines draw the GIL: the ticker waits for it beside the hog.
     assert!(html.contains(r#"class="gil-wait""#), "no GIL wait drawn");
+    assert!(
+        html.contains(r#"<table id="loop-delay">"#),
+        "no event-loop delay"
+    );
     // Every blocking-experiment timeline marks the blocking call: recorded by the model's own
     // thread, or (procpool, whose call runs in a worker) the worker's run that made it.
     assert_eq!(
@@ -147,6 +151,16 @@ fn quick_table_measures_every_cell_of_every_model() {
     for model in MODELS {
         let hog = figure(&results, model, "preemption", "hog_ms");
         let delay = figure(&results, model, "preemption", "worst_tick_delay_ms");
+        // The event-loop delay's percentiles lie under the worst tick.
+        for experiment in ["preemption", "blocking"] {
+            let p50 = figure(&results, model, experiment, "tick_delay_p50_ms");
+            let p99 = figure(&results, model, experiment, "tick_delay_p99_ms");
+            let worst = figure(&results, model, experiment, "worst_tick_delay_ms");
+            assert!(
+                p50 <= p99 && p99 <= worst,
+                "{model} {experiment}: p50 {p50}, p99 {p99}, worst {worst}"
+            );
+        }
         if EVENT_LOOPS.contains(&model) {
             assert!(
                 delay > 0.7 * hog,

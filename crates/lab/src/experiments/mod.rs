@@ -7,9 +7,9 @@
 //! | ------------- | -------------------------------------------------------- | ------------------------------------------------------- |
 //! | `parallelism` | cpu-parallel with W = 1 .. cores workers                 | `wall_ms_w<W>`, `speedup_w<W>`                          |
 //! | `concurrency` | N waits of 100 ms started at once; /proc sampled         | `wall_ms`, `in_flight_max`, `tasks`, `os_threads_max`, `processes_max` |
-//! | `preemption`  | a hog with no yield point of its model's kind beside a 1 ms ticker, one CPU's worth of runtime | `worst_tick_delay_ms`, `hog_ms` |
+//! | `preemption`  | a hog with no yield point of its model's kind beside a 1 ms ticker, one CPU's worth of runtime | `worst_tick_delay_ms`, `tick_delay_p50_ms`, `tick_delay_p99_ms`, `hog_ms` |
 //! | `switching`   | yields in a loop; round trips between two tasks          | `ns_per_yield`, `ns_per_round_trip`                     |
-//! | `blocking`    | a 200 ms blocking system call beside the 1 ms ticker     | `worst_tick_delay_ms`, `call_ms`                        |
+//! | `blocking`    | a 200 ms blocking system call beside the 1 ms ticker     | `worst_tick_delay_ms`, `tick_delay_p50_ms`, `tick_delay_p99_ms`, `call_ms` |
 //! | `spawn`       | N empty tasks started, then joined                       | `ns_per_task`, `tasks`                                  |
 //! | `memory`      | N tasks waiting on one event                             | `bytes_per_task`, `tasks`                               |
 //! | `startup`     | from nothing to a first task's result, cold              | `startup_us`, `exec_to_result_us` (a fresh process, timed from outside) |

@@ -116,6 +116,16 @@ pub(super) fn run(
         outcome.worst_tick_delay.as_secs_f64() * 1e3,
         "ms",
     )?;
+    figures.add(
+        "tick_delay_p50_ms",
+        outcome.tick_delay_p50.as_secs_f64() * 1e3,
+        "ms",
+    )?;
+    figures.add(
+        "tick_delay_p99_ms",
+        outcome.tick_delay_p99.as_secs_f64() * 1e3,
+        "ms",
+    )?;
     let busy_metric = match kind {
         Busy::Spin => "hog_ms",
         Busy::Block => "call_ms",

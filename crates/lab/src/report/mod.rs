@@ -476,6 +476,38 @@ fn latencies(out: &mut String, results: &Results, models: &[Model], dir: &Path) 
         &lengths,
     ));
     out.push_str("\n</div>\n");
+    loop_delay(out, results, models);
+}
+
+/// The event-loop delay of every model: how late the preemption and blocking experiments'
+/// 1 ms ticker woke, tick by tick (what Node's `monitorEventLoopDelay` and clinic.js report,
+/// measured the same way for every model, from the experiments' own figures).
+fn loop_delay(out: &mut String, results: &Results, models: &[Model]) {
+    out.push_str("<h3>Event-loop delay</h3>\n<p class=\"meta\">How late the 1 ms ticker woke at each tick, beside the hog and beside the 200 ms blocking call: p50 / p99 / worst over the ticks of one run (Node's <code>monitorEventLoopDelay</code>, for every model).</p>\n<table id=\"loop-delay\"><tr><th>model</th><th>beside the hog</th><th>beside the blocking call</th></tr>\n");
+    for &model in models {
+        let cell = |experiment: &str| {
+            let get = |metric| figure(results, model, experiment, metric);
+            match (
+                get("tick_delay_p50_ms"),
+                get("tick_delay_p99_ms"),
+                get("worst_tick_delay_ms"),
+            ) {
+                (Some(p50), Some(p99), Some(worst)) => {
+                    format!("{p50:.2} / {p99:.2} / {worst:.2} ms")
+                }
+                _ => "not measured".to_owned(),
+            }
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{} ({})</td><td>{}</td><td>{}</td></tr>",
+            column(model),
+            model.name(),
+            cell("preemption"),
+            cell("blocking")
+        );
+    }
+    out.push_str("</table>\n");
 }
 
 /// What each scheduler did during the concurrency and preemption runs, from its own events:

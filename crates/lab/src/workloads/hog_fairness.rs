@@ -18,7 +18,7 @@
 //! checksum is the goroutines that finished with their checks holding (2): the hog spun at least
 //! `spin`, the ticker ticked at least once and no sleep returned early.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::hint::black_box;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +46,11 @@ pub struct Outcome {
     pub checksum: u64,
     /// The largest time beyond [`TICK`] that one tick took.
     pub worst_tick_delay: Duration,
+    /// The median time beyond [`TICK`] of the ticks (nearest rank): with the two below, the
+    /// event-loop delay Node's `monitorEventLoopDelay` reports, for any model.
+    pub tick_delay_p50: Duration,
+    /// The 99th percentile of the same (nearest rank).
+    pub tick_delay_p99: Duration,
     /// Ticks the ticker made.
     pub ticks: u64,
     /// How long the hog spun.
@@ -53,7 +58,7 @@ pub struct Outcome {
 }
 
 /// What the ticker saw, tick by tick.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ticks {
     /// The largest time beyond [`TICK`] that one wait took.
     pub worst: Duration,
@@ -61,6 +66,8 @@ pub struct Ticks {
     pub ticks: u64,
     /// Whether a wait returned early.
     pub early: bool,
+    /// Each wait's time beyond [`TICK`], in the order made.
+    pub delays: Vec<Duration>,
 }
 
 impl Ticks {
@@ -69,7 +76,9 @@ impl Ticks {
     /// end early at all).
     pub fn record(&mut self, took: Duration, slack: Duration) {
         self.early |= took + slack < TICK;
-        self.worst = self.worst.max(took.saturating_sub(TICK));
+        let delay = took.saturating_sub(TICK);
+        self.worst = self.worst.max(delay);
+        self.delays.push(delay);
         self.ticks += 1;
     }
 }
@@ -88,6 +97,11 @@ pub fn outcome(
         outcome.checksum += u64::from(spun >= lasts);
     }
     if let Some(ticks) = ticks {
+        let mut delays = ticks.delays;
+        delays.sort_unstable();
+        let rank = |p: usize| delays.get((p * delays.len()).div_ceil(100).saturating_sub(1));
+        outcome.tick_delay_p50 = rank(50).copied().unwrap_or_default();
+        outcome.tick_delay_p99 = rank(99).copied().unwrap_or_default();
         outcome.worst_tick_delay = ticks.worst;
         outcome.ticks = ticks.ticks;
         outcome.checksum += u64::from(started && ticks.ticks > 0 && !ticks.early);
@@ -252,13 +266,13 @@ pub fn uv_loop_beside_ticker(
     lasts: Duration,
     body: impl FnOnce() -> Duration + 'static,
 ) -> Outcome {
-    fn arm(ticks: Rc<Cell<Ticks>>, done: Rc<Cell<bool>>) {
+    fn arm(ticks: Rc<RefCell<Ticks>>, done: Rc<Cell<bool>>) {
         let armed_at = Instant::now();
         uv_loop::set_timeout(
             move || {
-                let mut seen = ticks.get();
-                seen.record(armed_at.elapsed(), Duration::ZERO);
-                ticks.set(seen);
+                ticks
+                    .borrow_mut()
+                    .record(armed_at.elapsed(), Duration::ZERO);
                 if !done.get() {
                     arm(ticks, done);
                 }
@@ -266,7 +280,7 @@ pub fn uv_loop_beside_ticker(
             TICK.as_secs_f64() * 1e3,
         );
     }
-    let ticks = Rc::new(Cell::new(Ticks::default()));
+    let ticks = Rc::new(RefCell::new(Ticks::default()));
     let done = Rc::new(Cell::new(false));
     let spun = Rc::new(Cell::new(None));
     let (ticks_in_loop, done_in_loop, spun_in_loop) = (ticks.clone(), done.clone(), spun.clone());
@@ -278,7 +292,28 @@ pub fn uv_loop_beside_ticker(
         });
     });
     match ran {
-        Ok(()) => outcome(spun.get(), lasts, Some(ticks.get()), true),
+        Ok(()) => outcome(spun.get(), lasts, Some(ticks.take()), true),
         Err(_) => Outcome::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outcome_gives_the_ticks_delays_by_nearest_rank() {
+        let mut ticks = Ticks::default();
+        // 100 ticks late by 0..=99 µs, then one 50 ms late (the hog).
+        for late in 0..100 {
+            ticks.record(TICK + Duration::from_micros(late), Duration::ZERO);
+        }
+        ticks.record(TICK + Duration::from_millis(50), Duration::ZERO);
+        let outcome = outcome(Some(TICK), TICK, Some(ticks), true);
+        assert_eq!(outcome.ticks, 101);
+        assert_eq!(outcome.tick_delay_p50, Duration::from_micros(50));
+        assert_eq!(outcome.tick_delay_p99, Duration::from_micros(99));
+        assert_eq!(outcome.worst_tick_delay, Duration::from_millis(50));
+        assert_eq!(outcome.checksum, checksum(0));
     }
 }
