@@ -24,7 +24,10 @@ pub fn record(
         Model::Goroutines => {
             let runtime = bench::goroutines::runtime(procs)?;
             probe::trace::start();
-            let measured = bench::goroutines::measure(&runtime, benchmark, size);
+            // With the run queues and steals sampled into the trace, as the main job's traces.
+            let measured = crate::experiments::sched_counters::sampled(&runtime, || {
+                bench::goroutines::measure(&runtime, benchmark, size)
+            });
             let events = probe::trace::stop();
             measured.map(|_| events)
         }

@@ -337,6 +337,11 @@ fn trace_skynet_writes_chrome_trace_json() {
         &json[..json.len().min(200)]
     );
     assert!(json.contains("\"ph\":\"B\""), "no task slices");
+    // The run queues and steals, sampled while the benchmark ran, as counter tracks.
+    assert!(
+        json.contains(r#"{"name":"runq local","cat":"counter","ph":"C""#),
+        "no run-queue counter"
+    );
     assert_balanced(&json);
     if let Ok(checked) = Command::new("python3")
         .args(["-c", "import json,sys; json.load(open(sys.argv[1]))"])

@@ -46,8 +46,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
+    sampled(runtime, || runtime.run(f))
+}
+
+/// Runs `body` on the calling thread; while a trace records, samples `runtime`'s run queues and
+/// steals every [`PERIOD`] meanwhile, and once more at the end (`schedlab trace` wraps a whole
+/// benchmark, which may run the runtime several times, in this).
+pub(crate) fn sampled<T>(runtime: &Runtime, body: impl FnOnce() -> T) -> T {
     if !trace::enabled() {
-        return runtime.run(f);
+        return body();
     }
     let done = AtomicBool::new(false);
     std::thread::scope(|scope| {
@@ -64,9 +71,9 @@ where
         if let Err(error) = sampler {
             eprintln!("schedlab: no run-queue samples in this trace: {error}");
         }
-        // Set on the way out even when `f`'s panic resumes here, so the scope's join ends.
+        // Set on the way out even when `body`'s panic resumes here, so the scope's join ends.
         let _stop = SetOnDrop(&done);
-        runtime.run(f)
+        body()
     })
 }
 
