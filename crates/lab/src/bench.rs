@@ -373,6 +373,36 @@ pub(crate) fn figure(
     ResultLine::new(model.name(), benchmark.name, metric, value, unit).map_err(BenchError::Figure)
 }
 
+/// The cpu-parallel benchmark's figures: `runner(size, workers)` timed on 1 worker, then on
+/// `procs`, each checksum checked; the speedup and both wall times.
+pub(crate) fn speedup_figures(
+    model: Model,
+    benchmark: &Benchmark,
+    size: u64,
+    procs: usize,
+    runner: impl Fn(u64, usize) -> u64,
+) -> Result<Vec<ResultLine>, BenchError> {
+    let timed = |workers: usize| {
+        let started = std::time::Instant::now();
+        let checksum = runner(size, workers);
+        let elapsed = started.elapsed();
+        goroutines::verify(benchmark, size, checksum).map(|()| goroutines::milliseconds(elapsed))
+    };
+    let one = timed(1)?;
+    let many = timed(procs)?;
+    Ok(vec![
+        figure(
+            model,
+            benchmark,
+            &format!("speedup_w{procs}"),
+            one / many,
+            "x",
+        )?,
+        figure(model, benchmark, "wall_ms_w1", one, "ms")?,
+        figure(model, benchmark, &format!("wall_ms_w{procs}"), many, "ms")?,
+    ])
+}
+
 /// Runs `runner(size)` on this thread, checks its checksum against the workload's and returns
 /// how long it took (for the models whose runners build their own event loop).
 pub(crate) fn timed(

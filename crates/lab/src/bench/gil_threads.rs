@@ -12,8 +12,6 @@
 //! | convoy             | `ms_per_round_trip_alone`, and beside a CPU-bound thread at the 5 ms    |
 //! |                    | and 1 ms switch intervals: `ms_per_round_trip_cpu`, `..._cpu_1ms`        |
 
-use std::time::Instant;
-
 use gil_threads::GilMode;
 use probe::result::ResultLine;
 
@@ -64,19 +62,13 @@ pub fn measure(
             } else {
                 GilMode::On
             };
-            let timed = |workers: usize| {
-                let started = Instant::now();
-                let checksum = cpu_parallel::gil_threads(size, workers, mode);
-                let elapsed = started.elapsed();
-                verify(benchmark, size, checksum).map(|()| milliseconds(elapsed))
-            };
-            let one = timed(1)?;
-            let many = timed(procs)?;
-            Ok(vec![
-                figure(&format!("speedup_w{procs}"), one / many, "x")?,
-                figure("wall_ms_w1", one, "ms")?,
-                figure(&format!("wall_ms_w{procs}"), many, "ms")?,
-            ])
+            super::speedup_figures(
+                Model::GilThreads,
+                benchmark,
+                size,
+                procs,
+                |size, workers| cpu_parallel::gil_threads(size, workers, mode),
+            )
         }
         Workload::Convoy => {
             let run = |interval: f64, spinner: bool| {

@@ -18,8 +18,6 @@
 //!
 //! `procs` is the number of workers (2 for every benchmark: the figures are for two).
 
-use std::time::Instant;
-
 use probe::result::ResultLine;
 use procpool::StartMethod;
 
@@ -86,21 +84,13 @@ pub fn measure(
         super::figure(Model::Procpool, benchmark, metric, value, unit)
     };
     match benchmark.workload {
-        Workload::CpuParallel => {
-            let timed = |workers: usize| {
-                let started = Instant::now();
-                let checksum = cpu_parallel::procpool(size, workers);
-                let elapsed = started.elapsed();
-                verify(benchmark, size, checksum).map(|()| milliseconds(elapsed))
-            };
-            let one = timed(1)?;
-            let many = timed(procs)?;
-            Ok(vec![
-                figure(&format!("speedup_w{procs}"), one / many, "x")?,
-                figure("wall_ms_w1", one, "ms")?,
-                figure(&format!("wall_ms_w{procs}"), many, "ms")?,
-            ])
-        }
+        Workload::CpuParallel => super::speedup_figures(
+            Model::Procpool,
+            benchmark,
+            size,
+            procs,
+            cpu_parallel::procpool,
+        ),
         Workload::MapChunksize => {
             let (chunksize, metric) = if benchmark.name == "map-chunksize1" {
                 (1, "us_per_task")
