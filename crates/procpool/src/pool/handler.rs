@@ -340,17 +340,7 @@ impl Handler {
     fn worker_ended(&mut self, index: usize) -> bool {
         let mut worker = self.workers.swap_remove(index);
         let status = worker.process.wait();
-        if probe::trace::enabled() {
-            let code = match status {
-                start::ExitStatus::Code(code) => code,
-                start::ExitStatus::Signal(signal) => -signal,
-                start::ExitStatus::Unknown => i32::MIN,
-            };
-            probe::trace::record(probe::trace::EventKind::ProcessExit {
-                pid: worker.process.pid as u32,
-                status: code,
-            });
-        }
+        trace_exit(&worker, status);
         if worker.retiring && worker.outstanding.is_empty() {
             let (status, queue_empty) = {
                 let shared = self.core.lock();
@@ -415,17 +405,7 @@ impl Handler {
                 worker.process.kill(libc::SIGKILL);
             }
             let status = worker.process.wait();
-            if probe::trace::enabled() {
-                let code = match status {
-                    start::ExitStatus::Code(code) => code,
-                    start::ExitStatus::Signal(signal) => -signal,
-                    start::ExitStatus::Unknown => i32::MIN,
-                };
-                probe::trace::record(probe::trace::EventKind::ProcessExit {
-                    pid: worker.process.pid as u32,
-                    status: code,
-                });
-            }
+            trace_exit(&worker, status);
             for task in worker.outstanding.drain(..) {
                 task.job.fail_pending(error);
             }
@@ -434,5 +414,21 @@ impl Handler {
         for task in queued {
             task.job.fail_pending(error);
         }
+    }
+}
+
+/// Records a worker's exit in a trace being recorded: its exit code, or minus the signal that
+/// ended it (`i32::MIN` when unknown).
+fn trace_exit(worker: &Worker, status: start::ExitStatus) {
+    if probe::trace::enabled() {
+        let code = match status {
+            start::ExitStatus::Code(code) => code,
+            start::ExitStatus::Signal(signal) => -signal,
+            start::ExitStatus::Unknown => i32::MIN,
+        };
+        probe::trace::record(probe::trace::EventKind::ProcessExit {
+            pid: worker.process.pid as u32,
+            status: code,
+        });
     }
 }
