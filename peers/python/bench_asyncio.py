@@ -19,10 +19,11 @@ python that peers/python/install-uvloop.sh prints) and reports model `uvloop`.
 
 import argparse
 import asyncio
-import statistics
 import subprocess
 import sys
 import time
+
+import benchlib
 
 MODEL = "cpython-asyncio"
 MODELS = {"asyncio": "cpython-asyncio", "uvloop": "uvloop"}
@@ -106,8 +107,7 @@ def peak_rss_mib():
 
 
 def check(workload, size, got, want):
-    if got != want:
-        sys.exit(f"bench_asyncio: {workload}: wrong checksum at size {size}: got {got}, want {want}")
+    benchlib.check("bench_asyncio", workload, size, got, want)
 
 
 def measure_in_child(workload, size):
@@ -125,15 +125,8 @@ def measure_in_child(workload, size):
     return figures
 
 
-def fmt(value):
-    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["all"])
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--size-scale", type=float, default=1.0)
+    parser = benchlib.parser(__doc__.splitlines()[0])
     parser.add_argument("--loop", choices=sorted(MODELS), default="asyncio")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -151,21 +144,13 @@ def main():
             print(f"{MODEL} {workload} {metric} {value} {unit}")
         return
 
-    names = list(WORKLOADS) if args.workloads == ["all"] else args.workloads
-    for name in names:
-        if name not in WORKLOADS:
-            sys.exit(f"bench_asyncio: unknown workload {name!r} (known: {', '.join(WORKLOADS)}, all)")
+    for name in benchlib.workload_names("bench_asyncio", args.workloads, WORKLOADS):
         size = max(1, round(SIZES[name] * args.size_scale))
         if name in FRESH_PROCESS:
             run = lambda: measure_in_child(name, size)  # noqa: E731
         else:
             run = lambda: WORKLOADS[name](size)  # noqa: E731
-        run()  # warm-up
-        runs = [run() for _ in range(args.reps)]
-        for index, (metric, _, unit) in enumerate(runs[0]):
-            values = [figures[index][1] for figures in runs]
-            print(f"bench: {name} {metric} runs {[round(v, 3) for v in values]} {unit}", file=sys.stderr)
-            print(f"{MODEL} {name} {metric} {fmt(statistics.median(values))} {unit}", flush=True)
+        benchlib.report(MODEL, name, run, args.reps)
 
 
 if __name__ == "__main__":

@@ -19,14 +19,14 @@ of 3 runs after 1 warm-up (per-run values go to stderr). Workloads and checksums
 Usage: bench_threads.py [--reps R] [--size-scale F] [workload ... | all]
 """
 
-import argparse
 import functools
 import os
 import socket
-import statistics
 import sys
 import threading
 import time
+
+import benchlib
 
 MODEL = "cpython-threads"
 SIZES = {"cpu-parallel": 8, "convoy": 200}
@@ -150,33 +150,14 @@ WORKLOADS = {"cpu-parallel": cpu_parallel, "convoy": convoy}
 
 
 def check(workload, size, got, want):
-    if got != want:
-        sys.exit(f"bench_threads: {workload}: wrong checksum at size {size}: got {got}, want {want}")
-
-
-def fmt(value):
-    return f"{value:.2f}" if abs(value) < 100 else f"{value:.1f}"
+    benchlib.check("bench_threads", workload, size, got, want)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["all"])
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--size-scale", type=float, default=1.0)
-    args = parser.parse_args()
-
-    names = list(WORKLOADS) if args.workloads == ["all"] else args.workloads
-    for name in names:
-        if name not in WORKLOADS:
-            sys.exit(f"bench_threads: unknown workload {name!r} (known: {', '.join(WORKLOADS)}, all)")
+    args = benchlib.parser(__doc__.splitlines()[0]).parse_args()
+    for name in benchlib.workload_names("bench_threads", args.workloads, WORKLOADS):
         size = max(1, round(SIZES[name] * args.size_scale))
-        WORKLOADS[name](size)  # warm-up
-        runs = [WORKLOADS[name](size) for _ in range(args.reps)]
-        print(f"{MODEL} {name} procs 2 count", flush=True)
-        for index, (metric, _, unit) in enumerate(runs[0]):
-            values = [figures[index][1] for figures in runs]
-            print(f"bench: {name} {metric} runs {[round(v, 3) for v in values]} {unit}", file=sys.stderr)
-            print(f"{MODEL} {name} {metric} {fmt(statistics.median(values))} {unit}", flush=True)
+        benchlib.report(MODEL, name, lambda: WORKLOADS[name](size), args.reps, procs=2)
 
 
 if __name__ == "__main__":
