@@ -490,6 +490,23 @@ def echo_queue(ping, pong):
         pong.put(value)
 
 
+def thread_round_trips(count):
+    """Hands 0 .. count-1 to a thread over one queue and takes each back over another; returns
+    the sum of what came back and the nanoseconds it took (switching and handoff share it)."""
+    ping, pong = queue.Queue(), queue.Queue()
+    echo = threading.Thread(target=echo_queue, args=(ping, pong))
+    echo.start()
+    started = time.perf_counter_ns()
+    total = 0
+    for i in range(count):
+        ping.put(i)
+        total += pong.get()
+    elapsed = time.perf_counter_ns() - started
+    ping.put(None)
+    echo.join()
+    return total, elapsed
+
+
 def echo_value(value):
     return value
 
@@ -507,17 +524,7 @@ def switching(figures, peer, quick, cores):
         for _ in range(yields):
             time.sleep(0)
         yield_ns = time.perf_counter_ns() - started
-        ping, pong = queue.Queue(), queue.Queue()
-        echo = threading.Thread(target=echo_queue, args=(ping, pong))
-        echo.start()
-        started = time.perf_counter_ns()
-        total = 0
-        for i in range(rounds):
-            ping.put(i)
-            total += pong.get()
-        round_trip_ns = time.perf_counter_ns() - started
-        ping.put(None)
-        echo.join()
+        total, round_trip_ns = thread_round_trips(rounds)
     elif peer == "cpython-asyncio":
         async def main():
             started = time.perf_counter_ns()
@@ -679,25 +686,10 @@ def handed_off(n):
     return n
 
 
-def serve_requests(requests, replies):
-    while (n := requests.get()) is not None:
-        replies.put(n)
-
-
 def handoff(figures, peer, quick, cores):
     count = 2_000 if quick else 20_000
     if peer == "cpython-threads":
-        requests, replies = queue.Queue(), queue.Queue()
-        worker = threading.Thread(target=serve_requests, args=(requests, replies))
-        worker.start()
-        started = time.perf_counter_ns()
-        total = 0
-        for n in range(count):
-            requests.put(n)
-            total += replies.get()
-        elapsed = time.perf_counter_ns() - started
-        requests.put(None)
-        worker.join()
+        total, elapsed = thread_round_trips(count)
     elif peer == "cpython-asyncio":
         async def main():
             loop = asyncio.get_running_loop()
