@@ -513,6 +513,14 @@ fn report(
     out.flush().map_err(BenchError::Output)
 }
 
+/// The `p`-th percentile (0..=100) of `values`, nearest rank; `None` when empty.
+pub(crate) fn percentile<T: Copy + PartialOrd>(values: &[T], p: f64) -> Option<T> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.saturating_sub(1)).copied()
+}
+
 /// The middle value after sorting (the upper middle for an even count); 0 for none.
 pub fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();

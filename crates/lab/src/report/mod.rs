@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use probe::result::ResultLine;
 
+use crate::bench::percentile;
 use crate::essay::Results;
 use crate::experiments::Experiment;
 use crate::model::Model;
@@ -418,14 +419,6 @@ fn trace_of(
         .find(|t| t.model == model.name() && t.experiment == experiment)?;
     let text = fs::read_to_string(dir.join(&record.path)).ok()?;
     timeline::Trace::parse(&text)
-}
-
-/// The `p`-th percentile (0..=100) of `values`, nearest rank; `None` when empty.
-fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.saturating_sub(1)).copied()
 }
 
 /// Wake-to-run latency (how long a woken task waited for a thread) and run length (how long a

@@ -97,11 +97,9 @@ pub fn outcome(
         outcome.checksum += u64::from(spun >= lasts);
     }
     if let Some(ticks) = ticks {
-        let mut delays = ticks.delays;
-        delays.sort_unstable();
-        let rank = |p: usize| delays.get((p * delays.len()).div_ceil(100).saturating_sub(1));
-        outcome.tick_delay_p50 = rank(50).copied().unwrap_or_default();
-        outcome.tick_delay_p99 = rank(99).copied().unwrap_or_default();
+        let delay = |p| crate::bench::percentile(&ticks.delays, p).unwrap_or_default();
+        outcome.tick_delay_p50 = delay(50.0);
+        outcome.tick_delay_p99 = delay(99.0);
         outcome.worst_tick_delay = ticks.worst;
         outcome.ticks = ticks.ticks;
         outcome.checksum += u64::from(started && ticks.ticks > 0 && !ticks.early);
