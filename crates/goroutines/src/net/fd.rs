@@ -8,12 +8,23 @@
 //!                                     WouldBlock -> wait(mode), then try again }
 //!   wait, goroutine:    register once; arm the deadline timer once; PollDesc::wait(mode)
 //!   wait, plain thread: libc::poll(fd, mode, time left)
+//!
+//!   io_stream(mode, len, op): as io, but an op that moves fewer than len bytes drained the
+//!                  socket: remember the poller's event count from before it; the next
+//!                  io_stream of mode waits at once if no event came since (no EAGAIN call)
 //! ```
 //!
 //! Invariants:
 //! - A wait always follows a `WouldBlock` of the same operation: with edge-triggered readiness
 //!   that is the only safe moment to wait, since the edge that ends the wait can only come after
 //!   the kernel said "empty" (or "full").
+//!   The one exception is `io_stream`'s drained hint (Tokio's "clear readiness on a short read"):
+//!   a TCP read that returns fewer bytes than asked emptied the receive queue, so the next read
+//!   would only fetch the `EAGAIN`. It may wait instead, provided no event of that direction came
+//!   since the short read's system call began (`PollDesc::clear_if_no_event_since`): data that
+//!   arrives after the call makes an event later, just as after an `EAGAIN`. This saves one system
+//!   call per request on a request-response connection. Datagrams never use it: a short datagram
+//!   says nothing about the next one.
 //! - One operation per direction at a time (`read_turn`, `write_turn`; Go's `fdMutex` read and
 //!   write locks): a `PollDesc` semaphore holds one waiter, and two goroutines reading one
 //!   socket through clones would otherwise steal each other's wake-ups.
@@ -52,7 +63,15 @@ pub(crate) struct NetFd<S: AsRawFd> {
     /// Nanoseconds; 0: no timeout (a zero timeout is refused when set).
     read_timeout: AtomicU64,
     write_timeout: AtomicU64,
+    /// `io_stream`'s drained hints, one per direction: `DRAINED | events` when the last
+    /// operation came back short with the poller's event count at `events` before it; 0: none.
+    /// Read and written only under the direction's turn.
+    read_drained: AtomicU64,
+    write_drained: AtomicU64,
 }
+
+/// Marks a drained hint as set (event counts are 32 bits).
+const DRAINED: u64 = 1 << 32;
 
 impl<S: AsRawFd> NetFd<S> {
     pub(crate) fn new(socket: S) -> NetFd<S> {
@@ -64,6 +83,8 @@ impl<S: AsRawFd> NetFd<S> {
             write_turn: Mutex::new(()),
             read_timeout: AtomicU64::new(0),
             write_timeout: AtomicU64::new(0),
+            read_drained: AtomicU64::new(0),
+            write_drained: AtomicU64::new(0),
         }
     }
 
@@ -100,6 +121,63 @@ impl<S: AsRawFd> NetFd<S> {
         match self.timeout_slot(mode).load(Ordering::Relaxed) {
             0 => None,
             nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    fn drained_slot(&self, mode: Mode) -> &AtomicU64 {
+        match mode {
+            Mode::Read => &self.read_drained,
+            Mode::Write => &self.write_drained,
+        }
+    }
+
+    /// `io` for a byte stream, where `op` moves at most `len` bytes and returns how many: an
+    /// operation that moves fewer drained the socket's queue (reads) or filled its buffer
+    /// (writes), and the next one waits for an event before its system call rather than after
+    /// an `EAGAIN` (see the module's invariants). Only on a goroutine: a plain thread polls.
+    pub(crate) fn io_stream(
+        &self,
+        mode: Mode,
+        len: usize,
+        mut op: impl FnMut(&S) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        let timeout = self.timeout(mode);
+        let _turn = match mode {
+            Mode::Read => self.read_turn.lock(),
+            Mode::Write => self.write_turn.lock(),
+        };
+        let hint = self.drained_slot(mode).swap(0, Ordering::Relaxed);
+        let pd = match self.registration.get() {
+            Some(registration) if current_g().is_some() => registration.pd,
+            _ => {
+                return match attempt(&self.socket, &mut op) {
+                    Some(result) => result,
+                    None => self.io_slow(mode, timeout, op),
+                }
+            }
+        };
+        let mut deadline = None;
+        // Whether the queue may hold something: else wait before trying.
+        let mut try_first = hint & DRAINED == 0 || !pd.clear_if_no_event_since(mode, hint as u32);
+        loop {
+            if try_first {
+                let events = pd.events(mode);
+                match attempt(&self.socket, &mut op) {
+                    Some(Ok(n)) => {
+                        if n > 0 && n < len {
+                            self.drained_slot(mode)
+                                .store(DRAINED | u64::from(events), Ordering::Relaxed);
+                        }
+                        return Ok(n);
+                    }
+                    Some(result) => return result,
+                    None => count_would_block(),
+                }
+            }
+            try_first = true;
+            // The deadline starts at the first wait, as in `io`.
+            let deadline = deadline.get_or_insert_with(|| Deadline::after(timeout));
+            self.wait(mode, deadline)?;
         }
     }
 
@@ -140,6 +218,7 @@ impl<S: AsRawFd> NetFd<S> {
         // Dropped on every return, which disarms its timer before `io` returns.
         let mut deadline = Deadline::after(timeout);
         loop {
+            count_would_block();
             self.wait(mode, &mut deadline)?;
             if let Some(result) = attempt(&self.socket, &mut op) {
                 return result;
@@ -215,6 +294,13 @@ fn attempt<S, R>(socket: &S, op: &mut impl FnMut(&S) -> io::Result<R>) -> Option
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             result => return Some(result),
         }
+    }
+}
+
+/// Counts an operation the kernel answered `EAGAIN` in the runtime's `Stats` (on a goroutine).
+fn count_would_block() {
+    if let Some(netpoll) = current_netpoll() {
+        netpoll.count_would_block();
     }
 }
 

@@ -274,23 +274,28 @@ impl TcpStream {
 
 impl Read for &TcpStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.fd.io(Mode::Read, |mut socket| socket.read(buf))
+        let len = buf.len();
+        self.fd
+            .io_stream(Mode::Read, len, |mut socket| socket.read(buf))
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         self.fd
-            .io(Mode::Read, |mut socket| socket.read_vectored(bufs))
+            .io_stream(Mode::Read, len, |mut socket| socket.read_vectored(bufs))
     }
 }
 
 impl Write for &TcpStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.fd.io(Mode::Write, |mut socket| socket.write(buf))
+        self.fd
+            .io_stream(Mode::Write, buf.len(), |mut socket| socket.write(buf))
     }
 
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let len = bufs.iter().map(|b| b.len()).sum();
         self.fd
-            .io(Mode::Write, |mut socket| socket.write_vectored(bufs))
+            .io_stream(Mode::Write, len, |mut socket| socket.write_vectored(bufs))
     }
 
     /// Nothing to flush: writes go straight to the socket.

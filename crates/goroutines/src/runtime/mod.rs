@@ -219,6 +219,10 @@ pub struct Stats {
     pub runnext: u64,
     /// Goroutines waiting on the global run queue now.
     pub runq_global: u64,
+    /// Socket operations of goroutines that the kernel answered `EAGAIN`: system calls that
+    /// moved nothing before the goroutine parked (a stream read that came back short skips its
+    /// `EAGAIN`, see `net`).
+    pub net_would_blocks: u64,
 }
 
 impl Runtime {
@@ -267,6 +271,7 @@ impl Runtime {
             runq_local: ps.clone().map(|p| p.runq.ring_len() as u64).sum(),
             runnext: ps.filter(|p| p.runq.has_runnext()).count() as u64,
             runq_global: self.sched.global_len() as u64,
+            net_would_blocks: self.sched.netpoll.would_blocks(),
         }
     }
 

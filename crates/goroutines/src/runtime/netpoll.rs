@@ -16,6 +16,12 @@
 //!   exactly once.
 //! - No thread owns the poller: whichever idle M gets the lock blocks in it, until the earliest
 //!   timer; the others do not wait for it. sysmon polls when nobody has for 10 ms.
+//! - Each direction counts the events the poller delivered to it (`rticks`/`wticks`; Tokio's
+//!   readiness tick). A stream operation that came back short drained the socket: it snapshots
+//!   the count before its system call, and the next operation may park without first asking the
+//!   kernel for the `EAGAIN` when no event came since (`clear_if_no_event_since`). The poller
+//!   bumps the count before it touches `rg`/`wg`, so a waiter that still sees the old count
+//!   cannot miss that event's `READY`.
 //! - A `PollDesc` is never freed, only reused (Go's `pollcache`): an event still in flight for a
 //!   closed socket finds a live descriptor, and its token's sequence number (`seq`, bumped on
 //!   reuse) tells it is stale.
@@ -46,6 +52,14 @@ pub(crate) struct PollDesc {
     rg: AtomicUsize,
     /// Writers: as `rg`.
     wg: AtomicUsize,
+    /// Events delivered to readers / writers so far (wrapping).
+    rticks: AtomicU32,
+    wticks: AtomicU32,
+    /// An event said the read / write side is closed or in error: final states, which a short
+    /// operation says nothing about (a read that returns the last bytes leaves the end of file
+    /// behind), so the drained hint no longer applies (Tokio never clears `READ_CLOSED` either).
+    rclosed: AtomicBool,
+    wclosed: AtomicBool,
     /// Bumped on every reuse; events carrying an older one are stale.
     seq: AtomicU32,
     /// Set by `close`: waiters wake with an error and new waits fail.
@@ -67,6 +81,10 @@ impl PollDesc {
         PollDesc {
             rg: AtomicUsize::new(PD_NIL),
             wg: AtomicUsize::new(PD_NIL),
+            rticks: AtomicU32::new(0),
+            wticks: AtomicU32::new(0),
+            rclosed: AtomicBool::new(false),
+            wclosed: AtomicBool::new(false),
             seq: AtomicU32::new(0),
             closing: AtomicBool::new(false),
             rd_expired: AtomicBool::new(false),
@@ -79,6 +97,43 @@ impl PollDesc {
             Mode::Read => &self.rg,
             Mode::Write => &self.wg,
         }
+    }
+
+    fn ticks(&self, mode: Mode) -> &AtomicU32 {
+        match mode {
+            Mode::Read => &self.rticks,
+            Mode::Write => &self.wticks,
+        }
+    }
+
+    fn closed(&self, mode: Mode) -> &AtomicBool {
+        match mode {
+            Mode::Read => &self.rclosed,
+            Mode::Write => &self.wclosed,
+        }
+    }
+
+    /// How many events of `mode` the poller has delivered: a snapshot to take before an
+    /// operation's system call, for [`PollDesc::clear_if_no_event_since`].
+    pub(crate) fn events(&self, mode: Mode) -> u32 {
+        self.ticks(mode).load(Ordering::SeqCst)
+    }
+
+    /// Forgets a pending `READY` of `mode` and says whether no event came since the snapshot
+    /// `events` and the side is not closed. True means the operation that took the snapshot
+    /// drained the socket and nothing arrived after it that the poller has reported: the caller
+    /// may `wait` without trying the operation first, as after an `EAGAIN`. Data that arrives
+    /// later makes an event that either bumps the count before our load (false: try the
+    /// operation) or finds `NIL` or our G after it, and so sets `READY` or readies us. The poller
+    /// sets `closed` before it bumps the count, so a close reported before the snapshot is seen.
+    pub(crate) fn clear_if_no_event_since(&self, mode: Mode, events: u32) -> bool {
+        if self.closed(mode).load(Ordering::SeqCst) {
+            return false;
+        }
+        let _ =
+            self.sem(mode)
+                .compare_exchange(PD_READY, PD_NIL, Ordering::SeqCst, Ordering::SeqCst);
+        self.events(mode) == events
     }
 
     fn expired(&self, mode: Mode) -> &AtomicBool {
@@ -224,6 +279,8 @@ pub(crate) struct NetPoll {
     registered: AtomicUsize,
     /// Free descriptors for reuse.
     cache: Mutex<Vec<&'static PollDesc>>,
+    /// Socket operations of goroutines that the kernel answered `EAGAIN` (`Stats`).
+    would_blocks: AtomicU64,
 }
 
 impl NetPoll {
@@ -240,6 +297,7 @@ impl NetPoll {
             lastpoll: AtomicU64::new(probe::clock::now_ns()),
             registered: AtomicUsize::new(0),
             cache: Mutex::new(Vec::new()),
+            would_blocks: AtomicU64::new(0),
         })
     }
 
@@ -258,6 +316,8 @@ impl NetPoll {
         pd.rg.store(PD_NIL, Ordering::Relaxed);
         pd.wg.store(PD_NIL, Ordering::Relaxed);
         pd.closing.store(false, Ordering::Relaxed);
+        pd.rclosed.store(false, Ordering::Relaxed);
+        pd.wclosed.store(false, Ordering::Relaxed);
         pd.rd_expired.store(false, Ordering::Relaxed);
         pd.wd_expired.store(false, Ordering::Relaxed);
         if let Err(e) =
@@ -364,14 +424,27 @@ impl NetPoll {
             if token >> ADDR_BITS != seq {
                 continue; // a stale event of the descriptor's previous socket
             }
-            let (r, w) = (
-                event.is_readable() || event.is_read_closed() || event.is_error(),
-                event.is_writable() || event.is_write_closed() || event.is_error(),
+            let (r_closed, w_closed) = (
+                event.is_read_closed() || event.is_error(),
+                event.is_write_closed() || event.is_error(),
             );
+            let (r, w) = (
+                event.is_readable() || r_closed,
+                event.is_writable() || w_closed,
+            );
+            // Closed first, then count, then READY: see `clear_if_no_event_since`.
+            if r_closed {
+                pd.rclosed.store(true, Ordering::SeqCst);
+            }
+            if w_closed {
+                pd.wclosed.store(true, Ordering::SeqCst);
+            }
             if r {
+                pd.rticks.fetch_add(1, Ordering::SeqCst);
                 ready.extend(pd.unblock(Mode::Read, true));
             }
             if w {
+                pd.wticks.fetch_add(1, Ordering::SeqCst);
                 ready.extend(pd.unblock(Mode::Write, true));
             }
         }
@@ -390,6 +463,16 @@ impl NetPoll {
         if self.blocked.load(Ordering::SeqCst) && when < self.until.load(Ordering::SeqCst) {
             let _ = self.waker.wake();
         }
+    }
+
+    /// Counts a socket operation that found its socket not ready.
+    pub(crate) fn count_would_block(&self) {
+        self.would_blocks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Socket operations of goroutines that found their socket not ready so far.
+    pub(crate) fn would_blocks(&self) -> u64 {
+        self.would_blocks.load(Ordering::Relaxed)
     }
 
     /// `probe::clock` time of the last poll, or 0 while an M is blocked in one.

@@ -40,6 +40,9 @@ const RETAKE_GRACE_NS: u64 = 2_000_000;
 /// sysmon's shortest and longest sleep.
 const MIN_DELAY: Duration = Duration::from_micros(20);
 const MAX_DELAY: Duration = Duration::from_millis(10);
+/// Rounds without a retake that sysmon sleeps `MIN_DELAY` before it starts doubling (Go: "start
+/// doubling the sleep after 1ms").
+const IDLE_ROUNDS_BEFORE_BACKOFF: u32 = 50;
 /// sysmon's longest sleep while some P holds a deferred wake-up: how long a goroutine readied
 /// by one that then runs on without blocking may wait for a thread (see `Sched::ready`).
 const DEFERRED_WAKE_DELAY: Duration = Duration::from_millis(1);
@@ -187,8 +190,12 @@ fn run(sched: &'static Sched) {
                 sched.sysmon_note.sleep();
             }
             sched.sysmon_waiting.store(false, Ordering::SeqCst);
+            // Look again soon, so a goroutine that starts hogging its P right away is seen
+            // within microseconds, but back off from the first round on: most wake-ups are
+            // network traffic between idle spells, and 50 rounds of 20 us after each of them
+            // (Go's restart after a syscall wake) cost a busy echo server a tenth of its CPU.
             delay = MIN_DELAY;
-            idle_rounds = 0;
+            idle_rounds = IDLE_ROUNDS_BEFORE_BACKOFF;
             continue;
         }
         std::thread::sleep(delay);
@@ -216,7 +223,7 @@ fn run(sched: &'static Sched) {
         } else {
             idle_rounds += 1;
         }
-        delay = if suspicious || idle_rounds <= 50 {
+        delay = if suspicious || idle_rounds <= IDLE_ROUNDS_BEFORE_BACKOFF {
             // Something runs long: look again soon, so a hog loses its P within ~1 ms of
             // its grace period.
             MIN_DELAY.max(if suspicious {
