@@ -44,6 +44,9 @@ mod idle;
 #[cfg(loom)]
 #[path = "runtime/runq.rs"]
 mod runq;
+#[cfg(loom)]
+#[path = "runtime/netpoll/sem.rs"]
+mod sem;
 
 #[cfg(not(loom))]
 pub mod chan;

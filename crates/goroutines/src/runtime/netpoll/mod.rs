@@ -10,18 +10,18 @@
 //! Invariants:
 //! - Each fd is registered once (by `crate::net`, when a goroutine first has to wait on it),
 //!   edge-triggered for both directions (Go's register-once model): no re-arming system calls.
-//! - `rg`/`wg` are binary semaphores (Go's `pdReady`/G/nil): `READY` means an event arrived that
-//!   nobody consumed yet; a G pointer means that goroutine is parked waiting. A G is stored only
-//!   by its own `gopark`'s unlockf (after the switch), and taken only by a swap, so it is readied
-//!   exactly once.
+//! - `rg`/`wg` are binary semaphores (Go's `pdReady`/G/nil, `sem.rs`): `READY` means an event
+//!   arrived that nobody consumed yet; a G pointer means that goroutine is parked waiting. A G is
+//!   stored only by its own `gopark`'s unlockf (after the switch), and taken only by a swap, so
+//!   it is readied exactly once.
 //! - No thread owns the poller: whichever idle M gets the lock blocks in it, until the earliest
 //!   timer; the others do not wait for it. sysmon polls when nobody has for 10 ms.
-//! - Each direction counts the events the poller delivered to it (`rticks`/`wticks`; Tokio's
-//!   readiness tick). A stream operation that came back short drained the socket: it snapshots
-//!   the count before its system call, and the next operation may park without first asking the
-//!   kernel for the `EAGAIN` when no event came since (`clear_if_no_event_since`). The poller
-//!   bumps the count before it touches `rg`/`wg`, so a waiter that still sees the old count
-//!   cannot miss that event's `READY`.
+//! - Each semaphore counts the events the poller delivered to it (Tokio's readiness tick). A
+//!   stream operation that came back short drained the socket: it snapshots the count before its
+//!   system call, and the next operation may park without first asking the kernel for the
+//!   `EAGAIN` when no event came since (`clear_if_no_event_since`). The poller bumps the count
+//!   before it touches the semaphore, so a waiter that still sees the old count cannot miss that
+//!   event's `READY` (`sem.rs` has the argument and its loom model).
 //! - A `PollDesc` is never freed, only reused (Go's `pollcache`): an event still in flight for a
 //!   closed socket finds a live descriptor, and its token's sequence number (`seq`, bumped on
 //!   reuse) tells it is stale.
@@ -34,11 +34,9 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 
 use super::g::{current_g, gopark, GRef, WaitReason};
 use crate::loom::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use sem::PollSem;
 
-/// Nobody waits and no event is pending.
-const PD_NIL: usize = 0;
-/// An event arrived that no waiter consumed yet.
-const PD_READY: usize = 1;
+mod sem;
 
 /// The token of the poller's own waker.
 const WAKER_TOKEN: Token = Token(usize::MAX);
@@ -48,18 +46,10 @@ const ADDR_MASK: usize = (1 << ADDR_BITS) - 1;
 
 /// Per-socket wait state (Go's `pollDesc`).
 pub(crate) struct PollDesc {
-    /// Readers: `PD_NIL`, `PD_READY` or a parked G.
-    rg: AtomicUsize,
-    /// Writers: as `rg`.
-    wg: AtomicUsize,
-    /// Events delivered to readers / writers so far (wrapping).
-    rticks: AtomicU32,
-    wticks: AtomicU32,
-    /// An event said the read / write side is closed or in error: final states, which a short
-    /// operation says nothing about (a read that returns the last bytes leaves the end of file
-    /// behind), so the drained hint no longer applies (Tokio never clears `READ_CLOSED` either).
-    rclosed: AtomicBool,
-    wclosed: AtomicBool,
+    /// Readers' semaphore (Go's `rg`).
+    rg: PollSem,
+    /// Writers' semaphore (Go's `wg`).
+    wg: PollSem,
     /// Bumped on every reuse; events carrying an older one are stale.
     seq: AtomicU32,
     /// Set by `close`: waiters wake with an error and new waits fail.
@@ -79,12 +69,8 @@ pub(crate) enum Mode {
 impl PollDesc {
     fn new() -> PollDesc {
         PollDesc {
-            rg: AtomicUsize::new(PD_NIL),
-            wg: AtomicUsize::new(PD_NIL),
-            rticks: AtomicU32::new(0),
-            wticks: AtomicU32::new(0),
-            rclosed: AtomicBool::new(false),
-            wclosed: AtomicBool::new(false),
+            rg: PollSem::new(),
+            wg: PollSem::new(),
             seq: AtomicU32::new(0),
             closing: AtomicBool::new(false),
             rd_expired: AtomicBool::new(false),
@@ -92,48 +78,24 @@ impl PollDesc {
         }
     }
 
-    fn sem(&self, mode: Mode) -> &AtomicUsize {
+    fn sem(&self, mode: Mode) -> &PollSem {
         match mode {
             Mode::Read => &self.rg,
             Mode::Write => &self.wg,
         }
     }
 
-    fn ticks(&self, mode: Mode) -> &AtomicU32 {
-        match mode {
-            Mode::Read => &self.rticks,
-            Mode::Write => &self.wticks,
-        }
-    }
-
-    fn closed(&self, mode: Mode) -> &AtomicBool {
-        match mode {
-            Mode::Read => &self.rclosed,
-            Mode::Write => &self.wclosed,
-        }
-    }
-
     /// How many events of `mode` the poller has delivered: a snapshot to take before an
     /// operation's system call, for [`PollDesc::clear_if_no_event_since`].
     pub(crate) fn events(&self, mode: Mode) -> u32 {
-        self.ticks(mode).load(Ordering::SeqCst)
+        self.sem(mode).events()
     }
 
-    /// Forgets a pending `READY` of `mode` and says whether no event came since the snapshot
-    /// `events` and the side is not closed. True means the operation that took the snapshot
-    /// drained the socket and nothing arrived after it that the poller has reported: the caller
-    /// may `wait` without trying the operation first, as after an `EAGAIN`. Data that arrives
-    /// later makes an event that either bumps the count before our load (false: try the
-    /// operation) or finds `NIL` or our G after it, and so sets `READY` or readies us. The poller
-    /// sets `closed` before it bumps the count, so a close reported before the snapshot is seen.
+    /// Forgets a pending event of `mode` and says whether none came since the snapshot `events`
+    /// and the side is not closed: then the operation that took the snapshot drained the socket,
+    /// and the caller may `wait` without trying the operation first (see `sem.rs`).
     pub(crate) fn clear_if_no_event_since(&self, mode: Mode, events: u32) -> bool {
-        if self.closed(mode).load(Ordering::SeqCst) {
-            return false;
-        }
-        let _ =
-            self.sem(mode)
-                .compare_exchange(PD_READY, PD_NIL, Ordering::SeqCst, Ordering::SeqCst);
-        self.events(mode) == events
+        self.sem(mode).clear_if_no_event_since(events)
     }
 
     fn expired(&self, mode: Mode) -> &AtomicBool {
@@ -160,10 +122,7 @@ impl PollDesc {
         loop {
             self.check_errors(mode)?;
             // Consume a pending event without parking.
-            if sem
-                .compare_exchange(PD_READY, PD_NIL, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-            {
+            if sem.try_consume() {
                 return Ok(());
             }
             let reason = match mode {
@@ -176,23 +135,18 @@ impl PollDesc {
                 // both sides SeqCst, either it finds the G, or we see its flag and take the G
                 // back. Checking the flags first would lose a wake-up that lands in between.
                 let me = g.as_ptr() as usize;
-                if sem
-                    .compare_exchange(PD_NIL, me, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_err()
-                {
+                if !sem.publish_waiter(me) {
                     return false; // an event arrived meanwhile
                 }
                 if self.closing.load(Ordering::SeqCst) || self.expired(mode).load(Ordering::SeqCst)
                 {
                     // If a waker took the G already, it readies us: stay parked.
-                    return sem
-                        .compare_exchange(me, PD_NIL, Ordering::SeqCst, Ordering::SeqCst)
-                        .is_err();
+                    return !sem.withdraw_waiter(me);
                 }
                 true
             });
             // Woken by an event (READY), a deadline, or close (NIL); or not parked at all.
-            if sem.swap(PD_NIL, Ordering::AcqRel) == PD_READY {
+            if sem.take_event() {
                 return Ok(());
             }
         }
@@ -224,28 +178,7 @@ impl PollDesc {
     /// Takes the waiter of `mode`, if one is parked; with `ioready`, leaves READY for the next
     /// wait (Go's `netpollunblock`).
     fn unblock(&self, mode: Mode, ioready: bool) -> Option<GRef> {
-        let sem = self.sem(mode);
-        // SeqCst, as the flag stores of `set_expired` and `close` before it (see `wait`).
-        let mut old = sem.load(Ordering::SeqCst);
-        loop {
-            if old == PD_READY {
-                return None;
-            }
-            if old == PD_NIL && !ioready {
-                return None;
-            }
-            let new = if ioready { PD_READY } else { PD_NIL };
-            match sem.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => {
-                    return if old > PD_READY {
-                        std::ptr::NonNull::new(old as *mut super::g::G)
-                    } else {
-                        None
-                    };
-                }
-                Err(now) => old = now,
-            }
-        }
+        to_g(self.sem(mode).unblock(ioready))
     }
 
     /// Closes the descriptor for waiting: current and future waiters get an error.
@@ -256,6 +189,11 @@ impl PollDesc {
             .filter_map(|m| self.unblock(m, false))
             .collect()
     }
+}
+
+/// The G a semaphore held (its address).
+fn to_g(waiter: Option<usize>) -> Option<GRef> {
+    waiter.and_then(|addr| std::ptr::NonNull::new(addr as *mut super::g::G))
 }
 
 /// The poller of the running goroutine's runtime; None on a plain thread.
@@ -313,11 +251,9 @@ impl NetPoll {
             .pop()
             .unwrap_or_else(|| Box::leak(Box::new(PollDesc::new())));
         pd.seq.fetch_add(1, Ordering::Relaxed);
-        pd.rg.store(PD_NIL, Ordering::Relaxed);
-        pd.wg.store(PD_NIL, Ordering::Relaxed);
+        pd.rg.reset();
+        pd.wg.reset();
         pd.closing.store(false, Ordering::Relaxed);
-        pd.rclosed.store(false, Ordering::Relaxed);
-        pd.wclosed.store(false, Ordering::Relaxed);
         pd.rd_expired.store(false, Ordering::Relaxed);
         pd.wd_expired.store(false, Ordering::Relaxed);
         if let Err(e) =
@@ -432,20 +368,11 @@ impl NetPoll {
                 event.is_readable() || r_closed,
                 event.is_writable() || w_closed,
             );
-            // Closed first, then count, then READY: see `clear_if_no_event_since`.
-            if r_closed {
-                pd.rclosed.store(true, Ordering::SeqCst);
-            }
-            if w_closed {
-                pd.wclosed.store(true, Ordering::SeqCst);
-            }
             if r {
-                pd.rticks.fetch_add(1, Ordering::SeqCst);
-                ready.extend(pd.unblock(Mode::Read, true));
+                ready.extend(to_g(pd.rg.deliver(r_closed)));
             }
             if w {
-                pd.wticks.fetch_add(1, Ordering::SeqCst);
-                ready.extend(pd.unblock(Mode::Write, true));
+                ready.extend(to_g(pd.wg.deliver(w_closed)));
             }
         }
         ready
