@@ -198,6 +198,41 @@ pub(crate) fn current_g() -> Option<GRef> {
     NonNull::new(CURRENT_G.with(|c| c.get()).cast_mut())
 }
 
+/// For the stack-overflow handler: the guard page `[lo, hi)` of the goroutine running on this
+/// thread and its id, or zeros on a scheduler's own stack or a plain thread.
+///
+/// Async-signal-safe. `CURRENT_G` is const-initialised and `Copy` (no destructor), so on Linux std
+/// declares it as a plain `#[thread_local]` static: no lazy initialisation, no destructor
+/// registration, no lock, and `try_with` cannot fail; the read is one load relative to the thread
+/// pointer, valid in a signal handler. (Only where this crate is `dlopen`ed does the first access
+/// go through `__tls_get_addr`, which may allocate; `set_current_g` makes that first access long
+/// before any goroutine runs.) The G it names is never freed, and its `guard` and `id` are
+/// written on the scheduler's stack before the G is resumed and not while it runs, which is when
+/// a fault on its guard page can happen.
+pub(crate) fn running_guard() -> (usize, usize, u64) {
+    let g = CURRENT_G.try_with(|c| c.get()).unwrap_or(ptr::null());
+    if g.is_null() {
+        return (0, 0, 0);
+    }
+    // SAFETY: see above: a live G whose fields nobody writes while it runs on this thread.
+    let g = unsafe { &*g };
+    let (lo, hi) = g.guard.get();
+    (lo, hi, g.id.load(Ordering::Relaxed))
+}
+
+/// For the overflow handler's tests: makes a stand-in goroutine `id`, whose stack's guard page is
+/// `[lo, hi)`, the one running on this thread, as the scheduler does before a resume. Undo with
+/// `set_current_g(ptr::null())`.
+#[cfg(test)]
+pub(crate) fn pretend_running(lo: usize, hi: usize, id: u64) {
+    // SAFETY: the tests that call this hold nothing across blocking calls.
+    let runtime = unsafe { crate::Builder::new().procs(1).build() }.expect("a runtime");
+    let g: &'static G = Box::leak(Box::new(G::new(runtime.sched())));
+    g.guard.set((lo, hi));
+    g.id.store(id, Ordering::Relaxed);
+    set_current_g(g);
+}
+
 /// Called by the M around each resume.
 #[inline(never)]
 pub(crate) fn set_current_g(g: *const G) {
@@ -231,7 +266,7 @@ where
     // SAFETY: `g` is the running goroutine, alive while it runs.
     let gr = unsafe { g.as_ref() };
     gr.set_wait_reason(reason);
-    gr.wait_since.store(coarse_now_ns(), Ordering::Relaxed);
+    gr.wait_since.store(wait_clock_ns(), Ordering::Relaxed);
     let m = current_m().expect("a goroutine always runs on an M");
     m.set_after_switch(AfterSwitch::Park {
         unlockf: trampoline::<F>,
@@ -271,6 +306,27 @@ pub(crate) fn goready(g: GRef) {
         });
     }
     gr.sched.get().ready(g);
+}
+
+/// sysmon's latest reading of [`coarse_now_ns`], or 0 while no sysmon keeps it fresh (one is
+/// asleep because all its Ps are idle, or has stopped). Shared by every runtime in the process:
+/// any sysmon may refresh it, and any may clear it.
+static WAIT_CLOCK: AtomicU64 = AtomicU64::new(0);
+
+/// Publishes sysmon's clock reading for [`wait_clock_ns`] (0: stop trusting it).
+pub(crate) fn publish_wait_clock(now: u64) {
+    WAIT_CLOCK.store(now, Ordering::Relaxed);
+}
+
+/// The time a parking goroutine records as the start of its wait: sysmon's latest coarse reading,
+/// which trails the clock by at most a sysmon round (≤ 10 ms, the coarse clock's own granularity
+/// is 1–4 ms), or the coarse clock itself when no sysmon is awake. A load instead of a clock read
+/// on every park: the clock was a twentieth of a channel round trip on one P.
+fn wait_clock_ns() -> u64 {
+    match WAIT_CLOCK.load(Ordering::Relaxed) {
+        0 => coarse_now_ns(),
+        now => now,
+    }
 }
 
 /// A clock for "how long has it waited": CLOCK_MONOTONIC_COARSE costs a few ns where the precise

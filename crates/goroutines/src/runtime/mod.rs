@@ -226,6 +226,12 @@ pub struct Stats {
 }
 
 impl Runtime {
+    /// The scheduler, for the crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn sched(&self) -> &'static Sched {
+        self.sched
+    }
+
     /// The number of Ps.
     pub fn procs(&self) -> usize {
         self.sched.ps.len()

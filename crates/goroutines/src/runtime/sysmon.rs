@@ -28,7 +28,7 @@ use std::sync::atomic::compiler_fence;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::g::{current_g, suspend, AfterSwitch, G};
+use super::g::{coarse_now_ns, current_g, publish_wait_clock, suspend, AfterSwitch, G};
 use super::proc::{current_m, handoffp, p_state, Sched, M, P_RETAKING, P_RUNNING, P_SYSCALL};
 use crate::loom::{fence, AtomicBool, AtomicUsize, Ordering};
 
@@ -185,6 +185,7 @@ fn run(sched: &'static Sched) {
             // Nothing runs: sleep until a P is taken (Go's `sysmonwait`), so an idle program
             // wakes no thread at all.
             register_heavy_side(&mut registered);
+            publish_wait_clock(0);
             sched.sysmon_waiting.store(true, Ordering::SeqCst);
             if sched.idle.npidle() == sched.ps.len() {
                 sched.sysmon_note.sleep();
@@ -199,6 +200,7 @@ fn run(sched: &'static Sched) {
             continue;
         }
         std::thread::sleep(delay);
+        publish_wait_clock(coarse_now_ns());
         let now = probe::clock::now_ns();
         if now.saturating_sub(started) >= REGISTER_HEAVY_SIDE_AFTER_NS {
             register_heavy_side(&mut registered);
@@ -239,6 +241,7 @@ fn run(sched: &'static Sched) {
             })
         };
     }
+    publish_wait_clock(0);
     super::deadlock::HELPER_THREADS.fetch_sub(1, Ordering::SeqCst);
 }
 

@@ -110,8 +110,6 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
         if gr.preempt.load(Ordering::Relaxed) {
             crate::runtime::sysmon::clear_preempt(gr);
         }
-        let (lo, hi) = gr.guard.get();
-        stack::set_running_guard(lo, hi, gr.id.load(Ordering::Relaxed));
         exit_runtime(m);
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::RunBegin {
@@ -123,7 +121,6 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
             Some(c) => c.resume(()),
             None => fatal("goroutine without a coroutine"),
         };
-        stack::clear_running_guard();
         set_current_g(ptr::null());
         m.curg.store(ptr::null_mut(), Ordering::Relaxed);
         if probe::trace::enabled() {

@@ -110,9 +110,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use corosensei::stack::{Stack, StackPointer};
 
 pub use self::arena::StackError;
-pub(crate) use self::overflow::{
-    clear_running_guard, ensure_altstack, install_overflow_handler, set_running_guard,
-};
+pub(crate) use self::overflow::{ensure_altstack, install_overflow_handler};
 pub(crate) use self::pool::{StackCache, StackPool};
 
 /// The smallest usable size a pool hands out; smaller requests are rounded up to it. Corosensei
@@ -139,7 +137,7 @@ pub(crate) struct GStack {
 
 impl GStack {
     /// The guard page below this stack, as `(lowest address, one past the highest)`. The scheduler
-    /// passes it to [`set_running_guard`] before it switches to the goroutine on this stack.
+    /// keeps it in the goroutine's G, where the overflow handler looks (`g::running_guard`).
     pub(crate) fn guard_range(&self) -> (usize, usize) {
         let limit = self.limit.get();
         (limit, limit + page_size())

@@ -3,10 +3,13 @@
 //!
 //! ```text
 //!  scheduler (g0)                      goroutine stack                 handler (sigaltstack)
-//!  set_running_guard(lo, hi, id) ---> runs, recurses, touches guard --> si_addr in [lo, hi)?
-//!  clear_running_guard()         <--- suspends                           yes: "goroutine id stack
+//!  set_current_g(g)              ---> runs, recurses, touches guard --> si_addr in g.guard?
+//!  set_current_g(null)           <--- suspends                           yes: "goroutine id stack
 //!                                                                             overflow", abort()
 //!                                                                        no: previous handler
+//!
+//! The handler finds the running goroutine through the same thread-local the runtime keeps for
+//! `current_g` (`g::running_guard`), so a switch costs no extra bookkeeping for it.
 //! ```
 //!
 //! The previous handler is usually std's, which reports overflows of thread stacks ("thread 'x'
@@ -15,7 +18,7 @@
 //! action was `SIG_DFL` or `SIG_IGN` this handler does that itself. A previous handler runs with
 //! this handler's mask and flags, not its own; `SA_RESETHAND` or `SA_NODEFER` on it are not honoured.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::mem;
 use std::ptr;
 use std::sync::{Once, OnceLock};
@@ -24,31 +27,8 @@ use super::arena::guard_page;
 use super::page_size;
 
 thread_local! {
-    /// The guard page `[lo, hi)` of the goroutine running on this thread, and its id; all zero on
-    /// the scheduler's own stack. Const-initialised and `Copy`, so it needs no lazy initialisation
-    /// and no destructor, and reading it is a plain thread-pointer-relative load (see `on_fault`).
-    static RUNNING_GUARD: Cell<(usize, usize, u64)> = const { Cell::new((0, 0, 0)) };
-
     /// This thread's alternate signal stack, if `ensure_altstack` made it.
     static ALTSTACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
-}
-
-/// Tells the overflow handler that goroutine `goid`, whose guard page is `[lo, hi)`
-/// ([`GStack::guard_range`](super::GStack::guard_range)), runs on this thread from now on. The
-/// scheduler calls it on its own stack, just before it resumes the goroutine.
-///
-/// Not inlined, so that the thread-local's address is computed afresh on each call and never
-/// cached by the compiler across a stack switch that may land on another thread.
-#[inline(never)]
-pub(crate) fn set_running_guard(lo: usize, hi: usize, goid: u64) {
-    RUNNING_GUARD.set((lo, hi, goid));
-}
-
-/// Tells the overflow handler that no goroutine runs on this thread: called by the scheduler when
-/// the goroutine switched back to it.
-#[inline(never)]
-pub(crate) fn clear_running_guard() {
-    RUNNING_GUARD.set((0, 0, 0));
 }
 
 static INSTALL: Once = Once::new();
@@ -97,13 +77,8 @@ pub(super) extern "C" fn on_fault(
     // SAFETY: with `SA_SIGINFO` the kernel passes a valid `siginfo_t`; for SIGSEGV and SIGBUS its
     // `si_addr` is the faulting address.
     let address = unsafe { (*info).si_addr() } as usize;
-    // SAFETY (async-signal-safety): `RUNNING_GUARD` is const-initialised and its type is `Copy`
-    // (no destructor), so on Linux std declares it as a plain `#[thread_local]` static: no lazy
-    // initialisation, no destructor registration, no lock, and `try_with` cannot fail. The read is
-    // one load relative to the thread pointer, which is valid in a signal handler. (Only where this
-    // crate is `dlopen`ed does the first access go through `__tls_get_addr`, which may allocate; the
-    // scheduler's `set_running_guard` makes that first access long before any goroutine runs.)
-    let (lo, hi, goid) = RUNNING_GUARD.try_with(Cell::get).unwrap_or((0, 0, 0));
+    // Async-signal-safe: see `running_guard`.
+    let (lo, hi, goid) = crate::runtime::g::running_guard();
     if lo <= address && address < hi {
         report_overflow(goid);
     }

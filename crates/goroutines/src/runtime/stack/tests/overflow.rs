@@ -7,11 +7,9 @@ use std::{mem, ptr};
 use corosensei::{Coroutine, Yielder};
 
 use super::super::overflow::{decimal, on_fault};
-use super::super::{
-    clear_running_guard, ensure_altstack, install_overflow_handler, set_running_guard,
-    MIN_STACK_SIZE,
-};
+use super::super::{ensure_altstack, install_overflow_handler, MIN_STACK_SIZE};
 use super::{child_mode, killed_by, pool_for_mode, run_child, MODES};
+use crate::runtime::g::{pretend_running, set_current_g};
 
 /// Recurses until the stack runs out; the frame holds 512 bytes the optimiser cannot remove.
 fn recurse(depth: u64) -> u64 {
@@ -53,9 +51,9 @@ fn a_goroutine_overflow_is_reported_with_its_id() {
         let stack = pool.alloc().unwrap();
         let (lo, hi) = stack.guard_range();
         let mut coroutine = Coroutine::with_stack(stack, |_: &Yielder<(), ()>, ()| recurse(0));
-        set_running_guard(lo, hi, 7);
+        pretend_running(lo, hi, 7);
         coroutine.resume(());
-        clear_running_guard();
+        set_current_g(ptr::null());
         println!("RESULT no overflow");
         return;
     }
@@ -84,7 +82,7 @@ fn a_fault_outside_the_running_guard_goes_to_the_previous_handler() {
         let running = pool.alloc().unwrap();
         let other = pool.alloc().unwrap();
         let (lo, hi) = running.guard_range();
-        set_running_guard(lo, hi, 3);
+        pretend_running(lo, hi, 3);
         let (other_guard, _) = other.guard_range();
         // SAFETY: the page lies in our own mapping and the write cannot succeed: it faults by
         // design, and the SIGSEGV kills this child before anything observes the write.
