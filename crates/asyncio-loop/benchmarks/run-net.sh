@@ -3,7 +3,8 @@
 # against the asyncio-loop server (`schedlab serve asyncio-loop echo`, streams API), CPython's
 # asyncio streams (peers/python/echo_servers.py streams), the same streams program on uvloop, and
 # uvloop's Protocol echo (the target's reference), all driven by the one shared load generator
-# (peers/go/loadgen).
+# (peers/go/loadgen), and the floor: a bare level-triggered epoll echo server in Rust
+# (benchmarks/echo_floor.rs, model echo-floor: one recv and one send per round trip, nothing else).
 #
 #   crates/asyncio-loop/benchmarks/run-net.sh
 #
@@ -30,6 +31,8 @@ log() { echo "run-net.sh: $*" >&2; }
 
 log "building"
 cargo build --release -q -p lab --manifest-path "$root/Cargo.toml"
+cargo build --release -q -p asyncio-loop --example echo_floor --manifest-path "$root/Cargo.toml"
+floor="${CARGO_TARGET_DIR:-$root/target}/release/examples/echo_floor"
 schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
 loadgen="$("$root/peers/go/loadgen.sh")"
 python_uvloop="$("$root/peers/python/install-uvloop.sh")"
@@ -53,6 +56,7 @@ header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), $(python3 --v
 		echo_model cpython-asyncio python3 "$servers" streams --addr 127.0.0.1:0
 		echo_model uvloop "$python_uvloop" "$servers" uvloop-streams --addr 127.0.0.1:0
 		echo_model uvloop-protocol "$python_uvloop" "$servers" uvloop-protocol --addr 127.0.0.1:0
+		echo_model echo-floor "$floor" --addr 127.0.0.1:0
 	done
 } | tee "$runs" >&2
 python3 - "$runs" "$header" <<'PY' | tee "$out"
@@ -73,3 +77,4 @@ for key in order:
     print(f"{model} {workload} {metric} {statistics.median(figures[key]):.1f} {unit}")
 PY
 python3 "$root/scripts/table.py" --ours asyncio-loop --peer uvloop-protocol "$out"
+python3 "$root/scripts/table.py" --ours echo-floor --peer uvloop-protocol "$out"
