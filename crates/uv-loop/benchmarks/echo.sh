@@ -1,28 +1,71 @@
 #!/usr/bin/env bash
-# The echo benchmarks (echo-c100, echo-c1000) for uv-loop and Node, one after the other in one
-# run: each server (crates/uv-loop/examples/echo.rs, peers/node/serve_echo.js) is started, and
-# the shared Go load generator (peers/go/loadgen, built by peers/go/loadgen.sh) drives it for
-# 3 s per repetition (3 repetitions) at 100 and 1000 connections with 64-byte messages.
-# Prints result lines; honours CARGO_TARGET_DIR and SCHEDLAB_LOADGEN.
+# The echo benchmarks (echo-c100, echo-c1000) for uv-loop and Node in one run on this machine:
+# the uv-loop server (`schedlab serve uv-loop echo`, crates/lab/src/workloads/echo.rs; the same
+# server as crates/uv-loop/examples/echo.rs) and Node's (peers/node/serve_echo.js)
+# take turns, round after round (ROUNDS, default 3), each driven by the shared Go load generator
+# (peers/go/loadgen, built by peers/go/loadgen.sh) through peers/go/echo-model.sh: 100 and
+# 1,000 connections, 64-byte messages, one 3 s run each after the load generator's 0.5 s
+# warm-up (ECHO_DURATION overrides: 10s). Beside round_trips_per_s and p99_us, each server's
+# CPU time per round trip (server_cpu_us_per_round_trip: its user + system time over the load
+# generator's whole run, divided by the round trips of that run) says what a round trip costs
+# the server whatever else the machine is running.
+#
+#   crates/uv-loop/benchmarks/echo.sh
+#
+# Every run's lines go to stderr and to results/echo-runs.txt; the median of each figure over
+# the rounds goes to stdout and to results/echo-latest.txt, then the table of uv-loop against
+# Node. Honours CARGO_TARGET_DIR and SCHEDLAB_LOADGEN (a load generator already built).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-loadgen="${SCHEDLAB_LOADGEN:-$(GO_NO_INSTALL=1 "$root/peers/go/loadgen.sh")}"
-cargo build --release -q -p uv-loop --example echo --manifest-path "$root/Cargo.toml"
+duration="${ECHO_DURATION:-3s}"
+rounds="${ROUNDS:-3}"
+mkdir -p "$here/results"
+runs="$here/results/echo-runs.txt"
+out="$here/results/echo-latest.txt"
 
-serve_and_measure() { # model, server command...
-    local model="$1"; shift
-    local fifo; fifo="$(mktemp -u)"; mkfifo "$fifo"
-    "$@" > "$fifo" & local pid=$!
-    local port; read -r _ port < "$fifo"; rm -f "$fifo"
-    for conns in 100 1000; do
-        for _ in 1 2 3; do
-            "$loadgen" -addr "127.0.0.1:$port" -conns "$conns" -msg 64 -duration 3s -model "$model" \
-                | sed "s/ echo / echo-c$conns /"
-        done
-    done
-    kill "$pid"; wait "$pid" 2>/dev/null || true
+log() { echo "echo.sh: $*" >&2; }
+
+log "building"
+cargo build --release -q -p lab --manifest-path "$root/Cargo.toml"
+schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
+loadgen="${SCHEDLAB_LOADGEN:-$(GO_NO_INSTALL=1 "$root/peers/go/loadgen.sh")}"
+
+tmp="$(mktemp -d)"
+# shellcheck source=../../../peers/go/echo-model.sh
+source "$root/peers/go/echo-model.sh"
+cleanup() {
+	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
 }
-serve_and_measure uv-loop "$target/release/examples/echo"
-serve_and_measure node node "$root/peers/node/serve_echo.js"
+trap cleanup EXIT
+
+header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), node $(node --version); echo: median of $rounds rounds of one ${duration} run each"
+{
+	echo "$header"
+	for round in $(seq "$rounds"); do
+		echo "# round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
+		echo_model uv-loop "$schedlab" serve uv-loop echo --addr 127.0.0.1:0
+		echo_model node node "$root/peers/node/serve_echo.js" --addr 127.0.0.1:0
+	done
+} | tee "$runs" >&2
+python3 - "$runs" "$header" <<'PY' | tee "$out"
+import statistics, sys
+figures, order = {}, []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 5 or line.startswith("#"):
+        continue
+    key = (parts[0], parts[1], parts[2], parts[4])
+    if key not in figures:
+        figures[key] = []
+        order.append(key)
+    figures[key].append(float(parts[3]))
+print(sys.argv[2])
+for key in order:
+    model, workload, metric, unit = key
+    values = " ".join("%g" % v for v in figures[key])
+    print(f"{model} {workload} {metric} {statistics.median(figures[key]):.1f} {unit}")
+    print(f"# runs: {model} {workload} {metric} [{values}]", file=sys.stderr)
+PY
+python3 "$root/scripts/table.py" --ours uv-loop --peer node "$out"

@@ -4,9 +4,13 @@
 //! - Every event reaches user code as a callback from the loop (poll phase), with the
 //!   nextTick and microtask queues drained after each: one per accepted connection, one per
 //!   chunk read, as Node's `onconnection` and `onStreamRead` are each a `MakeCallback`.
-//! - A read drains the socket to `EAGAIN` in chunks of 64 KiB (libuv's `uv__read` allocates
-//!   64 KiB per read); an empty read is the end of the stream: `end` is emitted on the next
-//!   tick and, as Node's sockets are not half-open by default, the socket then ends its side.
+//! - A read event reads in chunks of 64 KiB (libuv's `uv__read` allocates 64 KiB per read)
+//!   until a chunk comes back short, as `uv__read` does: the socket is empty then, and data
+//!   arriving later raises a new epoll edge (one `read` per message, no `EAGAIN` read). After
+//!   `resume`, or when the event already reported the peer's close, it reads to `EAGAIN` or
+//!   the end, which raise no further edge. An empty read is the end of the stream: `end` is
+//!   emitted on the next tick and, as Node's sockets are not half-open by default, the socket
+//!   then ends its side.
 //! - `write` tries the kernel at once (libuv's `uv__write` does) and queues what did not fit;
 //!   it returns `false` once 16 KiB or more are queued (`writableHighWaterMark`), and `drain`
 //!   is emitted when a queue that returned `false` has been flushed.
@@ -15,7 +19,7 @@
 //!
 //! ```text
 //!   listen ─> readable ─> accept until EAGAIN ─> on_connection(socket)       (one callback each)
-//!   socket ─> readable ─> read until EAGAIN  ─> data(chunk)... | EOF: nextTick(end); end()
+//!   socket ─> readable ─> read until short   ─> data(chunk)... | EOF: nextTick(end); end()
 //!          ─> writable ─> flush queue ─> drain (if asked) | ending & empty: shutdown, destroy
 //!   destroy ─> close handle ─> closing phase ─> close(had_error)
 //! ```
@@ -38,6 +42,18 @@ use crate::{next_tick, HandleId};
 
 /// Node's default `writableHighWaterMark` for sockets.
 pub const HIGH_WATER_MARK: usize = 16 * 1024;
+
+/// How far a read goes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    /// Stop after a read that did not fill the buffer: the socket had no more (libuv's
+    /// `uv__read`: "Return if we didn't fill the buffer, there is no more data to read").
+    /// For a readiness event only: data arriving after that read raises a new edge.
+    ToShortRead,
+    /// Read until `EAGAIN` or the end of the stream: after `resume` (what arrived while
+    /// paused raised its edge then) and when the event already said the peer closed.
+    ToEagain,
+}
 
 /// libuv's read buffer size.
 const READ_CHUNK: usize = 64 * 1024;
@@ -314,7 +330,7 @@ impl Socket {
         let socket = self.clone();
         with_env(|env| {
             env.uv.feed_pending(move || {
-                with_env(|env| env.make_callback(|| socket.read_available()));
+                with_env(|env| env.make_callback(|| socket.read_available(Drain::ToEagain)));
             });
         });
     }
@@ -366,7 +382,13 @@ impl Socket {
                     self.finish_connect();
                 }
                 if readiness.readable || readiness.read_closed {
-                    self.read_available();
+                    // An end of stream already signalled has no edge of its own to come:
+                    // read on to it. Otherwise a short read means the socket is empty.
+                    self.read_available(if readiness.read_closed {
+                        Drain::ToEagain
+                    } else {
+                        Drain::ToShortRead
+                    });
                 }
                 if readiness.writable && !self.0.connecting.get() {
                     self.flush();
@@ -408,15 +430,15 @@ impl Socket {
         }
     }
 
-    fn read_available(&self) {
+    fn read_available(&self, drain: Drain) {
         // One 64 KiB buffer per thread, taken out while in use (a nested read gets a new one).
         let mut buffer = READ_BUFFER.with(|slot| slot.take());
         buffer.resize(READ_CHUNK, 0);
-        self.read_into(&mut buffer);
+        self.read_into(&mut buffer, drain);
         READ_BUFFER.with(|slot| slot.replace(buffer));
     }
 
-    fn read_into(&self, buffer: &mut [u8]) {
+    fn read_into(&self, buffer: &mut [u8], drain: Drain) {
         while !self.0.paused.get() && !self.0.destroyed.get() && !self.0.read_ended.get() {
             let read = match self.0.stream.borrow_mut().as_mut() {
                 Some(stream) => stream.read(buffer),
@@ -438,6 +460,9 @@ impl Socket {
                         }
                     }
                     with_env(crate::node::task_queues::run_next_ticks);
+                    if n < buffer.len() && drain == Drain::ToShortRead {
+                        return;
+                    }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

@@ -105,6 +105,7 @@ pub(crate) struct AwaitInTask {
 impl AwaitInTask {
     /// Registers an await by the current task if `waker` is its waker: returns the job to add
     /// as the promise's reaction, and the record to poll with.
+    #[inline]
     pub(crate) fn register(waker: &Waker) -> Option<(Job, u64, AwaitInTask)> {
         let current = CURRENT_TASK.with(Cell::get);
         if current.is_null() {
@@ -127,10 +128,16 @@ impl AwaitInTask {
     }
 
     /// Whether the reaction has run (the task is resumed by it).
+    #[inline]
     pub(crate) fn fired(&self) -> bool {
-        self.task
-            .upgrade()
-            .is_some_and(|task| task.fired_seq.get() == self.seq)
+        if self.task.strong_count() == 0 {
+            return false;
+        }
+        // SAFETY: the task has a strong reference, so the value behind the weak pointer is
+        // alive; `Rc` is single-threaded and nothing runs between the count check and this
+        // read. (Upgrading would only add a reference and drop it again.)
+        let task = unsafe { &*self.task.as_ptr() };
+        task.fired_seq.get() == self.seq
     }
 }
 
@@ -142,7 +149,7 @@ fn resume(task: Rc<Task>, seq: u64) {
         return;
     }
     let index = task.index;
-    with_env(|env| poll_task(env, index, &task));
+    poll_task(index, &task);
 }
 
 struct TaskWaker {
@@ -269,7 +276,7 @@ pub fn call_async<T: Clone + 'static>(
             later_queued: Cell::new(0),
         });
         tasks.slots.borrow_mut()[index as usize].1 = Some(task.clone());
-        poll_task(env, index, &task);
+        poll_task(index, &task);
     });
     promise
 }
@@ -286,10 +293,12 @@ fn wake_task(env: &Env, index: u32, generation: u32) {
         task.notified.set(true);
         return;
     }
-    poll_task(env, index, &task);
+    poll_task(index, &task);
 }
 
-fn poll_task(env: &Env, index: u32, task: &Rc<Task>) {
+/// Polls `task` once; the environment is looked up only when the task finished or woke itself
+/// (a resumed task mostly just reaches its next `await`).
+fn poll_task(index: u32, task: &Rc<Task>) {
     task.running.set(true);
     let current = CurrentTaskGuard(CURRENT_TASK.with(|current| current.replace(task)));
     let finished = {
@@ -307,13 +316,16 @@ fn poll_task(env: &Env, index: u32, task: &Rc<Task>) {
     if finished {
         let future = task.future.borrow_mut().take();
         drop(future);
-        let removed = env.tasks.slots.borrow_mut()[index as usize].1.take();
-        env.tasks.free.borrow_mut().push(index);
+        let removed = with_env(|env| {
+            let removed = env.tasks.slots.borrow_mut()[index as usize].1.take();
+            env.tasks.free.borrow_mut().push(index);
+            removed
+        });
         drop(removed);
     } else if task.notified.replace(false) {
         // The future woke itself while it ran: poll it again as a microtask.
         let waker = task.waker.clone();
-        env.queues.enqueue_microtask(once_job(move || waker.wake()));
+        with_env(|env| env.queues.enqueue_microtask(once_job(move || waker.wake())));
     }
 }
 

@@ -27,7 +27,7 @@
 //! Node keeps the rest of a queue whose callback threw for the next check phase
 //! (`outstandingQueue`); here a throw ends the run, so nothing is left to keep.
 
-use std::any::Any;
+use std::any::TypeId;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,28 +38,34 @@ use std::rc::Rc;
 use super::task_queues::run_next_ticks;
 use super::{env, with_env, Env};
 
-pub(crate) trait ImmediateJob {
-    fn state(&self) -> &ImmediateState;
+/// An immediate's cell, type-erased.
+///
+/// # Safety
+///
+/// An implementor is a `#[repr(C)]` struct whose first field is its [`ImmediateState`]:
+/// [`state`] reads the state at the object's address, with no call through the vtable.
+pub(crate) unsafe trait ImmediateJob {
     fn run(&self);
     fn drop_callback(&self);
-    fn into_any(self: Rc<Self>) -> Rc<dyn Any>;
 }
 
 pub(crate) struct ImmediateState {
     destroyed: Cell<bool>,
     refed: Cell<bool>,
+    /// The type of the cell's callback, so that a spare cell is recognised by a compare of
+    /// this field (`Rc::downcast` calls through the vtable for it and reloads the 16-byte id
+    /// from the stack, a store-forwarding stall on every reuse).
+    callback_type: TypeId,
 }
 
+#[repr(C)]
 struct ImmediateCell<F> {
     state: ImmediateState,
     callback: Cell<Option<F>>,
 }
 
-impl<F: FnOnce() + 'static> ImmediateJob for ImmediateCell<F> {
-    fn state(&self) -> &ImmediateState {
-        &self.state
-    }
-
+// SAFETY: `ImmediateCell` is `#[repr(C)]` with its `ImmediateState` first.
+unsafe impl<F: FnOnce() + 'static> ImmediateJob for ImmediateCell<F> {
     fn run(&self) {
         if let Some(callback) = self.callback.take() {
             callback();
@@ -69,10 +75,15 @@ impl<F: FnOnce() + 'static> ImmediateJob for ImmediateCell<F> {
     fn drop_callback(&self) {
         drop(self.callback.take());
     }
+}
 
-    fn into_any(self: Rc<Self>) -> Rc<dyn Any> {
-        self
-    }
+/// An immediate's state, at the object's address (see [`ImmediateJob`]).
+#[inline(always)]
+fn state(job: &dyn ImmediateJob) -> &ImmediateState {
+    let object: *const dyn ImmediateJob = job;
+    // SAFETY: every `ImmediateJob` starts with its `ImmediateState` (the trait's contract),
+    // and the returned borrow lives no longer than the borrow of the object.
+    unsafe { &*object.cast::<ImmediateState>() }
 }
 
 /// A pending `setImmediate`, as returned by it (Node's `Immediate`).
@@ -82,7 +93,7 @@ pub struct Immediate(Rc<dyn ImmediateJob>);
 impl fmt::Debug for Immediate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Immediate")
-            .field("destroyed", &self.0.state().destroyed.get())
+            .field("destroyed", &state(&*self.0).destroyed.get())
             .finish()
     }
 }
@@ -99,7 +110,7 @@ pub(crate) struct Immediates {
     /// The cell of the last immediate that ran, when nothing else held it: the next
     /// `setImmediate` with a callback of the same type reuses it instead of allocating (a
     /// chain of immediates, each scheduling the next from one call site, allocates once).
-    spare: Cell<Option<Rc<dyn Any>>>,
+    spare: Cell<Option<Rc<dyn ImmediateJob>>>,
 }
 
 impl Immediates {
@@ -114,17 +125,22 @@ impl Immediates {
 pub fn set_immediate<F: FnOnce() + 'static>(callback: F) -> Immediate {
     let env = env();
     let immediates = &env.immediates;
-    let spare = immediates.spare.take();
-    let cell: Rc<dyn ImmediateJob> = match spare.map(Rc::downcast::<ImmediateCell<F>>) {
-        Some(Ok(mut spare)) => match Rc::get_mut(&mut spare) {
-            Some(reused) => {
-                reused.state.destroyed.set(false);
-                reused.state.refed.set(true);
-                *reused.callback.get_mut() = Some(callback);
-                spare
+    let cell: Rc<dyn ImmediateJob> = match immediates.spare.take() {
+        Some(spare) if state(&*spare).callback_type == TypeId::of::<F>() => {
+            // SAFETY: every `ImmediateJob` is an `ImmediateCell<G>` whose state records
+            // `TypeId::of::<G>()` (only `new_immediate_cell` makes one); the ids are equal,
+            // so `G` is `F` and the allocation holds an `ImmediateCell<F>`.
+            let mut spare = unsafe { Rc::from_raw(Rc::into_raw(spare).cast::<ImmediateCell<F>>()) };
+            match Rc::get_mut(&mut spare) {
+                Some(reused) => {
+                    reused.state.destroyed.set(false);
+                    reused.state.refed.set(true);
+                    *reused.callback.get_mut() = Some(callback);
+                    spare
+                }
+                None => new_immediate_cell(callback),
             }
-            None => new_immediate_cell(callback),
-        },
+        }
         _ => new_immediate_cell(callback),
     };
     immediates.count.set(immediates.count.get() + 1);
@@ -154,6 +170,7 @@ fn new_immediate_cell<F: FnOnce() + 'static>(callback: F) -> Rc<ImmediateCell<F>
         addr_of_mut!((*cell).state).write(ImmediateState {
             destroyed: Cell::new(false),
             refed: Cell::new(true),
+            callback_type: TypeId::of::<F>(),
         });
         addr_of_mut!((*cell).callback).write(Cell::new(Some(callback)));
     }
@@ -163,7 +180,7 @@ fn new_immediate_cell<F: FnOnce() + 'static>(callback: F) -> Rc<ImmediateCell<F>
 
 /// Cancels an immediate that has not run (`clearImmediate`).
 pub fn clear_immediate(immediate: &Immediate) {
-    let state = immediate.0.state();
+    let state = state(&*immediate.0);
     if state.destroyed.get() {
         return;
     }
@@ -187,7 +204,7 @@ pub fn clear_immediate(immediate: &Immediate) {
 impl Immediate {
     /// Stops this immediate from keeping the loop alive (`immediate.unref()`).
     pub fn unref(&self) {
-        let state = self.0.state();
+        let state = state(&*self.0);
         if state.destroyed.get() || !state.refed.replace(false) {
             return;
         }
@@ -202,7 +219,7 @@ impl Immediate {
 
     /// Makes it keep the loop alive again (`immediate.ref()`).
     pub fn ref_(&self) {
-        let state = self.0.state();
+        let state = state(&*self.0);
         if state.destroyed.get() || state.refed.replace(true) {
             return;
         }
@@ -217,15 +234,20 @@ impl Immediate {
 
     /// Whether it keeps the loop alive (`immediate.hasRef()`).
     pub fn has_ref(&self) -> bool {
-        self.0.state().refed.get()
+        state(&*self.0).refed.get()
     }
 }
 
 /// `ToggleImmediateRef`: the idle handle keeps poll from blocking.
+#[inline]
 fn toggle_immediate_ref(env: &Env, referenced: bool) {
-    if env.immediates.idle_started.replace(referenced) == referenced {
-        return;
+    if env.immediates.idle_started.replace(referenced) != referenced {
+        toggle_idle_handle(env, referenced);
     }
+}
+
+#[inline(never)]
+fn toggle_idle_handle(env: &Env, referenced: bool) {
     if referenced {
         let _ = env.immediate_idle_handle.start(|| {});
     } else {
@@ -257,7 +279,7 @@ fn process_immediate(env: &Env) {
         let Some(immediate) = immediates.queue.borrow_mut().pop_front() else {
             break;
         };
-        let state = immediate.state();
+        let state = state(&*immediate);
         if state.destroyed.get() {
             continue;
         }
@@ -283,7 +305,7 @@ fn process_immediate(env: &Env) {
         }
         immediate.run();
         if Rc::strong_count(&immediate) == 1 {
-            immediates.spare.set(Some(immediate.into_any()));
+            immediates.spare.set(Some(immediate));
         }
     }
 }

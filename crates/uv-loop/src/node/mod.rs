@@ -22,6 +22,7 @@
 pub(crate) mod async_fn;
 pub(crate) mod immediate;
 pub(crate) mod promise;
+pub(crate) mod spare;
 pub(crate) mod task_queues;
 pub(crate) mod timers;
 
@@ -140,6 +141,8 @@ pub(crate) struct Env {
     pub(crate) timers: timers::Timers,
     pub(crate) immediates: immediate::Immediates,
     pub(crate) tasks: async_fn::Tasks,
+    /// A finished promise object kept for the next promise of its type ([`spare`]).
+    pub(crate) spare: spare::Spare,
     pub(crate) timer_handle: TimerHandle,
     immediate_check_handle: CheckHandle,
     pub(crate) immediate_idle_handle: IdleHandle,
@@ -147,8 +150,52 @@ pub(crate) struct Env {
     running: Cell<bool>,
 }
 
+/// This thread's environment, owned; [`CURRENT_ENV`] points at it while it is installed.
+struct CurrentEnv(RefCell<Option<Rc<Env>>>);
+
+impl Drop for CurrentEnv {
+    fn drop(&mut self) {
+        // At thread exit: the pointer goes before the `Rc` it points to.
+        CURRENT_ENV.with(|current| current.set(std::ptr::null()));
+    }
+}
+
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Env>>> = const { RefCell::new(None) };
+    static CURRENT: CurrentEnv = const { CurrentEnv(RefCell::new(None)) };
+    /// The installed environment's address (null when none), read by [`env`] on every
+    /// `setImmediate`, `then` and check phase: a thread-local with no destructor is a plain
+    /// load, where the owning `RefCell<Option<Rc>>` costs a registration check and a borrow.
+    static CURRENT_ENV: Cell<*const Env> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Makes `env` this thread's environment.
+fn install(env: &Rc<Env>) {
+    CURRENT.with(|current| *current.0.borrow_mut() = Some(env.clone()));
+    CURRENT_ENV.with(|current| current.set(Rc::as_ptr(env)));
+}
+
+/// Removes this thread's environment and returns it, to be dropped by the caller.
+fn uninstall() -> Option<Rc<Env>> {
+    CURRENT_ENV.with(|current| current.set(std::ptr::null()));
+    CURRENT.with(|current| current.0.borrow_mut().take())
+}
+
+/// The installed environment, if any: a new reference to it. Unlike [`env`], never creates
+/// one (so [`run_with`]'s options still apply to a loop that has not started).
+#[inline(always)]
+pub(crate) fn installed() -> Option<Rc<Env>> {
+    let current = CURRENT_ENV.with(Cell::get);
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: `CURRENT_ENV` is non-null only between `install` and `uninstall` (or the
+    // owner's drop at thread exit, which clears it first), and all that time `CURRENT` holds
+    // an `Rc` to the environment it points at; so it points at a live `Rc<Env>` allocation,
+    // whose count this takes one more reference on before making the `Rc`.
+    unsafe {
+        Rc::increment_strong_count(current);
+        Some(Rc::from_raw(current))
+    }
 }
 
 impl Env {
@@ -165,6 +212,7 @@ impl Env {
             timers: timers::Timers::default(),
             immediates: immediate::Immediates::default(),
             tasks: async_fn::Tasks::new(&uv),
+            spare: spare::Spare::default(),
             timer_handle,
             immediate_check_handle,
             immediate_idle_handle,
@@ -196,6 +244,7 @@ impl Env {
         let timers = self.timers.take_all();
         let immediates = self.immediates.take_all();
         let tasks = self.tasks.take_all();
+        self.spare.clear();
         drop((ticks, timers, immediates, tasks));
     }
 }
@@ -218,7 +267,7 @@ pub(crate) fn with_env<R>(f: impl FnOnce(&Env) -> R) -> R {
 /// so that no borrow of the thread-local is held while the caller uses it.
 #[inline(always)]
 pub(crate) fn env() -> Rc<Env> {
-    match CURRENT.with(|current| current.borrow().clone()) {
+    match installed() {
         Some(env) => env,
         None => env_for_this_thread(),
     }
@@ -234,19 +283,17 @@ fn env_for_this_thread() -> Rc<Env> {
 }
 
 fn try_with_env<R>(f: impl FnOnce(&Env) -> R) -> Option<R> {
-    let env = CURRENT.with(|current| current.borrow().clone())?;
+    let env = installed()?;
     Some(f(&env))
 }
 
 fn current_env() -> io::Result<Rc<Env>> {
-    CURRENT.with(|current| {
-        if let Some(env) = &*current.borrow() {
-            return Ok(env.clone());
-        }
-        let env = Env::new(RunOptions::default())?;
-        *current.borrow_mut() = Some(env.clone());
-        Ok(env)
-    })
+    if let Some(env) = installed() {
+        return Ok(env);
+    }
+    let env = Env::new(RunOptions::default())?;
+    install(&env);
+    Ok(env)
 }
 
 /// Runs `main` as Node runs a script: `main` first, then the nextTick and microtask queues,
@@ -259,17 +306,15 @@ pub fn run(main: impl FnOnce()) -> Result<(), RunError> {
 /// [`run`] with `options`. Options apply only when this call creates the thread's
 /// environment, that is when nothing was scheduled on this thread before it.
 pub fn run_with(options: RunOptions, main: impl FnOnce()) -> Result<(), RunError> {
-    let env = CURRENT.with(|current| -> Result<Rc<Env>, RunError> {
-        if let Some(env) = &*current.borrow() {
-            if env.running.get() {
-                return Err(RunError::AlreadyRunning);
-            }
-            return Ok(env.clone());
+    let env = match installed() {
+        Some(env) if env.running.get() => return Err(RunError::AlreadyRunning),
+        Some(env) => env,
+        None => {
+            let env = Env::new(options).map_err(RunError::Loop)?;
+            install(&env);
+            env
         }
-        let env = Env::new(options).map_err(RunError::Loop)?;
-        *current.borrow_mut() = Some(env.clone());
-        Ok(env)
-    })?;
+    };
     env.running.set(true);
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         env.make_callback(main);
@@ -278,8 +323,7 @@ pub fn run_with(options: RunOptions, main: impl FnOnce()) -> Result<(), RunError
     let fatal = env.fatal.borrow_mut().take();
     env.close();
     env.running.set(false);
-    let taken = CURRENT.with(|current| current.borrow_mut().take());
-    drop(taken);
+    drop(uninstall());
     drop(env);
     match outcome {
         Ok(()) => Ok(()),

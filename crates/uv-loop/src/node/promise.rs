@@ -19,7 +19,10 @@
 //!
 //! Values are Rust values; a reaction receives a clone, so `T: Clone` (a JavaScript value is a
 //! reference: wrap large values in `Rc`). A reaction is one allocation: its job, which reads
-//! the settled value from the promise when it runs.
+//! the settled value from the promise when it runs. A promise object that nothing refers to
+//! any more when its work is done (a derived promise nobody kept, after its reaction ran; an
+//! awaited promise, when its `await` completes) is reset and kept as the environment's spare
+//! ([`super::spare`]): the next promise of the same type takes it instead of allocating.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -31,8 +34,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::async_fn::AwaitInTask;
+use super::spare::Spare;
 use super::task_queues::{once_job, Job, Rejection, SharedJob};
-use super::{env, with_env, JsError};
+use super::{env, installed, with_env, JsError};
 
 enum State<T> {
     /// The reactions, in the order they were added, each with its `seq` (see
@@ -56,6 +60,25 @@ pub(crate) struct PromiseCell<T> {
 }
 
 impl<T> PromiseCell<T> {
+    /// Back to a new promise's state, dropping the old value (for [`Spare::put`]).
+    fn reset(&mut self) {
+        let state = self.state.get_mut();
+        let fresh = State::Pending {
+            first: None,
+            first_seq: 0,
+            rest: Vec::new(),
+        };
+        if matches!(state, State::Fulfilled(_)) && !std::mem::needs_drop::<T>() {
+            // A fulfilled value with nothing to drop (a number, `()`): skip the generic drop of
+            // the old state; forgetting it leaks nothing.
+            std::mem::forget(std::mem::replace(state, fresh));
+        } else {
+            *state = fresh;
+        }
+        self.handled.set(false);
+        self.resolved.set(false);
+    }
+
     fn new() -> PromiseCell<T> {
         PromiseCell {
             state: RefCell::new(State::Pending {
@@ -79,12 +102,23 @@ impl<T> PromiseCell<T> {
 /// through the vtable (the promise paths ask for the cell several times per reaction).
 unsafe trait PromiseObject<T> {
     fn into_rejection(self: Rc<Self>) -> Rc<dyn Rejection>;
+
+    /// Resets the object and keeps it as the environment's spare, when nothing else refers
+    /// to it (otherwise just drops this reference).
+    fn recycle(self: Rc<Self>, spare: &Spare);
 }
 
 // SAFETY: the object is the cell itself.
 unsafe impl<T: Clone + 'static> PromiseObject<T> for PromiseCell<T> {
     fn into_rejection(self: Rc<Self>) -> Rc<dyn Rejection> {
         self
+    }
+
+    fn recycle(mut self: Rc<Self>, spare: &Spare) {
+        if let Some(cell) = Rc::get_mut(&mut self) {
+            cell.reset();
+            spare.put(self);
+        }
     }
 }
 
@@ -121,6 +155,15 @@ where
     fn into_rejection(self: Rc<Self>) -> Rc<dyn Rejection> {
         self
     }
+
+    fn recycle(mut self: Rc<Self>, spare: &Spare) {
+        if let Some(derived) = Rc::get_mut(&mut self) {
+            derived.cell.reset();
+            *derived.source.get_mut() = None;
+            *derived.handler.get_mut() = None;
+            spare.put(self);
+        }
+    }
 }
 
 impl<T, S, F> Rejection for Derived<T, S, F>
@@ -153,6 +196,13 @@ where
         if let Some(outcome) = outcome {
             let target: Promise<T> = Promise(self);
             handler(outcome, &target);
+            // Usually the last reference (a `then` whose promise nobody kept): the object
+            // becomes the spare for the next `then` of this type.
+            if Rc::strong_count(&target.0) == 1 {
+                if let Some(env) = installed() {
+                    target.0.recycle(&env.spare);
+                }
+            }
         }
     }
 }
@@ -207,6 +257,11 @@ impl<T> fmt::Debug for Resolver<T> {
 impl<T: Clone + 'static> Promise<T> {
     #[inline]
     fn pending() -> Promise<T> {
+        if let Some(env) = installed() {
+            if let Some(spare) = env.spare.take::<PromiseCell<T>>() {
+                return Promise(spare);
+            }
+        }
         // Written in place: `Rc::new(PromiseCell::new())` builds the cell on the stack and
         // copies it, reloading its flags wider than they were stored (a stall, see `derive`).
         let mut uninit = Rc::new(MaybeUninit::<PromiseCell<T>>::uninit());
@@ -300,6 +355,16 @@ impl<T: Clone + 'static> Promise<T> {
         &self,
         handler: impl FnOnce(Result<T, JsError>, &Promise<U>) + 'static,
     ) -> Promise<U> {
+        if let Some(env) = installed() {
+            if let Some(mut spare) = env.spare.take::<Derived<U, T, _>>() {
+                if let Some(derived) = Rc::get_mut(&mut spare) {
+                    *derived.source.get_mut() = Some(self.clone());
+                    *derived.handler.get_mut() = Some(handler);
+                    self.add_reaction(Job::new(spare.clone()), 0);
+                    return Promise(spare);
+                }
+            }
+        }
         // The derived promise is written field by field into its allocation. `Rc::new` of the
         // whole struct builds it on the stack and copies it (136 bytes and more) with wide
         // loads of fields just stored narrow: a store-forwarding stall on every `then` on this
@@ -325,7 +390,7 @@ impl<T: Clone + 'static> Promise<T> {
     /// `PerformPromiseThen` without a derived promise: `job` runs as a microtask once this
     /// promise settles (at once if it has). Marks the promise handled. `seq` goes to
     /// [`Job::queued`] as the job is queued: a task's `await` numbers its reactions with it.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_reaction(&self, job: Job, seq: u64) {
         let cell = self.cell();
         cell.handled.set(true);
@@ -443,7 +508,8 @@ impl<T: Clone + 'static> Resolver<T> {
 /// The future of `promise.await`: ready one microtask after the promise settles (V8's
 /// `await` on a native promise, since the 2019 "faster async functions" change).
 pub struct PromiseFuture<T> {
-    promise: Promise<T>,
+    /// `None` once the future has returned `Ready` (the promise went back to the spare).
+    promise: Option<Promise<T>>,
     state: AwaitState,
 }
 
@@ -478,7 +544,7 @@ impl<T: Clone + 'static> IntoFuture for Promise<T> {
 
     fn into_future(self) -> PromiseFuture<T> {
         PromiseFuture {
-            promise: self,
+            promise: Some(self),
             state: AwaitState::Unregistered,
         }
     }
@@ -495,19 +561,24 @@ impl<T> fmt::Debug for PromiseFuture<T> {
 impl<T: Clone + 'static> Future for PromiseFuture<T> {
     type Output = Result<T, JsError>;
 
+    /// Polled again after `Ready`, it stays `Pending` (its promise went back to the spare).
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fired = match &self.state {
+        let this = &mut *self;
+        let Some(promise) = &this.promise else {
+            return Poll::Pending;
+        };
+        let fired = match &this.state {
             AwaitState::Unregistered => {
                 if let Some((job, seq, await_in_task)) = AwaitInTask::register(cx.waker()) {
-                    self.promise.add_reaction(job, seq);
-                    self.state = AwaitState::InTask(await_in_task);
+                    promise.add_reaction(job, seq);
+                    this.state = AwaitState::InTask(await_in_task);
                 } else {
                     let reaction = Rc::new(AwaitReaction {
                         fired: Cell::new(false),
                         waker: RefCell::new(Some(cx.waker().clone())),
                     });
-                    self.promise.add_reaction(Job::new(reaction.clone()), 0);
-                    self.state = AwaitState::Reaction(reaction);
+                    promise.add_reaction(Job::new(reaction.clone()), 0);
+                    this.state = AwaitState::Reaction(reaction);
                 }
                 return Poll::Pending;
             }
@@ -522,9 +593,21 @@ impl<T: Clone + 'static> Future for PromiseFuture<T> {
                 reaction.fired.get()
             }
         };
-        match self.promise.result() {
-            Some(outcome) if fired => Poll::Ready(outcome),
-            _ => Poll::Pending,
+        if !fired {
+            return Poll::Pending;
         }
+        let Some(outcome) = promise.result() else {
+            return Poll::Pending;
+        };
+        // An awaited promise is mostly referenced by this future alone by now (its resolver
+        // was used and dropped): it becomes the spare for the next promise of its type.
+        if let Some(promise) = this.promise.take() {
+            if Rc::strong_count(&promise.0) == 1 {
+                if let Some(env) = installed() {
+                    promise.0.recycle(&env.spare);
+                }
+            }
+        }
+        Poll::Ready(outcome)
     }
 }

@@ -143,6 +143,10 @@ pub fn queue_microtask(callback: impl FnOnce() + 'static) {
 pub(crate) fn run_next_ticks(env: &Env) {
     let queues = &env.queues;
     if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {
+        if queues.microtasks.borrow().is_empty() {
+            // Nothing queued at all (most callbacks): no drain loop to enter.
+            return;
+        }
         run_microtasks(env);
     }
     if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {

@@ -8,8 +8,11 @@
 //! - Its epoll token is its slot index + 1 (token 0 is the async wake-up); an event for a
 //!   slot closed or reused since is dropped by the generation check.
 //! - mio registers edge-triggered (libuv uses level-triggered epoll): a watcher's callback
-//!   must read or write until `WouldBlock`, or re-arm itself through the pending queue
-//!   ([`Loop::feed_pending`]) when it stops early, as Node's paused streams do.
+//!   must leave nothing behind that no new edge will report: read or write until
+//!   `WouldBlock` (or, for a stream socket, until a read comes back short: the socket was
+//!   empty then, and Linux raises an edge for every arrival after it), or re-arm itself
+//!   through the pending queue ([`Loop::feed_pending`]) when it stops early, as Node's
+//!   paused streams do.
 
 use std::io;
 use std::rc::Rc;

@@ -5,6 +5,9 @@
 //!   work in flight) or handles being closed (`uv__loop_alive`).
 //! - `loop.time` is a cached millisecond clock: it changes only in [`Loop::update_time`] (once
 //!   per iteration, after each poll wait, and when asked), never behind a callback's back.
+//! - A phase whose queue is empty costs a flag test (checked inline, no call), as libuv's
+//!   `uv__run_*` return at once on an empty queue. Phase entries and exits are traced when a
+//!   probe trace was on as the iteration began.
 //! - No `RefCell` borrow of the loop's state is held while a callback runs: every phase takes
 //!   what it needs, drops the borrow, then calls out. Callbacks may therefore start, stop and
 //!   close any handle, including the one running.
@@ -264,6 +267,10 @@ impl Loop {
 
 impl Loop {
     /// Runs the loop (`uv_run`): returns whether it is still alive (non-zero in libuv).
+    ///
+    /// Each phase checks its own queue inline and calls out only when it has work, so an
+    /// iteration with one check handle (a chain of immediates) costs the check callback, the
+    /// clock read and a few flag tests; libuv's phases are as cheap when their queues are empty.
     pub fn run(&self, mode: RunMode) -> bool {
         let mut alive = self.alive();
         if !alive {
@@ -271,31 +278,19 @@ impl Loop {
         }
         if mode == RunMode::Default && alive && !self.stop_flag() {
             self.update_time();
-            self.phase("timers", Loop::run_timers);
+            if probe::trace::enabled() {
+                self.phase::<true>("timers", Loop::run_timers);
+            } else {
+                self.run_timers();
+            }
         }
         while alive && !self.stop_flag() {
-            let can_sleep = {
-                let state = self.state();
-                state.pending.is_empty() && state.idle.is_empty()
-            };
-            self.phase("pending", Loop::run_pending);
-            self.phase("idle", Loop::run_idle);
-            self.phase("prepare", Loop::run_prepare);
-            let mut timeout = 0;
-            if (mode == RunMode::Once && can_sleep) || mode == RunMode::Default {
-                timeout = self.backend_timeout();
+            // Whether a probe trace records this iteration's phases, read once per iteration.
+            if probe::trace::enabled() {
+                self.iteration::<true>(mode);
+            } else {
+                self.iteration::<false>(mode);
             }
-            self.phase("poll", |event_loop| event_loop.io_poll(timeout));
-            for _ in 0..8 {
-                if self.state().pending.is_empty() {
-                    break;
-                }
-                self.phase("pending", Loop::run_pending);
-            }
-            self.phase("check", Loop::run_check);
-            self.phase("closing", Loop::run_closing_handles);
-            self.update_time();
-            self.phase("timers", Loop::run_timers);
             alive = self.alive();
             if mode != RunMode::Default {
                 break;
@@ -305,8 +300,37 @@ impl Loop {
         alive
     }
 
+    /// One pass of `uv_run`'s loop body, from the pending phase to the timers.
+    #[inline(always)]
+    fn iteration<const TRACED: bool>(&self, mode: RunMode) {
+        // Read before the pending and idle phases run, as libuv does; only ONCE needs it.
+        let can_sleep = mode == RunMode::Once && {
+            let state = self.state();
+            state.pending.is_empty() && state.idle.is_empty()
+        };
+        self.phase::<TRACED>("pending", Loop::run_pending);
+        self.phase::<TRACED>("idle", Loop::run_idle);
+        self.phase::<TRACED>("prepare", Loop::run_prepare);
+        let mut timeout = 0;
+        if can_sleep || mode == RunMode::Default {
+            timeout = self.backend_timeout_inline();
+        }
+        self.phase::<TRACED>("poll", |event_loop| event_loop.io_poll(timeout));
+        for _ in 0..8 {
+            if self.state().pending.is_empty() {
+                break;
+            }
+            self.phase::<TRACED>("pending", Loop::run_pending);
+        }
+        self.phase::<TRACED>("check", Loop::run_check);
+        self.phase::<TRACED>("closing", Loop::run_closing_handles);
+        self.update_time();
+        self.phase::<TRACED>("timers", Loop::run_timers);
+    }
+
     /// Whether referenced active handles, active requests or closing handles exist
     /// (`uv_loop_alive`).
+    #[inline]
     pub fn alive(&self) -> bool {
         let state = self.state();
         state.active_handles > 0 || state.active_reqs > 0 || !state.closing.is_empty()
@@ -323,13 +347,20 @@ impl Loop {
     }
 
     /// Reads the clock into the cached loop time (`uv_update_time`).
+    #[inline]
     pub fn update_time(&self) {
-        self.state_mut().time = time::now_ms();
+        let now = time::now_ms();
+        self.state_mut().time = now;
     }
 
     /// The poll timeout the next iteration would use, in ms; -1 is infinite
     /// (`uv_backend_timeout`).
     pub fn backend_timeout(&self) -> i64 {
+        self.backend_timeout_inline()
+    }
+
+    #[inline(always)]
+    fn backend_timeout_inline(&self) -> i64 {
         let mut state = self.state_mut();
         if !state.stop_flag
             && (state.active_handles > 0 || state.active_reqs > 0)
@@ -372,20 +403,20 @@ impl Loop {
         Ok(())
     }
 
-    /// Runs one phase, recording its entry and exit when a probe trace is on (otherwise the
-    /// cost is one relaxed load).
+    /// Runs one phase, recording its entry and exit when `TRACED` (a probe trace was on when
+    /// the iteration began).
     #[inline(always)]
-    fn phase(&self, name: &'static str, phase: impl FnOnce(&Loop)) {
-        let traced = probe::trace::enabled();
-        if traced {
+    fn phase<const TRACED: bool>(&self, name: &'static str, phase: impl FnOnce(&Loop)) {
+        if TRACED {
             probe::trace::record(EventKind::PhaseEnter { name });
         }
         phase(self);
-        if traced {
+        if TRACED {
             probe::trace::record(EventKind::PhaseLeave { name });
         }
     }
 
+    #[inline]
     fn stop_flag(&self) -> bool {
         self.state().stop_flag
     }
@@ -398,27 +429,32 @@ impl Loop {
         self.inner.state.borrow_mut()
     }
 
+    #[inline(always)]
     fn run_pending(&self) {
-        let pending = {
-            let mut state = self.state_mut();
-            if state.pending.is_empty() {
-                return;
-            }
-            std::mem::take(&mut state.pending)
-        };
+        if !self.state().pending.is_empty() {
+            self.run_pending_queue();
+        }
+    }
+
+    #[inline(never)]
+    fn run_pending_queue(&self) {
+        let pending = std::mem::take(&mut self.state_mut().pending);
         for callback in pending {
             callback();
         }
     }
 
+    #[inline(always)]
     fn run_idle(&self) {
         self.run_watchers(HandleKind::Idle);
     }
 
+    #[inline(always)]
     fn run_prepare(&self) {
         self.run_watchers(HandleKind::Prepare);
     }
 
+    #[inline(always)]
     fn run_check(&self) {
         self.run_watchers(HandleKind::Check);
     }
@@ -426,6 +462,7 @@ impl Loop {
     /// `uv__run_idle/prepare/check` (loop-watcher.c): the phase list is moved aside first, so
     /// handles started during the phase wait for the next iteration and handles stopped
     /// during it are skipped. Newest first, since libuv inserts at the head.
+    #[inline(always)]
     fn run_watchers(&self, kind: HandleKind) {
         let single = {
             let state = self.state();
@@ -440,11 +477,16 @@ impl Loop {
                 _ => None,
             }
         };
-        if let Some(callback) = single {
+        match single {
             // One handle: nothing else in the phase can stop it before it runs.
-            run_callback(0, &*callback);
-            return;
+            Some(callback) => run_callback(0, &*callback),
+            None => self.run_watcher_list(kind),
         }
+    }
+
+    /// [`Loop::run_watchers`] for a phase with several handles (or one whose slot is gone).
+    #[inline(never)]
+    fn run_watcher_list(&self, kind: HandleKind) {
         let mut batch = {
             let mut state = self.state_mut();
             let mut batch = std::mem::take(&mut state.scratch);
@@ -487,14 +529,16 @@ impl Loop {
 
     /// `uv__run_closing_handles`: libuv keeps closing handles on a singly linked list pushed
     /// at the head, so the handle closed last has its callback run first.
+    #[inline(always)]
     fn run_closing_handles(&self) {
-        let closing = {
-            let mut state = self.state_mut();
-            if state.closing.is_empty() {
-                return;
-            }
-            std::mem::take(&mut state.closing)
-        };
+        if !self.state().closing.is_empty() {
+            self.run_closing_list();
+        }
+    }
+
+    #[inline(never)]
+    fn run_closing_list(&self) {
+        let closing = std::mem::take(&mut self.state_mut().closing);
         for id in closing.into_iter().rev() {
             let close_cb = {
                 let mut state = self.state_mut();
@@ -508,6 +552,7 @@ impl Loop {
 
     /// `uv__io_poll` (linux.c): wait for readiness, then run each ready watcher's callback in
     /// the order epoll reported them (the async wake-up is one of them).
+    #[inline(always)]
     fn io_poll(&self, timeout: i64) {
         if timeout == 0 && self.inner.io_watchers.get() == 0 {
             if self.inner.wakeup.take() {
@@ -515,6 +560,11 @@ impl Loop {
             }
             return;
         }
+        self.io_poll_wait(timeout);
+    }
+
+    #[inline(never)]
+    fn io_poll_wait(&self, timeout: i64) {
         let base = self.now();
         let mut remaining = timeout;
         loop {

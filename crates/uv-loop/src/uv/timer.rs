@@ -170,7 +170,15 @@ impl LoopState {
 
 impl Loop {
     /// `uv__run_timers` (1.46).
+    #[inline(always)]
     pub(super) fn run_timers(&self) {
+        if !self.state().timer_heap.is_empty() {
+            self.run_due_timers();
+        }
+    }
+
+    #[inline(never)]
+    fn run_due_timers(&self) {
         loop {
             let (id, callback) = {
                 let mut state = self.state_mut();
