@@ -25,11 +25,36 @@ fn fs_round_trip() {
         fs::write_file(path.clone(), b"hello".to_vec(), move |written| {
             written.expect("write_file");
             std::fs::write(root.join("a.txt"), b"x").expect("second file");
+            // The pool runs requests in parallel: overwrite the first byte only once this read
+            // has seen "hello".
             let sink2 = sink.clone();
+            let reopen = path.clone();
+            let sink5 = sink.clone();
             fs::read_file(path.clone(), move |data| {
                 sink2
                     .borrow_mut()
                     .push(String::from_utf8_lossy(&data.expect("read")).into());
+                let mut options = OpenOptions::new();
+                options.read(true).write(true);
+                fs::open(reopen, options, move |fd| {
+                    let fd = fd.expect("open");
+                    let reader = fd.clone();
+                    fs::write(&fd, b"J".to_vec(), Some(0), move |n| {
+                        assert_eq!(n.expect("write"), 1);
+                        let closer = reader.clone();
+                        fs::read(&reader, 5, Some(0), move |data| {
+                            sink5
+                                .borrow_mut()
+                                .push(String::from_utf8_lossy(&data.expect("read")).into());
+                            fs::close(&closer.clone(), move |closed| {
+                                closed.expect("close");
+                                fs::read(&closer, 1, None, |after| {
+                                    assert!(after.is_err(), "EBADF after close");
+                                });
+                            });
+                        });
+                    });
+                });
             });
             let sink3 = sink.clone();
             fs::readdir(root.clone(), move |names| {
@@ -47,28 +72,6 @@ fn fs_round_trip() {
                 sink4
                     .borrow_mut()
                     .push(format!("len {}", meta.expect("stat").len()));
-            });
-            let mut options = OpenOptions::new();
-            options.read(true).write(true);
-            let sink5 = sink.clone();
-            fs::open(path, options, move |fd| {
-                let fd = fd.expect("open");
-                let reader = fd.clone();
-                fs::write(&fd, b"J".to_vec(), Some(0), move |n| {
-                    assert_eq!(n.expect("write"), 1);
-                    let closer = reader.clone();
-                    fs::read(&reader, 5, Some(0), move |data| {
-                        sink5
-                            .borrow_mut()
-                            .push(String::from_utf8_lossy(&data.expect("read")).into());
-                        fs::close(&closer.clone(), move |closed| {
-                            closed.expect("close");
-                            fs::read(&closer, 1, None, |after| {
-                                assert!(after.is_err(), "EBADF after close");
-                            });
-                        });
-                    });
-                });
             });
         });
     })

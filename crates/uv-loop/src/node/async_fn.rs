@@ -297,7 +297,9 @@ fn wake_task(env: &Env, index: u32, generation: u32) {
 }
 
 /// Polls `task` once; the environment is looked up only when the task finished or woke itself
-/// (a resumed task mostly just reaches its next `await`).
+/// (a resumed task mostly just reaches its next `await`). Inlined into the task's reaction
+/// job, which resumes it once per `await`.
+#[inline(always)]
 fn poll_task(index: u32, task: &Rc<Task>) {
     task.running.set(true);
     let current = CurrentTaskGuard(CURRENT_TASK.with(|current| current.replace(task)));

@@ -255,7 +255,8 @@ fn toggle_idle_handle(env: &Env, referenced: bool) {
     }
 }
 
-/// `CheckImmediate`: the check handle's callback.
+/// `CheckImmediate`: the check handle's callback (inlined into it: one call per iteration).
+#[inline(always)]
 pub(crate) fn check_immediate(env: &Env) {
     if env.immediates.count.get() == 0 {
         return;
@@ -270,6 +271,7 @@ pub(crate) fn check_immediate(env: &Env) {
 /// place and only the immediates that were in it on entry run (those queued meanwhile sit
 /// behind them and wait for the next check phase), which is the same set in the same order
 /// without moving the queue.
+#[inline(always)]
 fn process_immediate(env: &Env) {
     let immediates = &env.immediates;
     let mut remaining = immediates.queue.borrow().len();

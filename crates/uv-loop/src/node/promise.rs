@@ -562,6 +562,8 @@ impl<T: Clone + 'static> Future for PromiseFuture<T> {
     type Output = Result<T, JsError>;
 
     /// Polled again after `Ready`, it stays `Pending` (its promise went back to the spare).
+    /// Inlined into the `await`, whose state machine calls it twice per await.
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let Some(promise) = &this.promise else {

@@ -139,14 +139,24 @@ pub fn queue_microtask(callback: impl FnOnce() + 'static) {
 }
 
 /// `runNextTicks` in timers.js and `InternalCallbackScope::Close` in Node's C++.
-#[inline]
+#[inline(always)]
 pub(crate) fn run_next_ticks(env: &Env) {
     let queues = &env.queues;
+    if !queues.has_tick_scheduled()
+        && !queues.has_rejection_to_warn.get()
+        && queues.microtasks.borrow().is_empty()
+    {
+        // Nothing queued at all (most callbacks): a few tests inline, no call.
+        return;
+    }
+    drain_next_ticks(env);
+}
+
+/// [`run_next_ticks`] with something queued.
+#[inline(never)]
+fn drain_next_ticks(env: &Env) {
+    let queues = &env.queues;
     if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {
-        if queues.microtasks.borrow().is_empty() {
-            // Nothing queued at all (most callbacks): no drain loop to enter.
-            return;
-        }
         run_microtasks(env);
     }
     if !queues.has_tick_scheduled() && !queues.has_rejection_to_warn.get() {

@@ -3,11 +3,11 @@
 //! Each kind has one list on the loop, run by its phase of `uv_run`. Starting inserts at the
 //! head (so the newest handle runs first); starting an active handle does nothing, not even
 //! replace its callback. The phase moves the list aside before it calls out (see
-//! `Loop::run_watchers`).
+//! `Loop::run_watcher_list` and src/uv/run.rs).
 
 use std::rc::Rc;
 
-use super::{handle_common, HandleClosed, HandleId, HandleKind, Loop, LoopState, ACTIVE};
+use super::{handle_common, Callback, HandleClosed, HandleId, HandleKind, Loop, LoopState, ACTIVE};
 
 macro_rules! loop_watcher {
     ($name:ident, $kind:expr, $uv:literal, $phase:literal) => {
@@ -49,7 +49,7 @@ loop_watcher!(PrepareHandle, HandleKind::Prepare, "uv_prepare", "prepare");
 loop_watcher!(CheckHandle, HandleKind::Check, "uv_check", "check");
 
 impl LoopState {
-    fn watcher_list(&mut self, kind: HandleKind) -> &mut Vec<HandleId> {
+    fn watcher_list(&mut self, kind: HandleKind) -> &mut Vec<(HandleId, Callback)> {
         match kind {
             HandleKind::Idle => &mut self.idle,
             HandleKind::Prepare => &mut self.prepare,
@@ -61,7 +61,7 @@ impl LoopState {
         &mut self,
         kind: HandleKind,
         id: HandleId,
-        callback: Rc<dyn Fn()>,
+        callback: Callback,
     ) -> Result<(), HandleClosed> {
         if self.is_closing(id) {
             return Err(HandleClosed);
@@ -73,10 +73,10 @@ impl LoopState {
         if slot.flags & ACTIVE != 0 {
             return Ok(());
         }
-        slot.callback = Some(callback);
+        slot.callback = Some(callback.clone());
         slot.start_id = seq;
         self.watcher_seq += 1;
-        self.watcher_list(kind).push(id);
+        self.watcher_list(kind).push((id, callback));
         self.handle_start(id);
         Ok(())
     }
@@ -86,7 +86,7 @@ impl LoopState {
             return;
         }
         let list = self.watcher_list(kind);
-        if let Some(position) = list.iter().rposition(|h| *h == id) {
+        if let Some(position) = list.iter().rposition(|(h, _)| *h == id) {
             list.remove(position);
         }
         self.handle_stop(id);

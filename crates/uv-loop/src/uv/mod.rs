@@ -6,8 +6,12 @@
 //! - `loop.time` is a cached millisecond clock: it changes only in [`Loop::update_time`] (once
 //!   per iteration, after each poll wait, and when asked), never behind a callback's back.
 //! - A phase whose queue is empty costs a flag test (checked inline, no call), as libuv's
-//!   `uv__run_*` return at once on an empty queue. Phase entries and exits are traced when a
-//!   probe trace was on as the iteration began.
+//!   `uv__run_*` return at once on an empty queue. Phase entries and exits, and a lone
+//!   watcher's callback, are traced when a probe trace was on as the iteration began.
+//! - Reads of the state with no callback between them share one borrow (see
+//!   `Loop::iteration`): an iteration that runs only the idle and check handles borrows it four
+//!   times. Each watcher list keeps its handles' callbacks, so one handle runs without a slot
+//!   lookup.
 //! - No `RefCell` borrow of the loop's state is held while a callback runs: every phase takes
 //!   what it needs, drops the borrow, then calls out. Callbacks may therefore start, stop and
 //!   close any handle, including the one running.
@@ -42,6 +46,7 @@ mod async_handle;
 mod handle;
 pub(crate) mod io;
 mod loop_watcher;
+mod run;
 pub(crate) mod threadpool;
 pub(crate) mod time;
 mod timer;
@@ -172,9 +177,11 @@ pub(crate) struct LoopState {
     timer_heap: BinaryHeap<Reverse<(u64, u64, HandleId)>>,
     timer_counter: u64,
     watcher_seq: u64,
-    idle: Vec<HandleId>,
-    prepare: Vec<HandleId>,
-    check: Vec<HandleId>,
+    /// The active idle, prepare and check handles in start order, each with its callback (the
+    /// slot's), so that a phase with one handle runs it without a slot lookup.
+    idle: Vec<(HandleId, Callback)>,
+    prepare: Vec<(HandleId, Callback)>,
+    check: Vec<(HandleId, Callback)>,
     async_handles: Vec<HandleId>,
     closing: Vec<HandleId>,
     pending: VecDeque<Box<dyn FnOnce()>>,
@@ -266,74 +273,11 @@ impl Loop {
 }
 
 impl Loop {
-    /// Runs the loop (`uv_run`): returns whether it is still alive (non-zero in libuv).
-    ///
-    /// Each phase checks its own queue inline and calls out only when it has work, so an
-    /// iteration with one check handle (a chain of immediates) costs the check callback, the
-    /// clock read and a few flag tests; libuv's phases are as cheap when their queues are empty.
-    pub fn run(&self, mode: RunMode) -> bool {
-        let mut alive = self.alive();
-        if !alive {
-            self.update_time();
-        }
-        if mode == RunMode::Default && alive && !self.stop_flag() {
-            self.update_time();
-            if probe::trace::enabled() {
-                self.phase::<true>("timers", Loop::run_timers);
-            } else {
-                self.run_timers();
-            }
-        }
-        while alive && !self.stop_flag() {
-            // Whether a probe trace records this iteration's phases, read once per iteration.
-            if probe::trace::enabled() {
-                self.iteration::<true>(mode);
-            } else {
-                self.iteration::<false>(mode);
-            }
-            alive = self.alive();
-            if mode != RunMode::Default {
-                break;
-            }
-        }
-        self.state_mut().stop_flag = false;
-        alive
-    }
-
-    /// One pass of `uv_run`'s loop body, from the pending phase to the timers.
-    #[inline(always)]
-    fn iteration<const TRACED: bool>(&self, mode: RunMode) {
-        // Read before the pending and idle phases run, as libuv does; only ONCE needs it.
-        let can_sleep = mode == RunMode::Once && {
-            let state = self.state();
-            state.pending.is_empty() && state.idle.is_empty()
-        };
-        self.phase::<TRACED>("pending", Loop::run_pending);
-        self.phase::<TRACED>("idle", Loop::run_idle);
-        self.phase::<TRACED>("prepare", Loop::run_prepare);
-        let mut timeout = 0;
-        if can_sleep || mode == RunMode::Default {
-            timeout = self.backend_timeout_inline();
-        }
-        self.phase::<TRACED>("poll", |event_loop| event_loop.io_poll(timeout));
-        for _ in 0..8 {
-            if self.state().pending.is_empty() {
-                break;
-            }
-            self.phase::<TRACED>("pending", Loop::run_pending);
-        }
-        self.phase::<TRACED>("check", Loop::run_check);
-        self.phase::<TRACED>("closing", Loop::run_closing_handles);
-        self.update_time();
-        self.phase::<TRACED>("timers", Loop::run_timers);
-    }
-
     /// Whether referenced active handles, active requests or closing handles exist
     /// (`uv_loop_alive`).
     #[inline]
     pub fn alive(&self) -> bool {
-        let state = self.state();
-        state.active_handles > 0 || state.active_reqs > 0 || !state.closing.is_empty()
+        self.state().alive()
     }
 
     /// Makes [`Loop::run`] return after the current iteration (`uv_stop`).
@@ -361,16 +305,7 @@ impl Loop {
 
     #[inline(always)]
     fn backend_timeout_inline(&self) -> i64 {
-        let mut state = self.state_mut();
-        if !state.stop_flag
-            && (state.active_handles > 0 || state.active_reqs > 0)
-            && state.pending.is_empty()
-            && state.idle.is_empty()
-            && state.closing.is_empty()
-        {
-            return state.next_timeout();
-        }
-        0
+        self.state_mut().backend_timeout()
     }
 
     /// Queues `callback` for the next pending phase (libuv's internal `uv__io_feed`), for
@@ -382,7 +317,7 @@ impl Loop {
     /// Closes the loop (`uv_loop_close`): fails with [`LoopBusy`] while it is alive. Frees
     /// every handle's callbacks, so closures that hold a clone of the loop are released.
     pub fn close(&self) -> Result<(), LoopBusy> {
-        let (slots, pending, after) = {
+        let (slots, pending, after, watchers) = {
             let mut state = self.state_mut();
             let user_handles = state
                 .slots
@@ -396,9 +331,14 @@ impl Loop {
                 std::mem::take(&mut state.slots),
                 std::mem::take(&mut state.pending),
                 std::mem::take(&mut state.work_after),
+                [
+                    std::mem::take(&mut state.idle),
+                    std::mem::take(&mut state.prepare),
+                    std::mem::take(&mut state.check),
+                ],
             )
         };
-        drop((slots, pending, after));
+        drop((slots, pending, after, watchers));
         self.inner.work.borrow_mut().take();
         Ok(())
     }
@@ -444,47 +384,10 @@ impl Loop {
         }
     }
 
-    #[inline(always)]
-    fn run_idle(&self) {
-        self.run_watchers(HandleKind::Idle);
-    }
-
-    #[inline(always)]
-    fn run_prepare(&self) {
-        self.run_watchers(HandleKind::Prepare);
-    }
-
-    #[inline(always)]
-    fn run_check(&self) {
-        self.run_watchers(HandleKind::Check);
-    }
-
-    /// `uv__run_idle/prepare/check` (loop-watcher.c): the phase list is moved aside first, so
-    /// handles started during the phase wait for the next iteration and handles stopped
-    /// during it are skipped. Newest first, since libuv inserts at the head.
-    #[inline(always)]
-    fn run_watchers(&self, kind: HandleKind) {
-        let single = {
-            let state = self.state();
-            let list = match kind {
-                HandleKind::Idle => &state.idle,
-                HandleKind::Prepare => &state.prepare,
-                _ => &state.check,
-            };
-            match list.as_slice() {
-                [] => return,
-                [id] => state.slot(*id).and_then(|slot| slot.callback.clone()),
-                _ => None,
-            }
-        };
-        match single {
-            // One handle: nothing else in the phase can stop it before it runs.
-            Some(callback) => run_callback(0, &*callback),
-            None => self.run_watcher_list(kind),
-        }
-    }
-
-    /// [`Loop::run_watchers`] for a phase with several handles (or one whose slot is gone).
+    /// `uv__run_idle/prepare/check` (loop-watcher.c) for a phase with several handles: the
+    /// phase list is moved aside first, so handles started during the phase wait for the next
+    /// iteration and handles stopped during it are skipped. Newest first, since libuv inserts
+    /// at the head.
     #[inline(never)]
     fn run_watcher_list(&self, kind: HandleKind) {
         let mut batch = {
@@ -500,7 +403,7 @@ impl Loop {
                 state.scratch = batch;
                 return;
             }
-            for id in list.iter().rev() {
+            for (id, _) in list.iter().rev() {
                 let slot = &state.slots[id.index as usize];
                 batch.push((*id, slot.start_id));
             }

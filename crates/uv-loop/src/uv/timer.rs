@@ -178,7 +178,7 @@ impl Loop {
     }
 
     #[inline(never)]
-    fn run_due_timers(&self) {
+    pub(super) fn run_due_timers(&self) {
         loop {
             let (id, callback) = {
                 let mut state = self.state_mut();
