@@ -257,6 +257,9 @@ pub fn gil_threads_beside_ticker(
     outcome(spun, lasts, ticker.join().ok(), started)
 }
 
+/// The resolution of Node's timers: libuv's loop clock counts milliseconds.
+const UV_TIMER_RESOLUTION: Duration = Duration::from_millis(1);
+
 /// The same on a uv-loop event loop of its own: the ticker is a chain of `setTimeout(tick, 1)`;
 /// `body` runs in a `setImmediate` callback queued after the ticker's first timer, so the ticker
 /// is waiting when it starts. Checksum 0 if the loop failed.
@@ -268,9 +271,13 @@ pub fn uv_loop_beside_ticker(
         let armed_at = Instant::now();
         uv_loop::set_timeout(
             move || {
+                // Node's timers count whole milliseconds of libuv's cached clock: a 1 ms timer
+                // armed late in one millisecond is due at the start of the next, so it may end
+                // up to 1 ms early by a finer clock (why Node orders `setTimeout(0)` and
+                // `setImmediate` in the main module either way).
                 ticks
                     .borrow_mut()
-                    .record(armed_at.elapsed(), Duration::ZERO);
+                    .record(armed_at.elapsed(), UV_TIMER_RESOLUTION);
                 if !done.get() {
                     arm(ticks, done);
                 }
