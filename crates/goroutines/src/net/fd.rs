@@ -42,7 +42,7 @@ use super::deadline::{timeout_error, Deadline};
 use crate::loom::{AtomicU64, Ordering};
 use crate::runtime::g::{current_g, goready};
 use crate::runtime::netpoll::{current_netpoll, Mode, NetPoll, PollDesc};
-use crate::sync::Mutex;
+use crate::sync::{Mutex, MutexGuard};
 
 /// A socket registered with a runtime's poller.
 #[derive(Clone, Copy)]
@@ -124,6 +124,14 @@ impl<S: AsRawFd> NetFd<S> {
         }
     }
 
+    /// Takes the turn of `mode`: one operation per direction at a time.
+    fn turn(&self, mode: Mode) -> MutexGuard<'_, ()> {
+        match mode {
+            Mode::Read => self.read_turn.lock(),
+            Mode::Write => self.write_turn.lock(),
+        }
+    }
+
     fn drained_slot(&self, mode: Mode) -> &AtomicU64 {
         match mode {
             Mode::Read => &self.read_drained,
@@ -142,10 +150,7 @@ impl<S: AsRawFd> NetFd<S> {
         mut op: impl FnMut(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
         let timeout = self.timeout(mode);
-        let _turn = match mode {
-            Mode::Read => self.read_turn.lock(),
-            Mode::Write => self.write_turn.lock(),
-        };
+        let _turn = self.turn(mode);
         let hint = self.drained_slot(mode).swap(0, Ordering::Relaxed);
         let pd = match self.registration.get() {
             Some(registration) if current_g().is_some() => registration.pd,
@@ -196,10 +201,7 @@ impl<S: AsRawFd> NetFd<S> {
         timeout: Option<Duration>,
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let _turn = match mode {
-            Mode::Read => self.read_turn.lock(),
-            Mode::Write => self.write_turn.lock(),
-        };
+        let _turn = self.turn(mode);
         match attempt(&self.socket, &mut op) {
             Some(result) => result,
             None => self.io_slow(mode, timeout, op),

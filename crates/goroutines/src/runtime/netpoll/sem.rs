@@ -17,8 +17,8 @@
 //!   `n` and the side is not closed, after clearing a pending `READY`. An event that comes later
 //!   bumps `events` first and then finds `NIL` (sets `READY`) or the parked G (readies it): the
 //!   waiter reads the count with a read-modify-write after its clear, so an event counted after
-//!   that read synchronizes with the clear, and a waiter that saw the old count cannot miss it. The loom model below
-//!   checks exactly this against data that arrives at any point.
+//!   that read synchronizes with the clear, and a waiter that saw the old count cannot miss it.
+//!   The loom model below checks exactly this against data that arrives at any point.
 //! - `closed` is final: a read that returns the last bytes before an end of file is short but
 //!   leaves the end of file to read, so once a hang-up was reported the hint never applies.
 
