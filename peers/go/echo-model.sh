@@ -10,10 +10,22 @@
 # system time over the load generator's whole run, divided by the round trips of that run), which
 # tells what a round trip costs the server whatever else the machine is running.
 #
-# The caller sets `loadgen` (the path peers/go/loadgen.sh prints), `duration` (e.g. 3s) and
-# `tmp` (a scratch folder), defines `log`, and kills "$server_pid" in its EXIT trap.
+# The caller sets `loadgen` (the path peers/go/loadgen.sh prints) and `duration` (e.g. 3s),
+# defines `log`, and calls `echo_model_begin` once before the first `echo_model`.
 
 server_pid=""
+
+# echo_model_begin: makes the scratch folder `tmp` and sets an EXIT trap that kills a server
+# still running (a run cut short) and removes the folder.
+echo_model_begin() {
+	tmp="$(mktemp -d)"
+	trap echo_model_end EXIT
+}
+
+echo_model_end() {
+	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+	rm -rf "$tmp"
+}
 
 # cpu_ticks PID: the process's user + system time, in clock ticks (/proc/PID/stat).
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -38,14 +38,9 @@ loadgen="$("$root/peers/go/loadgen.sh")"
 python_uvloop="$("$root/peers/python/install-uvloop.sh")"
 servers="$root/peers/python/echo_servers.py"
 
-tmp="$(mktemp -d)"
 # shellcheck source=../../../peers/go/echo-model.sh
 source "$root/peers/go/echo-model.sh"
-cleanup() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+echo_model_begin
 
 header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), $(python3 --version), uvloop $("$python_uvloop" -c 'import uvloop; print(uvloop.__version__)'); echo: median of $rounds rounds of one ${duration} run each"
 {
@@ -59,22 +54,6 @@ header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), $(python3 --v
 		echo_model echo-floor "$floor" --addr 127.0.0.1:0
 	done
 } | tee "$runs" >&2
-python3 - "$runs" "$header" <<'PY' | tee "$out"
-import statistics, sys
-figures, order = {}, []
-for line in open(sys.argv[1]):
-    parts = line.split()
-    if len(parts) != 5 or line.startswith("#"):
-        continue
-    key = (parts[0], parts[1], parts[2], parts[4])
-    if key not in figures:
-        figures[key] = []
-        order.append(key)
-    figures[key].append(float(parts[3]))
-print(sys.argv[2])
-for key in order:
-    model, workload, metric, unit = key
-    print(f"{model} {workload} {metric} {statistics.median(figures[key]):.1f} {unit}")
-PY
+python3 "$root/scripts/medians.py" "$runs" "$header" | tee "$out"
 python3 "$root/scripts/table.py" --ours asyncio-loop --peer uvloop-protocol "$out"
 python3 "$root/scripts/table.py" --ours echo-floor --peer uvloop-protocol "$out"

@@ -38,14 +38,9 @@ schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
 gobench="$root/peers/go/build/bench"
 tokio="$root/peers/tokio/target/release/tokio-peer"
 
-tmp="$(mktemp -d)"
 # shellcheck source=../../../peers/go/echo-model.sh
 source "$root/peers/go/echo-model.sh"
-cleanup() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+echo_model_begin
 
 {
 	echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r); echo: one ${duration} run each"

@@ -31,14 +31,9 @@ cargo build --release -q -p lab --manifest-path "$root/Cargo.toml"
 schedlab="${CARGO_TARGET_DIR:-$root/target}/release/schedlab"
 loadgen="${SCHEDLAB_LOADGEN:-$(GO_NO_INSTALL=1 "$root/peers/go/loadgen.sh")}"
 
-tmp="$(mktemp -d)"
 # shellcheck source=../../../peers/go/echo-model.sh
 source "$root/peers/go/echo-model.sh"
-cleanup() {
-	if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+echo_model_begin
 
 header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), node $(node --version); echo: median of $rounds rounds of one ${duration} run each"
 {
@@ -49,23 +44,5 @@ header="# $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), node $(node -
 		echo_model node node "$root/peers/node/serve_echo.js" --addr 127.0.0.1:0
 	done
 } | tee "$runs" >&2
-python3 - "$runs" "$header" <<'PY' | tee "$out"
-import statistics, sys
-figures, order = {}, []
-for line in open(sys.argv[1]):
-    parts = line.split()
-    if len(parts) != 5 or line.startswith("#"):
-        continue
-    key = (parts[0], parts[1], parts[2], parts[4])
-    if key not in figures:
-        figures[key] = []
-        order.append(key)
-    figures[key].append(float(parts[3]))
-print(sys.argv[2])
-for key in order:
-    model, workload, metric, unit = key
-    values = " ".join("%g" % v for v in figures[key])
-    print(f"{model} {workload} {metric} {statistics.median(figures[key]):.1f} {unit}")
-    print(f"# runs: {model} {workload} {metric} [{values}]", file=sys.stderr)
-PY
+python3 "$root/scripts/medians.py" "$runs" "$header" --runs-to-stderr | tee "$out"
 python3 "$root/scripts/table.py" --ours uv-loop --peer node "$out"
