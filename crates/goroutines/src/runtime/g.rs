@@ -57,6 +57,8 @@ pub(crate) enum WaitReason {
     Sleep,
     JoinWait,
     MutexLock,
+    RwLockRead,
+    RwLockWrite,
     WaitGroupWait,
     OnceWait,
     Semacquire,
@@ -76,6 +78,8 @@ impl WaitReason {
             WaitReason::Sleep => "sleep",
             WaitReason::JoinWait => "join",
             WaitReason::MutexLock => "sync.Mutex.Lock",
+            WaitReason::RwLockRead => "sync.RWMutex.RLock",
+            WaitReason::RwLockWrite => "sync.RWMutex.Lock",
             WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::OnceWait => "sync.Once.Do",
             WaitReason::Semacquire => "semacquire",
@@ -84,7 +88,7 @@ impl WaitReason {
     }
 
     fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 13] = [
+        const ALL: [WaitReason; 15] = [
             WaitReason::None,
             WaitReason::ChanSend,
             WaitReason::ChanReceive,
@@ -93,6 +97,8 @@ impl WaitReason {
             WaitReason::Sleep,
             WaitReason::JoinWait,
             WaitReason::MutexLock,
+            WaitReason::RwLockRead,
+            WaitReason::RwLockWrite,
             WaitReason::WaitGroupWait,
             WaitReason::OnceWait,
             WaitReason::Semacquire,

@@ -1,12 +1,14 @@
-//! Go's `sync` package for goroutines: [`Mutex`], [`WaitGroup`] and [`Once`].
+//! Go's `sync` package for goroutines: [`Mutex`], [`RwLock`], [`WaitGroup`] and [`Once`].
 //!
 //! They wait the way channels do (`runtime/park.rs`): a goroutine that must wait parks, so its OS
 //! thread runs other goroutines meanwhile; a plain OS thread blocks. Goroutines and plain threads
 //! may share the same values. Waiting goroutines show in the goroutine dump and in the deadlock
-//! report as Go prints them: `[sync.Mutex.Lock]`, `[sync.WaitGroup.Wait]`, `[sync.Once.Do]`.
+//! report as Go prints them: `[sync.Mutex.Lock]`, `[sync.RWMutex.RLock]`, `[sync.RWMutex.Lock]`,
+//! `[sync.WaitGroup.Wait]`, `[sync.Once.Do]`.
 //!
 //! ```text
 //!   Mutex     = state word (LOCKED, WOKEN, STARVING, waiter count) + Sema     mutex.rs
+//!   RwLock    = Mutex<()> for writers + reader count and wait + 2 Semas       rwlock.rs
 //!   WaitGroup = Arc<state word (counter, waiter count) + Sema>                waitgroup.rs
 //!   Once      = done flag + Mutex<()>                                          once.rs
 //!   Sema      = token count + lock-protected FIFO/LIFO queue of waiters         sema.rs
@@ -22,9 +24,11 @@
 
 mod mutex;
 mod once;
+mod rwlock;
 mod sema;
 mod waitgroup;
 
 pub use mutex::{Mutex, MutexGuard};
 pub use once::Once;
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use waitgroup::WaitGroup;
