@@ -40,6 +40,9 @@
 mod loom;
 
 #[cfg(loom)]
+#[path = "time/arming.rs"]
+mod arming;
+#[cfg(loom)]
 #[path = "runtime/idle.rs"]
 mod idle;
 #[cfg(loom)]
@@ -80,4 +83,4 @@ pub use runtime::{
     DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]
-pub use time::{after, tick, Timer};
+pub use time::{after, after_func, tick, Ticker, Timer};

@@ -336,6 +336,19 @@ where
     spawn_on(sched, f)
 }
 
+/// The scheduler of the running goroutine; None on a plain thread.
+pub(crate) fn current_sched() -> Option<&'static Sched> {
+    // SAFETY: the current goroutine is alive while it runs.
+    current_g().map(|g| unsafe { g.as_ref() }.sched.get())
+}
+
+/// Starts `f` as a goroutine of `sched` that nobody joins, from a goroutine or from a timer's
+/// function on a scheduler thread (Go's `goFunc`, which `time.AfterFunc` runs). Its panic is
+/// kept in its task, as for any goroutine.
+pub(crate) fn spawn_detached(sched: &'static Sched, f: impl FnOnce() + Send + 'static) {
+    drop(spawn_on(sched, f));
+}
+
 fn spawn_on<F, T>(sched: &'static Sched, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
