@@ -29,7 +29,7 @@
 //!   thread; plain OS threads may use the same channels.
 //! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
-//!   `WaitGroup`, `Once`.
+//!   `Cond`, `WaitGroup`, `Once`.
 //!
 //! Soundness: goroutines migrate between OS threads, which Rust's thread-local storage does not
 //! expect. The hazard is accepted once per program, by the `unsafe` of [`Builder::build`] (or

@@ -59,6 +59,7 @@ pub(crate) enum WaitReason {
     MutexLock,
     RwLockRead,
     RwLockWrite,
+    CondWait,
     WaitGroupWait,
     OnceWait,
     Semacquire,
@@ -80,6 +81,7 @@ impl WaitReason {
             WaitReason::MutexLock => "sync.Mutex.Lock",
             WaitReason::RwLockRead => "sync.RWMutex.RLock",
             WaitReason::RwLockWrite => "sync.RWMutex.Lock",
+            WaitReason::CondWait => "sync.Cond.Wait",
             WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
             WaitReason::OnceWait => "sync.Once.Do",
             WaitReason::Semacquire => "semacquire",
@@ -88,7 +90,7 @@ impl WaitReason {
     }
 
     fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 15] = [
+        const ALL: [WaitReason; 16] = [
             WaitReason::None,
             WaitReason::ChanSend,
             WaitReason::ChanReceive,
@@ -99,6 +101,7 @@ impl WaitReason {
             WaitReason::MutexLock,
             WaitReason::RwLockRead,
             WaitReason::RwLockWrite,
+            WaitReason::CondWait,
             WaitReason::WaitGroupWait,
             WaitReason::OnceWait,
             WaitReason::Semacquire,

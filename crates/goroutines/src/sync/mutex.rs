@@ -164,6 +164,13 @@ pub struct MutexGuard<'a, T: ?Sized> {
 // SAFETY: a shared guard only gives `&T`, so it may be shared when T is Sync.
 unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The mutex this guard holds (for `Cond::wait`, which unlocks and relocks it).
+    pub(crate) fn mutex(&self) -> &'a Mutex<T> {
+        self.mutex
+    }
+}
+
 impl<T> Mutex<T> {
     /// An unlocked mutex holding `value`.
     pub const fn new(value: T) -> Mutex<T> {
