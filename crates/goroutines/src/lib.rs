@@ -27,7 +27,8 @@
 //!   allocated on the goroutine's first run and reused from per-P caches.
 //! - [`chan`](mod@chan) and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
 //!   thread; plain OS threads may use the same channels.
-//! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer.
+//! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer. [`context`]:
+//!   cancellation, deadlines and values for the goroutines of one request.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
 //!
@@ -54,6 +55,8 @@ mod sem;
 
 #[cfg(not(loom))]
 pub mod chan;
+#[cfg(not(loom))]
+pub mod context;
 #[cfg(not(loom))]
 pub mod dns;
 #[cfg(not(loom))]
