@@ -28,7 +28,8 @@
 //! - [`chan`](mod@chan) and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
 //!   thread; plain OS threads may use the same channels.
 //! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer. [`context`]:
-//!   cancellation, deadlines and values for the goroutines of one request.
+//!   cancellation, deadlines and values for the goroutines of one request; [`errgroup`]: its
+//!   subtasks, the first error cancelling the rest.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
 //!
@@ -59,6 +60,8 @@ pub mod chan;
 pub mod context;
 #[cfg(not(loom))]
 pub mod dns;
+#[cfg(not(loom))]
+pub mod errgroup;
 #[cfg(not(loom))]
 pub mod fs;
 #[cfg(not(loom))]
