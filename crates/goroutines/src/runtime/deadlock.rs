@@ -54,7 +54,7 @@ pub(crate) fn checkdead(sched: &Sched) {
     let mut out = String::from("fatal error: all goroutines are asleep - deadlock!\n\n");
     out.push_str(&goroutine_dump(sched));
     eprint!("{out}");
-    std::process::exit(2);
+    super::g::exit_now(2);
 }
 
 /// Every live goroutine with its id, state, wait reason and how long it has waited, as Go's

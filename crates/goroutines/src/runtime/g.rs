@@ -359,6 +359,27 @@ pub(crate) fn fatal(msg: &str) -> ! {
     std::process::abort()
 }
 
+/// Ends the process with `code` at once, as Go's runtime does (a raw `exit_group`, after a
+/// deadlock report, a SIGQUIT dump or thread exhaustion). Not `std::process::exit`: its clean-up
+/// and the C library's exit handlers run while other threads still run goroutines, and std's
+/// clean-up unmaps the main thread's signal stack under them (a SIGQUIT test child once died of
+/// SIGSEGV there, after printing its dump). What `print!` left in stdout's buffer is flushed
+/// first, unless some thread holds stdout's lock for more than 100 ms.
+pub(crate) fn exit_now(code: i32) -> ! {
+    let (flushed_tx, flushed_rx) = std::sync::mpsc::channel();
+    let flusher = std::thread::Builder::new()
+        .name("goroutines-exit".into())
+        .spawn(move || {
+            let _ = std::io::Write::flush(&mut std::io::stdout());
+            let _ = flushed_tx.send(());
+        });
+    if flusher.is_ok() {
+        let _ = flushed_rx.recv_timeout(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: `_exit` ends the process; it has no memory-safety preconditions.
+    unsafe { libc::_exit(code) }
+}
+
 #[cold]
 fn unreachable_outside_goroutine(what: &str) -> ! {
     fatal(&format!("{what} called outside a goroutine"))

@@ -154,5 +154,5 @@ fn dump_and_exit() -> ! {
         out.push_str(&goroutine_dump(sched));
     }
     let _ = io::stderr().lock().write_all(out.as_bytes());
-    std::process::exit(2);
+    super::g::exit_now(2);
 }

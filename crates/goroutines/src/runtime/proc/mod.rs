@@ -661,7 +661,7 @@ impl Sched {
                 "runtime: program exceeds {}-thread limit\nfatal error: thread exhaustion",
                 self.config.max_threads
             );
-            std::process::exit(2);
+            super::g::exit_now(2);
         }
         st.mcount += 1;
         drop(st);
