@@ -25,11 +25,11 @@
 //! assert_eq!(&echoed, b"hello");
 //! ```
 //!
-//! [`TcpListener`], [`TcpStream`] and [`UdpSocket`] have std's methods and semantics (`Read` and
-//! `Write` on the stream and on `&stream`, std's timeouts and their errors), so code written for
-//! std's blocking sockets, an HTTP parser or a codec over `Read`, runs unchanged on goroutines:
-//! it feels synchronous, and a thousand connections cost a thousand parked goroutines, not a
-//! thousand threads.
+//! [`TcpListener`], [`TcpStream`], [`UdpSocket`], [`UnixListener`] and [`UnixStream`] have std's
+//! methods and semantics (`Read` and `Write` on the stream and on `&stream`, std's timeouts and
+//! their errors), so code written for std's blocking sockets, an HTTP parser or a codec over
+//! `Read`, runs unchanged on goroutines: it feels synchronous, and a thousand connections cost
+//! a thousand parked goroutines, not a thousand threads.
 //!
 //! # How a read parks
 //!
@@ -128,14 +128,102 @@ mod deadline;
 mod fd;
 mod tcp;
 mod udp;
+mod unix;
 
 use std::io;
 use std::net::ToSocketAddrs;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 pub use std::net::{Shutdown, SocketAddr};
 
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixIncoming, UnixListener, UnixStream};
+
+use crate::runtime::netpoll::Mode;
+use fd::NetFd;
+
+/// The first pause of `accept` when the process is out of file descriptors (Go's `net/http`).
+const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
+/// The longest pause; each one doubles up to it.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Listens again with the kernel's largest backlog (`net.core.somaxconn`), as Go listens; std
+/// and mio ask for 128. Listening again only changes the backlog.
+fn listen_with_full_backlog(listener: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: listen takes a plain fd that `listener` owns and keeps open; a negative backlog
+    // means the kernel's maximum.
+    if unsafe { libc::listen(listener.as_raw_fd(), -1) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// A listener's `accept`: waits for a connection; skips connections reset before they were
+/// accepted (as Go does); out of descriptors or socket memory, sleeps 5 ms doubling to 1 s and
+/// tries again while the listener still listens (see "Accept without descriptors" above).
+fn accept_with_backoff<S: AsRawFd, T>(
+    fd: &NetFd<S>,
+    mut accept: impl FnMut(&S) -> io::Result<T>,
+) -> io::Result<T> {
+    let mut backoff = Duration::ZERO;
+    loop {
+        let accepted = fd.io(Mode::Read, |listener| loop {
+            match accept(listener) {
+                Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
+                result => return result,
+            }
+        });
+        match accepted {
+            Ok(accepted) => return Ok(accepted),
+            Err(e) if is_out_of_resources(&e) => {
+                backoff = if backoff.is_zero() {
+                    ACCEPT_BACKOFF_FIRST
+                } else {
+                    (backoff * 2).min(ACCEPT_BACKOFF_MAX)
+                };
+                crate::sleep(backoff);
+                // Out of descriptors, `accept(2)` fails with EMFILE before it looks at the
+                // socket, so a listener shut down meanwhile must be noticed here.
+                if !is_listening(fd.socket())? {
+                    return Err(io::Error::from_raw_os_error(libc::EINVAL));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether the socket still listens (`SO_ACCEPTCONN`; cleared by `shutdown(2)`).
+fn is_listening(socket: &impl AsRawFd) -> io::Result<bool> {
+    let mut listening: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes to `listening`, a c_int that lives across
+    // the call, and updates `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ACCEPTCONN,
+            (&mut listening as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(listening != 0)
+}
+
+/// Out of descriptors (the process's or the system's), or of kernel memory for a socket: errors
+/// that time, not the caller, will cure.
+fn is_out_of_resources(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}
 
 /// The addresses of `addr`, looked up inside [`blocking`](crate::blocking): a host name may need
 /// the system resolver, which blocks its thread.

@@ -12,11 +12,6 @@ use super::each_addr;
 use super::fd::NetFd;
 use crate::runtime::netpoll::Mode;
 
-/// The first pause of `accept` when the process is out of file descriptors (Go's `net/http`).
-const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(5);
-/// The longest pause; each one doubles up to it.
-const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
-
 /// A TCP socket that listens for connections (std's `TcpListener`; Go's `net.TCPListener`).
 ///
 /// `accept` parks the calling goroutine until a connection arrives; on a plain thread it blocks
@@ -31,11 +26,7 @@ impl TcpListener {
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         each_addr(addr, |addr| {
             let listener = mio::net::TcpListener::bind(addr)?;
-            // Listening again only changes the backlog; a negative one means the kernel's maximum.
-            // SAFETY: listen takes a plain fd that `listener` owns and keeps open.
-            if unsafe { libc::listen(listener.as_raw_fd(), -1) } != 0 {
-                return Err(io::Error::last_os_error());
-            }
+            super::listen_with_full_backlog(&listener)?;
             Ok(TcpListener {
                 fd: Arc::new(NetFd::new(listener)),
             })
@@ -58,47 +49,8 @@ impl TcpListener {
     /// on it would. Any other error is returned at once. A connection that the peer reset
     /// before it was accepted is skipped.
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let mut backoff = Duration::ZERO;
-        loop {
-            match self.fd.io(Mode::Read, accept_one) {
-                Ok((stream, addr)) => return Ok((TcpStream::from_mio(stream), addr)),
-                Err(e) if is_out_of_resources(&e) => {
-                    backoff = if backoff.is_zero() {
-                        ACCEPT_BACKOFF_FIRST
-                    } else {
-                        (backoff * 2).min(ACCEPT_BACKOFF_MAX)
-                    };
-                    crate::sleep(backoff);
-                    // Out of descriptors, `accept(2)` fails with EMFILE before it looks at the
-                    // socket, so a listener shut down meanwhile must be noticed here.
-                    if !self.is_listening()? {
-                        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Whether the socket still listens (`SO_ACCEPTCONN`; cleared by `shutdown(2)`).
-    fn is_listening(&self) -> io::Result<bool> {
-        let mut listening: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes at most `len` bytes to `listening`, a c_int that lives across
-        // the call, and updates `len`.
-        let rc = unsafe {
-            libc::getsockopt(
-                self.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ACCEPTCONN,
-                (&mut listening as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        if rc != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(listening != 0)
+        let (stream, addr) = super::accept_with_backoff(&self.fd, |listener| listener.accept())?;
+        Ok((TcpStream::from_mio(stream), addr))
     }
 
     /// An endless iterator over `accept`ed connections (their addresses dropped).
@@ -112,25 +64,6 @@ impl TcpListener {
             fd: self.fd.clone(),
         })
     }
-}
-
-/// One `accept(2)`, skipping connections reset before they were accepted (as Go does).
-fn accept_one(listener: &mio::net::TcpListener) -> io::Result<(mio::net::TcpStream, SocketAddr)> {
-    loop {
-        match listener.accept() {
-            Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => continue,
-            result => return result,
-        }
-    }
-}
-
-/// Out of descriptors (the process's or the system's), or of kernel memory for a socket: errors
-/// that time, not the caller, will cure.
-fn is_out_of_resources(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-    )
 }
 
 impl fmt::Debug for TcpListener {
