@@ -642,11 +642,101 @@ def timeouts():
     asyncio.run(main())
 
 
+def wait_return_when():
+    """asyncio.wait: FIRST_COMPLETED returns once one task is done (its done-callback releases
+    the waiter, which wakes the caller a pass later), the others pending and still running;
+    FIRST_EXCEPTION returns at the first failure; a timeout returns with every task pending."""
+    async def job(name, delay, fail=False):
+        out(f"{name}-start")
+        await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+        loop.call_soon(out, f"{name}-soon")
+        if fail:
+            out(f"{name}-fails")
+            raise ValueError(name)
+        out(f"{name}-done")
+        return name
+
+    async def main():
+        names = {}
+
+        def task(name, delay, fail=False):
+            t = asyncio.create_task(job(name, delay, fail))
+            names[t] = name
+            return t
+
+        def show(what, done, pending):
+            out(f"{what} done={','.join(sorted(names[t] for t in done))} "
+                f"pending={','.join(sorted(names[t] for t in pending))}")
+
+        a, b = task("a", 0.01), task("b", 0.05)
+        done, pending = await asyncio.wait([a, b], return_when=asyncio.FIRST_COMPLETED)
+        show("first-completed", done, pending)
+        out(f"b-result {await b}")
+
+        c, d = task("c", 0.05), task("d", 0.01, fail=True)
+        done, pending = await asyncio.wait([c, d], return_when=asyncio.FIRST_EXCEPTION)
+        show("first-exception", done, pending)
+        out(f"d-error {type(d.exception()).__name__} {d.exception()}")
+        await c
+
+        e = task("e", 0.2)
+        done, pending = await asyncio.wait([e], timeout=0.02)
+        show("timeout", done, pending)
+        done, pending = await asyncio.wait([e])
+        show("all-completed", done, pending)
+
+    asyncio.run(main())
+
+
+def shield_cancel():
+    """shield: cancelling the task that awaits shield(inner) cancels only the outer future; the
+    inner task runs on to its result, which a later await gets; a shielded failure reaches the
+    awaiting task."""
+    async def inner(fail):
+        out("inner-start")
+        await asyncio.sleep(0.02)
+        if fail:
+            out("inner-fails")
+            raise ValueError("inner")
+        out("inner-done")
+        return "inner"
+
+    async def waiter(t):
+        try:
+            return await asyncio.shield(t)
+        except asyncio.CancelledError:
+            out("waiter-cancelled")
+            raise
+
+    async def main():
+        t = asyncio.create_task(inner(False))
+        w = asyncio.create_task(waiter(t))
+        await asyncio.sleep(0)
+        w.cancel()
+        out("cancel-sent")
+        try:
+            await w
+        except asyncio.CancelledError:
+            out("main-saw-waiter-cancelled")
+        out(f"inner-done? {t.done()}")
+        out(f"inner-result {await t}")
+
+        failing = asyncio.create_task(inner(True))
+        try:
+            await asyncio.create_task(waiter(failing))
+        except ValueError as error:
+            out(f"waiter-saw {type(error).__name__} {error}")
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
-             run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts]
+             run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
+             shield_cancel]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

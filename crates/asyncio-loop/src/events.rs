@@ -168,6 +168,11 @@ impl Handle {
     pub fn cancelled(&self) -> bool {
         self.0.cancelled()
     }
+
+    /// Whether both are the same handle (for `Future.remove_done_callback`).
+    pub(crate) fn same(&self, other: &Handle) -> bool {
+        std::ptr::addr_eq(Rc::as_ptr(&self.0), Rc::as_ptr(&other.0))
+    }
 }
 
 /// The loop's side of a `TimerHandle`.

@@ -138,6 +138,27 @@ impl DoneCallbacks {
         }
     }
 
+    /// Drops the user callbacks whose handle is `handle`; returns how many.
+    fn remove_call(&mut self, handle: &Handle) -> usize {
+        let is_it =
+            |callback: &DoneCallback| matches!(callback, DoneCallback::Call(h) if h.same(handle));
+        match std::mem::take(self) {
+            DoneCallbacks::None => 0,
+            DoneCallbacks::One(first) if is_it(&first) => 1,
+            DoneCallbacks::One(first) => {
+                *self = DoneCallbacks::One(first);
+                0
+            }
+            DoneCallbacks::Many(mut all) => {
+                let before = all.len();
+                all.retain(|callback| !is_it(callback));
+                let removed = before - all.len();
+                *self = DoneCallbacks::Many(all);
+                removed
+            }
+        }
+    }
+
     /// Hands each callback to `f`, oldest first.
     fn for_each(self, mut f: impl FnMut(DoneCallback)) {
         match self {
@@ -211,12 +232,32 @@ impl<T> FutureCore<T> {
     }
 
     pub(crate) fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
+        self.add_done_callback_handle(callback);
+    }
+
+    /// `add_done_callback`, returning the callback's handle for `remove_done_callback`; None
+    /// when the future is done and the callback already scheduled.
+    pub(crate) fn add_done_callback_handle<F: FnOnce() + 'static>(
+        &self,
+        callback: F,
+    ) -> Option<Handle> {
         if self.done() {
             self.event_loop.call_soon(callback);
+            None
         } else {
             let (handle, _) = Handle::new(callback);
-            self.push_callback(DoneCallback::Call(handle));
+            self.push_callback(DoneCallback::Call(handle.clone()));
+            Some(handle)
         }
+    }
+
+    /// `Future.remove_done_callback`: the callback of `handle` will not be scheduled; returns
+    /// how many were removed (0 once the future is done: its callbacks are scheduled already).
+    pub(crate) fn remove_done_callback(&self, handle: &Handle) -> usize {
+        let mut callbacks = self.callbacks.take();
+        let removed = callbacks.remove_call(handle);
+        self.callbacks.set(callbacks);
+        removed
     }
 
     pub(crate) fn complete(&self, outcome: Result<T, Error>) -> Result<(), InvalidStateError> {
@@ -348,6 +389,25 @@ impl<T: Clone + 'static> Future<T> {
     /// if it already is).
     pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
         self.0.core().add_done_callback(callback);
+    }
+
+    /// `add_done_callback`, returning the handle that `remove_done_callback` takes; None when
+    /// the future is done (the callback is scheduled already).
+    pub(crate) fn add_done_callback_handle<F: FnOnce() + 'static>(
+        &self,
+        callback: F,
+    ) -> Option<crate::events::Handle> {
+        self.0.core().add_done_callback_handle(callback)
+    }
+
+    /// The loop the future belongs to (`futures._get_loop`).
+    pub(crate) fn event_loop(&self) -> EventLoop {
+        self.0.core().event_loop().clone()
+    }
+
+    /// `Future.remove_done_callback` of the callback added with `handle`.
+    pub(crate) fn remove_done_callback(&self, handle: &crate::events::Handle) -> usize {
+        self.0.core().remove_done_callback(handle)
     }
 
     /// Whether `self` and `other` are the same future (Python's `is`, which `deque.remove`

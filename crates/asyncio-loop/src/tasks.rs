@@ -412,6 +412,15 @@ impl<T> Clone for Task<T> {
     }
 }
 
+/// Tasks compare by identity, as Python's do: clones of one task are equal.
+impl<T> PartialEq for Task<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> Eq for Task<T> {}
+
 impl<T: Clone + 'static> Task<T> {
     pub(crate) fn new(
         event_loop: EventLoop,
