@@ -111,6 +111,23 @@ const scenarios = {
       .then(() => log('t4'));
     log('sync-end');
   },
+  // 7d. Promise.all, race, allSettled and any on settled promises, beside a chain that counts
+  // microtask ticks: where each combinator's result lands.
+  combinators() {
+    const tick = (n) => { log('tick ' + n); if (n < 5) Promise.resolve().then(() => tick(n + 1)); };
+    Promise.resolve().then(() => tick(1));
+    Promise.all([Promise.resolve('a'), Promise.resolve('b')]).then((v) => log('all ' + v.join(',')));
+    Promise.all([]).then((v) => log('all-empty ' + v.length));
+    Promise.all([Promise.resolve(1), Promise.reject(new Error('no'))])
+      .catch((e) => log('all-rejected ' + e.message));
+    Promise.race([new Promise(() => {}), Promise.resolve('r')]).then((v) => log('race ' + v));
+    Promise.allSettled([Promise.resolve('s'), Promise.reject(new Error('e'))])
+      .then((v) => log('allSettled ' + v.map((x) => x.status).join(',')));
+    Promise.any([Promise.reject(new Error('x')), Promise.resolve('y')]).then((v) => log('any ' + v));
+    Promise.any([Promise.reject(new Error('p')), Promise.reject(new Error('q'))])
+      .catch((e) => log('any-rejected ' + e.constructor.name + ' ' + e.errors.map((x) => x.message).join(',')));
+    log('sync-end');
+  },
   // 8a. A recursive nextTick chain holds back a 0 ms timer until it ends.
   tick_starvation() {
     setTimeout(() => log('timeout'), 0);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates crates/uv-loop/tests/fixtures/*.txt from the real Node.
-# Usage: peers/node/regen-fixtures.sh [node] [runs]
+# Usage: peers/node/regen-fixtures.sh [node] [runs] [scenario...]   (default: every scenario)
 # Each scenario of orderings.js runs `runs` times (default 20; 5x that for the scenarios whose
 # order races a 1 ms timer against the loop's start, where the rarer order needs more runs to
 # show); every distinct output is kept as one variant with its count, so a test can accept
@@ -12,7 +12,8 @@ runs="${2:-20}"
 fixtures="$here/../../crates/uv-loop/tests/fixtures"
 mkdir -p "$fixtures"
 version="$("$node" --version)"
-for scenario in $("$node" "$here/orderings.js" --list); do
+shift $(( $# < 2 ? $# : 2 ))
+for scenario in ${*:-$("$node" "$here/orderings.js" --list)}; do
     size=4
     if [ "$scenario" = pool_five ]; then size=5; fi
     count="$runs"

@@ -15,6 +15,7 @@
 //!     immediate          set_immediate / clear_immediate: the check phase
 //!     task_queues        next_tick, queue_microtask, processTicksAndRejections
 //!     promise            Promise, Resolver: reactions are microtasks
+//!     combinators        Promise.all, all_settled, race, any: one reaction job per input
 //!     async_fn           call_async: a Rust future driven by microtasks (await = 1 turn)
 //!     fs, dns, crypto,   on the thread pool; callbacks in the poll phase
 //!     zlib, queue_work
@@ -60,6 +61,7 @@ pub mod worker;
 pub mod zlib;
 
 pub use node::async_fn::call_async;
+pub use node::combinators::AggregateError;
 pub use node::immediate::{clear_immediate, set_immediate, Immediate};
 pub use node::promise::{Promise, PromiseFuture, Resolver};
 pub use node::task_queues::{next_tick, queue_microtask};

@@ -20,6 +20,7 @@
 //! ```
 
 pub(crate) mod async_fn;
+pub(crate) mod combinators;
 pub(crate) mod immediate;
 pub(crate) mod promise;
 pub(crate) mod spare;
@@ -47,6 +48,15 @@ impl JsError {
     /// An `Error` with `message` (JavaScript's `new Error(message)`).
     pub fn message(message: impl Into<String>) -> JsError {
         JsError(Rc::new(ErrorMessage(message.into())))
+    }
+
+    /// JavaScript's `error.message`: the message an [`JsError::message`] error was made with;
+    /// for any other error, its `Display`.
+    pub fn error_message(&self) -> String {
+        match self.0.downcast_ref::<ErrorMessage>() {
+            Some(ErrorMessage(message)) => message.clone(),
+            None => self.0.to_string(),
+        }
     }
 
     /// The wrapped error.
