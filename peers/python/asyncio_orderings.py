@@ -731,12 +731,70 @@ def shield_cancel():
     asyncio.run(main())
 
 
+def condition_notify():
+    """Condition: notify() wakes the longest waiter, which returns from wait() only once it has
+    the lock again, after the notifier released it; notify_all() wakes the rest in order;
+    wait_for() checks its predicate again after each wake-up; a waiter cancelled while waiting
+    takes the lock back before it sees the cancellation."""
+    async def main():
+        cond = asyncio.Condition()
+        state = {"n": 0}
+
+        async def waiter(name):
+            async with cond:
+                out(f"{name}-waiting")
+                await cond.wait()
+                out(f"{name}-woken n={state['n']}")
+
+        async def predicate_waiter():
+            async with cond:
+                out("pred-waiting")
+                await cond.wait_for(lambda: state["n"] >= 2)
+                out(f"pred-woken n={state['n']}")
+
+        tasks = [asyncio.create_task(waiter(name)) for name in ("w1", "w2", "w3")]
+        tasks.append(asyncio.create_task(predicate_waiter()))
+        await asyncio.sleep(0)
+        async with cond:
+            state["n"] = 1
+            cond.notify()
+            out("notified-one")
+        await asyncio.sleep(0)
+        async with cond:
+            state["n"] = 2
+            cond.notify_all()
+            out("notified-all")
+        await asyncio.gather(*tasks)
+
+        async def cancelled_waiter():
+            async with cond:
+                try:
+                    await cond.wait()
+                except asyncio.CancelledError:
+                    out(f"cancelled-waiter locked={cond.locked()}")
+                    raise
+
+        t = asyncio.create_task(cancelled_waiter())
+        await asyncio.sleep(0)
+        t.cancel()
+        try:
+            await t
+        except asyncio.CancelledError:
+            out(f"main-saw-cancel locked={cond.locked()}")
+        try:
+            cond.notify()
+        except RuntimeError as error:
+            out(f"RuntimeError {error}")
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
              run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
-             shield_cancel]
+             shield_cancel, condition_notify]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

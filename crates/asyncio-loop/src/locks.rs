@@ -1,4 +1,4 @@
-//! `Event`, `Lock` and `Semaphore`, after CPython 3.12's `Lib/asyncio/locks.py`.
+//! `Event`, `Lock`, `Semaphore` and `Condition`, after CPython 3.12's `Lib/asyncio/locks.py`.
 //!
 //! All three park a coroutine the same way: append a fresh future to a FIFO deque of waiters,
 //! await it, and remove it again afterwards whatever happened (`finally: waiters.remove(fut)`).
@@ -13,6 +13,8 @@
 //!   Semaphore        release: value += 1, wake the first not-done waiter, value -= 1 for it
 //!     woken waiter   if value > 0 still: wake the next
 //!     cancelled      if it had been woken: value += 1 and wake the next
+//!   Condition        notify(n): the n first not-done waiters get a result; each takes the
+//!                    lock back (in line for it) before its wait() returns, cancelled or not
 //! ```
 //!
 //! Fairness, as 3.12 implements it: `Lock.acquire` takes the lock at once only when no waiter is
@@ -255,5 +257,133 @@ impl Semaphore {
             self.0.value.set(self.0.value.get() - 1);
             let _ = next.set_result(());
         }
+    }
+}
+
+/// `RuntimeError('cannot wait on un-acquired lock')` and `('cannot notify on un-acquired
+/// lock')`, from [`Condition::wait`] and [`Condition::notify`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConditionNotAcquired {
+    /// `"wait"` or `"notify"`.
+    pub operation: &'static str,
+}
+
+impl fmt::Display for ConditionNotAcquired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot {} on un-acquired lock", self.operation)
+    }
+}
+
+impl std::error::Error for ConditionNotAcquired {}
+
+struct ConditionInner {
+    lock: Lock,
+    waiters: Waiters,
+}
+
+/// asyncio's `Condition`: a [`Lock`] and a FIFO of waiters to notify. Cloning gives another
+/// reference to the same condition.
+///
+/// `wait` releases the lock, parks until notified, and takes the lock back before it returns,
+/// even when the waiting task is cancelled (which it then reports); `notify(n)` wakes the `n`
+/// longest waiters, which run once the notifier releases the lock.
+#[derive(Clone)]
+pub struct Condition(Rc<ConditionInner>);
+
+impl Default for Condition {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Condition {
+    /// `asyncio.Condition()`: with a lock of its own.
+    pub fn new() -> Self {
+        Self::with_lock(Lock::new())
+    }
+
+    /// `asyncio.Condition(lock)`: on an existing lock.
+    pub fn with_lock(lock: Lock) -> Self {
+        Condition(Rc::new(ConditionInner {
+            lock,
+            waiters: RefCell::new(VecDeque::new()),
+        }))
+    }
+
+    /// Whether its lock is held (`Condition.locked`).
+    pub fn locked(&self) -> bool {
+        self.0.lock.locked()
+    }
+
+    /// Takes its lock (`Condition.acquire`, the `async with` entry).
+    pub async fn acquire(&self) -> Result<(), Error> {
+        self.0.lock.acquire().await
+    }
+
+    /// Releases its lock (`Condition.release`, the `async with` exit).
+    pub fn release(&self) -> Result<(), LockNotAcquired> {
+        self.0.lock.release()
+    }
+
+    /// `Condition.wait`: with the lock held, release it, wait to be notified, then take the
+    /// lock back; `Ok(true)`. A cancellation while waiting or while taking the lock back is
+    /// reported (`Error::Cancelled`) only once the lock is held again. Without the lock: a
+    /// [`ConditionNotAcquired`] exception.
+    pub async fn wait(&self) -> Result<bool, Error> {
+        if !self.locked() {
+            return Err(Error::exception(ConditionNotAcquired { operation: "wait" }));
+        }
+        let _ = self.release();
+        let waited = wait_in_line(&self.0.waiters).await;
+        // `finally`: the lock is taken back whatever happened, through any cancellation.
+        let mut cancelled = false;
+        loop {
+            match self.acquire().await {
+                Ok(()) => break,
+                Err(Error::Cancelled) => cancelled = true,
+                Err(error) => return Err(error),
+            }
+        }
+        if cancelled {
+            return Err(Error::Cancelled);
+        }
+        let (_, outcome) = waited?;
+        outcome.map(|()| true)
+    }
+
+    /// `Condition.wait_for`: waits until `predicate` holds, checking it first and after each
+    /// wake-up.
+    pub async fn wait_for(&self, mut predicate: impl FnMut() -> bool) -> Result<bool, Error> {
+        while !predicate() {
+            self.wait().await?;
+        }
+        Ok(true)
+    }
+
+    /// `Condition.notify(n)`: wakes the `n` longest waiters not yet woken. Needs the lock.
+    pub fn notify(&self, n: usize) -> Result<(), ConditionNotAcquired> {
+        if !self.locked() {
+            return Err(ConditionNotAcquired {
+                operation: "notify",
+            });
+        }
+        let waiters: Vec<Future<()>> = self.0.waiters.borrow().iter().cloned().collect();
+        let mut woken = 0;
+        for waiter in waiters {
+            if woken >= n {
+                break;
+            }
+            if !waiter.done() {
+                woken += 1;
+                let _ = waiter.set_result(());
+            }
+        }
+        Ok(())
+    }
+
+    /// `Condition.notify_all`: wakes every waiter. Needs the lock.
+    pub fn notify_all(&self) -> Result<(), ConditionNotAcquired> {
+        let all = self.0.waiters.borrow().len();
+        self.notify(all)
     }
 }
