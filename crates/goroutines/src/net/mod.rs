@@ -124,6 +124,124 @@ macro_rules! impl_as_fd {
     };
 }
 
+/// std's timeout methods (`set_read_timeout`, `set_write_timeout`, `read_timeout`,
+/// `write_timeout`) for a socket type whose `fd` field is a `NetFd`.
+macro_rules! impl_timeouts {
+    ($t:ty) => {
+        impl $t {
+            /// Sets how long each later read (or receive) may wait: one that times out fails
+            /// with `WouldBlock`, as std's do on Unix, and leaves the socket usable. None: no
+            /// limit; zero: `InvalidInput`.
+            pub fn set_read_timeout(
+                &self,
+                timeout: Option<std::time::Duration>,
+            ) -> std::io::Result<()> {
+                self.fd
+                    .set_timeout(crate::runtime::netpoll::Mode::Read, timeout)
+            }
+
+            /// Sets how long each later write (or send) may wait, as
+            /// [`set_read_timeout`](Self::set_read_timeout).
+            pub fn set_write_timeout(
+                &self,
+                timeout: Option<std::time::Duration>,
+            ) -> std::io::Result<()> {
+                self.fd
+                    .set_timeout(crate::runtime::netpoll::Mode::Write, timeout)
+            }
+
+            /// The read timeout, if any.
+            pub fn read_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+                Ok(self.fd.timeout(crate::runtime::netpoll::Mode::Read))
+            }
+
+            /// The write timeout, if any.
+            pub fn write_timeout(&self) -> std::io::Result<Option<std::time::Duration>> {
+                Ok(self.fd.timeout(crate::runtime::netpoll::Mode::Write))
+            }
+        }
+    };
+}
+
+/// `Read` and `Write` on a stream socket type and on a shared reference to it, through
+/// `NetFd::io_stream` (so with its drained hint: a stream socket's short read emptied its
+/// receive queue, and every later arrival raises an edge), for a type whose `fd` field is a
+/// `NetFd` of a mio stream.
+macro_rules! impl_stream_io {
+    ($t:ty) => {
+        impl std::io::Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let len = buf.len();
+                self.fd
+                    .io_stream(crate::runtime::netpoll::Mode::Read, len, |mut socket| {
+                        std::io::Read::read(&mut socket, buf)
+                    })
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.fd
+                    .io_stream(crate::runtime::netpoll::Mode::Read, len, |mut socket| {
+                        std::io::Read::read_vectored(&mut socket, bufs)
+                    })
+            }
+        }
+
+        impl std::io::Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.fd.io_stream(
+                    crate::runtime::netpoll::Mode::Write,
+                    buf.len(),
+                    |mut socket| std::io::Write::write(&mut socket, buf),
+                )
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                let len = bufs.iter().map(|b| b.len()).sum();
+                self.fd
+                    .io_stream(crate::runtime::netpoll::Mode::Write, len, |mut socket| {
+                        std::io::Write::write_vectored(&mut socket, bufs)
+                    })
+            }
+
+            /// Nothing to flush: writes go straight to the socket.
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl std::io::Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                std::io::Read::read(&mut &*self, buf)
+            }
+
+            fn read_vectored(
+                &mut self,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::io::Result<usize> {
+                std::io::Read::read_vectored(&mut &*self, bufs)
+            }
+        }
+
+        impl std::io::Write for $t {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                std::io::Write::write(&mut &*self, buf)
+            }
+
+            fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+                std::io::Write::write_vectored(&mut &*self, bufs)
+            }
+
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
 mod deadline;
 mod fd;
 mod tcp;

@@ -2,7 +2,7 @@
 //! `net.TCPConn`).
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -166,27 +166,6 @@ impl TcpStream {
         self.fd.socket().shutdown(how)
     }
 
-    /// Sets how long each later read may wait: a read that times out fails with `WouldBlock`,
-    /// as std's do on Unix, and leaves the stream usable. None: no limit; zero: `InvalidInput`.
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Read, timeout)
-    }
-
-    /// Sets how long each later write may wait, as [`set_read_timeout`](Self::set_read_timeout).
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Write, timeout)
-    }
-
-    /// The read timeout, if any.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Read))
-    }
-
-    /// The write timeout, if any.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Write))
-    }
-
     /// Sets `TCP_NODELAY` (Nagle's algorithm off when true).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.fd.socket().set_nodelay(nodelay)
@@ -205,62 +184,6 @@ impl TcpStream {
     }
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.fd
-            .io_stream(Mode::Read, len, |mut socket| socket.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd
-            .io_stream(Mode::Read, len, |mut socket| socket.read_vectored(bufs))
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.fd
-            .io_stream(Mode::Write, buf.len(), |mut socket| socket.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd
-            .io_stream(Mode::Write, len, |mut socket| socket.write_vectored(bufs))
-    }
-
-    /// Nothing to flush: writes go straight to the socket.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TcpStream")
@@ -272,3 +195,5 @@ impl fmt::Debug for TcpStream {
 }
 
 impl_as_fd!(TcpStream);
+impl_timeouts!(TcpStream);
+impl_stream_io!(TcpStream);

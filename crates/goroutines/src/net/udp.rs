@@ -5,7 +5,6 @@ use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::each_addr;
 use super::fd::NetFd;
@@ -73,27 +72,6 @@ impl UdpSocket {
         self.fd.socket().peer_addr()
     }
 
-    /// Sets how long each later receive may wait: one that times out fails with `WouldBlock`,
-    /// as std's do on Unix. None: no limit; zero: `InvalidInput`.
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Read, timeout)
-    }
-
-    /// Sets how long each later send may wait, as [`set_read_timeout`](Self::set_read_timeout).
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Write, timeout)
-    }
-
-    /// The read timeout, if any.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Read))
-    }
-
-    /// The write timeout, if any.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Write))
-    }
-
     /// Another handle to the same socket, sharing its registration and timeouts.
     pub fn try_clone(&self) -> io::Result<UdpSocket> {
         Ok(UdpSocket {
@@ -112,3 +90,4 @@ impl fmt::Debug for UdpSocket {
 }
 
 impl_as_fd!(UdpSocket);
+impl_timeouts!(UdpSocket);

@@ -9,7 +9,7 @@
 //! room; here the goroutine sleeps 1 ms, doubling to 100 ms, and tries again.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::SocketAddr;
@@ -18,7 +18,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::fd::NetFd;
-use crate::runtime::netpoll::Mode;
 
 /// The first pause of `connect` when the listener's backlog is full.
 const CONNECT_BACKOFF_FIRST: Duration = Duration::from_millis(1);
@@ -155,90 +154,11 @@ impl UnixStream {
         self.fd.socket().shutdown(how)
     }
 
-    /// Sets how long each later read may wait: one that times out fails with `WouldBlock`, as
-    /// std's do. None: no limit; zero: `InvalidInput`.
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Read, timeout)
-    }
-
-    /// Sets how long each later write may wait, as [`set_read_timeout`](Self::set_read_timeout).
-    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.fd.set_timeout(Mode::Write, timeout)
-    }
-
-    /// The read timeout, if any.
-    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Read))
-    }
-
-    /// The write timeout, if any.
-    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
-        Ok(self.fd.timeout(Mode::Write))
-    }
-
     /// Another handle to the same connection, sharing its socket, registration and timeouts.
     pub fn try_clone(&self) -> io::Result<UnixStream> {
         Ok(UnixStream {
             fd: self.fd.clone(),
         })
-    }
-}
-
-// A stream socket's short read emptied its receive queue, and every later arrival raises an
-// edge, as on TCP: reads and writes use `io_stream`'s drained hint.
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let len = buf.len();
-        self.fd
-            .io_stream(Mode::Read, len, |mut socket| socket.read(buf))
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd
-            .io_stream(Mode::Read, len, |mut socket| socket.read_vectored(bufs))
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.fd
-            .io_stream(Mode::Write, buf.len(), |mut socket| socket.write(buf))
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        self.fd
-            .io_stream(Mode::Write, len, |mut socket| socket.write_vectored(bufs))
-    }
-
-    /// Nothing to flush: writes go straight to the socket.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-
-    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        (&*self).read_vectored(bufs)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        (&*self).write_vectored(bufs)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -253,3 +173,5 @@ impl fmt::Debug for UnixStream {
 }
 
 impl_as_fd!(UnixStream);
+impl_timeouts!(UnixStream);
+impl_stream_io!(UnixStream);
