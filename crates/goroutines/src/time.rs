@@ -155,6 +155,25 @@ fn arm_on_helper_thread(
     }
 }
 
+/// For `select!`'s timeout case: a channel that receives the time once after `d`, and the
+/// runtime timer to cancel once the select is over (None on a plain thread, whose helper thread
+/// ends when it finds the channel gone). Nobody else sees the channel, so `Timer`'s
+/// no-stale-value bookkeeping would only cost time here.
+pub(crate) fn select_timeout(d: Duration) -> (Receiver<Instant>, Option<Arc<TimerFunc>>) {
+    let (tx, rx) = chan(1);
+    if current_sched().is_none() {
+        arm_on_helper_thread(Arc::new(Arming::new()), d, None, Action::Send(tx));
+        return (rx, None);
+    }
+    let func = TimerFunc::new(move |_now| {
+        let _ = tx.try_send(Instant::now());
+        None
+    });
+    let when = probe::clock::now_ns().saturating_add(nanos(d));
+    add_timer(when, TimerAction::Func(func.clone()));
+    (rx, Some(func))
+}
+
 /// A one-shot timer (Go's `time.Timer`): its channel receives the time it fired, or, made by
 /// [`after_func`], it starts a function in a goroutine of its own.
 ///
