@@ -789,12 +789,38 @@ def condition_notify():
     asyncio.run(main())
 
 
+def as_completed_order():
+    """as_completed: results in completion order, each a pass after its task's done-callback
+    queued it; with a timeout, the ones not done by then raise TimeoutError."""
+    async def job(name, delay):
+        await asyncio.sleep(delay)
+        asyncio.get_running_loop().call_soon(out, f"{name}-soon")
+        out(f"{name}-done")
+        return name
+
+    async def main():
+        tasks = [asyncio.create_task(job(name, delay))
+                 for name, delay in (("slow", 0.05), ("fast", 0.01), ("mid", 0.03))]
+        for next_one in asyncio.as_completed(tasks):
+            out(f"got {await next_one}")
+        late = asyncio.create_task(job("late", 0.2))
+        quick = asyncio.create_task(job("quick", 0.01))
+        try:
+            for next_one in asyncio.as_completed([late, quick], timeout=0.05):
+                out(f"got {await next_one}")
+        except TimeoutError:
+            out("timeout")
+        late.cancel()
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
              run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
-             shield_cancel, condition_notify]
+             shield_cancel, condition_notify, as_completed_order]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

@@ -25,7 +25,8 @@
 //!   tasks        Task (one poll per step), wait_for, current_task
 //!   sleep        sleep: its timer handle and its future in one allocation
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
-//!   wait         wait (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout) and shield
+//!   wait         wait (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout), shield,
+//!                as_completed
 //!   timeouts     timeout/timeout_at: a deadline scope that turns its own cancellation into Timeout
 //!   taskgroups   TaskGroup: children cancelled on the first error, errors gathered in a group
 //!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close
@@ -103,5 +104,5 @@ pub use taskgroups::{TaskGroup, TaskGroupError};
 pub use tasks::{current_task, wait_for, CurrentTask, Task};
 pub use timeouts::{timeout, timeout_at, Timeout, TimeoutStateError};
 pub use transports::{Transport, WaterMarksError, WriteError, DEFAULT_HIGH_WATER, MAX_SIZE};
-pub use wait::{shield, wait, EmptyWait, ReturnWhen};
+pub use wait::{as_completed, shield, wait, AsCompleted, EmptyWait, ReturnWhen};
 pub use wakeup::{LoopClosed, ThreadsafeLoop};

@@ -1,5 +1,5 @@
-//! `asyncio.wait` and `asyncio.shield`, after `tasks.wait`, `tasks._wait` and `tasks.shield` in
-//! `Lib/asyncio/tasks.py` (3.12).
+//! `asyncio.wait`, `asyncio.shield` and `asyncio.as_completed`, after `tasks.wait`, `tasks._wait`,
+//! `tasks.shield` and `tasks.as_completed` in `Lib/asyncio/tasks.py` (3.12).
 //!
 //! ```text
 //!   wait(tasks, timeout, return_when):
@@ -14,6 +14,11 @@
 //!     inner done ─► outer gets its outcome, unless outer was cancelled (then nothing)
 //!     outer done first (cancelled: its awaiting task was) ─► inner's callback is removed;
 //!                                                           inner runs on
+//!
+//!   as_completed(tasks, timeout): done = Queue(); each task: add_done_callback(_on_completion)
+//!     _on_completion: take the task out of todo; done.put_nowait(task)
+//!     _on_timeout:    every task still in todo: remove its callback; done.put_nowait(None)
+//!     next():         done.get() ─► the task's outcome, or Timeout for a None
 //! ```
 //!
 //! Each release and each outcome passes through a done-callback, so through `call_soon`: `wait`
@@ -28,6 +33,7 @@ use std::rc::Rc;
 use crate::base_events::EventLoop;
 use crate::events::{Handle, TimerHandle};
 use crate::futures::{Error, Future};
+use crate::queues::Queue;
 use crate::tasks::Task;
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
@@ -183,4 +189,94 @@ pub fn shield<T: Clone + 'static>(inner: &Task<T>) -> Future<T> {
         }
     });
     outer
+}
+
+/// What [`as_completed`] hands out: its tasks' outcomes in the order they finish (the
+/// generator of coroutines `asyncio.as_completed` returns, one [`next`](AsCompleted::next) per
+/// coroutine).
+pub struct AsCompleted<T: Clone + 'static> {
+    /// Finished tasks in completion order; `None` for each one a timeout gave up on.
+    done: Queue<Option<Task<T>>>,
+    /// How many `next` calls are left to hand out (`len(todo)` at the start).
+    left: usize,
+}
+
+/// `asyncio.as_completed(tasks, timeout=timeout)` (3.12): each [`AsCompleted::next`] waits for
+/// the next task to finish and gives its outcome; after `timeout` seconds, those not finished
+/// give `Error::Timeout` instead. Each task is counted once, even if given twice.
+pub fn as_completed<T: Clone + 'static>(tasks: &[Task<T>], timeout: Option<f64>) -> AsCompleted<T> {
+    let done: Queue<Option<Task<T>>> = Queue::new(0);
+    // `todo = set(fs)`: each task once, with the handle of its completion callback.
+    let todo: Rc<RefCell<Vec<(Task<T>, Option<Handle>)>>> = Rc::new(RefCell::new(Vec::new()));
+    for task in tasks {
+        if todo.borrow().iter().any(|(other, _)| other == task) {
+            continue;
+        }
+        todo.borrow_mut().push((task.clone(), None));
+    }
+    let left = todo.borrow().len();
+    let timeout_handle: Rc<RefCell<Option<TimerHandle>>> = Rc::new(RefCell::new(None));
+    let pending: Vec<Task<T>> = todo.borrow().iter().map(|(task, _)| task.clone()).collect();
+    for task in pending {
+        let (todo_ref, done, timeout_handle) = (todo.clone(), done.clone(), timeout_handle.clone());
+        let finished = task.clone();
+        // `_on_completion`.
+        let handle = task.future().add_done_callback_handle(move || {
+            let mut todo = todo_ref.borrow_mut();
+            let Some(index) = todo.iter().position(|(task, _)| *task == finished) else {
+                return; // `_on_timeout` was here first.
+            };
+            todo.remove(index);
+            let _ = done.put_nowait(Some(finished));
+            if todo.is_empty() {
+                if let Some(timeout) = timeout_handle.borrow_mut().take() {
+                    timeout.cancel();
+                }
+            }
+        });
+        if let Some(entry) = todo.borrow_mut().iter_mut().find(|(t, _)| *t == task) {
+            entry.1 = handle;
+        }
+    }
+    if let Some(delay) = timeout.filter(|_| !todo.borrow().is_empty()) {
+        if let Some(event_loop) = EventLoop::running() {
+            let (todo, done) = (todo.clone(), done.clone());
+            // `_on_timeout`.
+            *timeout_handle.borrow_mut() = Some(event_loop.call_later(delay, move || {
+                for (task, handle) in todo.borrow_mut().drain(..) {
+                    if let Some(handle) = handle {
+                        task.future().remove_done_callback(&handle);
+                    }
+                    let _ = done.put_nowait(None);
+                }
+            }));
+        }
+    }
+    AsCompleted { done, left }
+}
+
+impl<T: Clone + 'static> AsCompleted<T> {
+    /// `_wait_for_one`: the outcome of the next task to finish; `Error::Timeout` for one the
+    /// timeout gave up on; `None` once every task has been handed out.
+    pub async fn next(&mut self) -> Option<Result<T, Error>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(match self.done.get().await {
+            Ok(Some(task)) => task.result().unwrap_or(Err(Error::Cancelled)),
+            Ok(None) => Err(Error::Timeout),
+            Err(error) => Err(error),
+        })
+    }
+
+    /// How many outcomes are still to be handed out.
+    pub fn len(&self) -> usize {
+        self.left
+    }
+
+    /// Whether every outcome has been handed out.
+    pub fn is_empty(&self) -> bool {
+        self.left == 0
+    }
 }
