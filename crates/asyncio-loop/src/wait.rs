@@ -191,6 +191,9 @@ pub fn shield<T: Clone + 'static>(inner: &Task<T>) -> Future<T> {
     outer
 }
 
+/// `as_completed`'s `todo`: the tasks not finished yet, each with its completion callback.
+type Todo<T> = Vec<(Task<T>, Option<Handle>)>;
+
 /// What [`as_completed`] hands out: its tasks' outcomes in the order they finish (the
 /// generator of coroutines `asyncio.as_completed` returns, one [`next`](AsCompleted::next) per
 /// coroutine).
@@ -207,7 +210,7 @@ pub struct AsCompleted<T: Clone + 'static> {
 pub fn as_completed<T: Clone + 'static>(tasks: &[Task<T>], timeout: Option<f64>) -> AsCompleted<T> {
     let done: Queue<Option<Task<T>>> = Queue::new(0);
     // `todo = set(fs)`: each task once, with the handle of its completion callback.
-    let todo: Rc<RefCell<Vec<(Task<T>, Option<Handle>)>>> = Rc::new(RefCell::new(Vec::new()));
+    let todo: Rc<RefCell<Todo<T>>> = Rc::new(RefCell::new(Vec::new()));
     for task in tasks {
         if todo.borrow().iter().any(|(other, _)| other == task) {
             continue;
