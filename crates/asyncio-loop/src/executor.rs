@@ -315,3 +315,17 @@ impl EventLoop {
         future.await
     }
 }
+
+/// `asyncio.to_thread(func)` (`Lib/asyncio/threads.py`): runs `func` on the running loop's
+/// default thread pool and waits for its result (`loop.run_in_executor(None, func)`; Rust has
+/// no context variables to copy). A panic in `func` becomes an [`ExecutorPanic`] exception; a
+/// pool that cannot take work an [`ExecutorError`] one.
+pub async fn to_thread<T, F>(func: F) -> Result<T, Error>
+where
+    T: Clone + Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let future = event_loop.run_in_executor(func).map_err(Error::exception)?;
+    future.await
+}

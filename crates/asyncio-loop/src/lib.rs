@@ -20,7 +20,7 @@
 //!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
 //!   streams      open_connection/start_server, StreamReader (read, readline, readexactly,
 //!                readuntil), StreamWriter (write, drain, close, wait_closed)
-//!   executor     run_in_executor on a lazily grown pool of min(32, cpus + 4) threads
+//!   executor     run_in_executor and to_thread on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
 //!   tasks        Task (one poll per step), wait_for, current_task
 //!   sleep        sleep: its timer handle and its future in one allocation
@@ -86,7 +86,7 @@ mod wakeup;
 pub use base_events::{EventLoop, RunError};
 pub use events::{Handle, TimerHandle};
 pub use exception_handler::ExceptionContext;
-pub use executor::{ExecutorError, ExecutorPanic};
+pub use executor::{to_thread, ExecutorError, ExecutorPanic};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
 pub use locks::{Condition, ConditionNotAcquired, Event, Lock, LockNotAcquired, Semaphore};

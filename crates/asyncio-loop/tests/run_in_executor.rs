@@ -132,3 +132,21 @@ fn a_job_cancelled_before_it_starts_never_runs() {
     .expect("the jobs complete");
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
+
+/// `asyncio.to_thread`: the function runs on a pool thread, not the loop's, and its result or
+/// panic comes back as `run_in_executor`'s would.
+#[test]
+fn to_thread_runs_on_a_pool_thread() {
+    run(async {
+        let loop_thread = std::thread::current().id();
+        let ran_on = asyncio_loop::to_thread(|| std::thread::current().id()).await?;
+        assert_ne!(ran_on, loop_thread);
+        let failed = asyncio_loop::to_thread(|| -> u8 { panic!("to_thread failed on purpose") }).await;
+        assert!(
+            matches!(&failed, Err(Error::Exception(error)) if error.downcast_ref::<ExecutorPanic>().is_some()),
+            "expected an ExecutorPanic"
+        );
+        Ok(())
+    })
+    .expect("the loop goes on");
+}
