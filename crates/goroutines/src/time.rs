@@ -21,6 +21,9 @@
 //!   program has not received counts as still running (`stop` returns true).
 //! - `reset` and `stop` of one timer are serialized by its lock, which is held only for these
 //!   non-blocking steps (no goroutine switch happens under it).
+//!
+//! `select!`'s timeout case needs none of this: its channel is the select's own, so it arms a
+//! bare runtime timer ([`select_timeout`]) and cancels it when the select is over.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
