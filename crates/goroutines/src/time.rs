@@ -23,7 +23,7 @@
 //!   non-blocking steps (no goroutine switch happens under it).
 //!
 //! `select!`'s timeout case needs none of this: its channel is the select's own, so it arms a
-//! bare runtime timer ([`select_timeout`]) and cancels it when the select is over.
+//! bare runtime timer (`select_timeout`) and cancels it when the select is over.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
