@@ -362,14 +362,12 @@ pub fn select_cases(cases: &[&dyn Case], mode: Mode) -> bool {
     match mode {
         Mode::Timeout(d) if d.is_zero() => select_cases(cases, Mode::NonBlocking),
         Mode::Timeout(d) => {
-            let (timer, func) = crate::time::select_timeout(d);
+            let (timer, cancel) = crate::time::select_timeout(d);
             let tcase = RecvCase::new(&timer);
             let mut all: Vec<&dyn Case> = cases.to_vec();
             all.push(&tcase);
             let won = selectgo(&all, true);
-            if let Some(func) = func {
-                func.cancel();
-            }
+            cancel.cancel();
             won.is_some_and(|i| i < cases.len())
         }
         Mode::Block => selectgo(cases, true).is_some(),

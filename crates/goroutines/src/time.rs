@@ -1,7 +1,8 @@
 //! Timers for goroutines, after Go's `time` package (Go 1.23+ semantics): `sleep`, `after`,
 //! `tick`, [`Timer`] (`NewTimer`, with `stop` and `reset`), [`after_func`] and [`Ticker`].
 //! Inside a goroutine they live on the runtime's per-P timer heaps (see `runtime/time.rs`); on a
-//! plain thread, a helper thread stands in for the runtime.
+//! plain thread, on the heap of one helper thread that stands in for the runtime
+//! (`time/helper.rs`).
 //!
 //! ```text
 //!   one arming of a timer (a fresh one per `reset`):
@@ -33,6 +34,7 @@ use crate::runtime::time::{add_timer, TimerAction, TimerFunc};
 use crate::runtime::{current_sched, spawn_detached};
 
 mod arming;
+mod helper;
 
 use arming::Arming;
 
@@ -49,7 +51,7 @@ fn nanos(d: Duration) -> u64 {
 }
 
 /// An arming, with the runtime timer to cancel in its heap when it is stopped (unset on a
-/// plain thread, whose helper thread checks the arming's state each time it wakes).
+/// plain thread, whose helper thread fires it through the arming, which knows it was stopped).
 #[derive(Debug)]
 struct Armed {
     arming: Arc<Arming>,
@@ -75,7 +77,7 @@ enum Action {
     /// Send the time on the timer's channel (dropped when the channel is full, as Go's tickers
     /// drop ticks for slow receivers); stop for good once every receiver is gone.
     Send(Sender<Instant>),
-    /// Start the function in a goroutine of its own (on a plain thread: on the helper thread).
+    /// Start the function in a goroutine of its own (armed on a plain thread: a thread).
     Call(Arc<dyn Fn() + Send + Sync>),
 }
 
@@ -125,48 +127,26 @@ fn arm(first: Duration, period: Option<Duration>, action: Action) -> Armed {
     }
 }
 
-/// A plain thread has no runtime to keep its timers: a helper thread sleeps instead, and
-/// tries to fire the arming each time it wakes.
+/// A plain thread has no runtime to keep its timers: the one helper thread of `time/helper.rs`
+/// keeps them, and fires each through its arming.
 fn arm_on_helper_thread(
     arming: Arc<Arming>,
     first: Duration,
     period: Option<Duration>,
     action: Action,
 ) {
-    let spawned = std::thread::Builder::new()
-        .name("goroutines-timer".into())
-        .spawn(move || {
-            std::thread::sleep(first);
-            loop {
-                let keep = arming.fire(period.is_some(), || match &action {
-                    Action::Send(tx) => {
-                        !matches!(tx.try_send(Instant::now()), Err(TrySendError::Closed(_)))
-                    }
-                    Action::Call(f) => {
-                        f();
-                        true
-                    }
-                });
-                match period {
-                    Some(p) if keep => std::thread::sleep(p),
-                    _ => return,
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        crate::runtime::g::fatal(&format!("cannot start a timer thread: {e}"));
-    }
+    helper::arm(arming, first, period, action);
 }
 
-/// For `select!`'s timeout case: a channel that receives the time once after `d`, and the
-/// runtime timer to cancel once the select is over (None on a plain thread, whose helper thread
-/// ends when it finds the channel gone). Nobody else sees the channel, so `Timer`'s
+/// For `select!`'s timeout case: a channel that receives the time once after `d`, and what
+/// cancels its timer once the select is over. Nobody else sees the channel, so `Timer`'s
 /// no-stale-value bookkeeping would only cost time here.
-pub(crate) fn select_timeout(d: Duration) -> (Receiver<Instant>, Option<Arc<TimerFunc>>) {
+pub(crate) fn select_timeout(d: Duration) -> (Receiver<Instant>, SelectTimer) {
     let (tx, rx) = chan(1);
     if current_sched().is_none() {
-        arm_on_helper_thread(Arc::new(Arming::new()), d, None, Action::Send(tx));
-        return (rx, None);
+        let arming = Arc::new(Arming::new());
+        arm_on_helper_thread(arming.clone(), d, None, Action::Send(tx));
+        return (rx, SelectTimer::Helper(arming));
     }
     let func = TimerFunc::new(move |_now| {
         let _ = tx.try_send(Instant::now());
@@ -174,7 +154,26 @@ pub(crate) fn select_timeout(d: Duration) -> (Receiver<Instant>, Option<Arc<Time
     });
     let when = probe::clock::now_ns().saturating_add(nanos(d));
     add_timer(when, TimerAction::Func(func.clone()));
-    (rx, Some(func))
+    (rx, SelectTimer::Runtime(func))
+}
+
+/// The timer of a `select!`'s timeout case, to cancel when the select is over.
+pub(crate) enum SelectTimer {
+    /// On the runtime's timer heap.
+    Runtime(Arc<TimerFunc>),
+    /// On the plain threads' helper (its heap drops stopped entries early).
+    Helper(Arc<Arming>),
+}
+
+impl SelectTimer {
+    pub(crate) fn cancel(&self) {
+        match self {
+            SelectTimer::Runtime(func) => func.cancel(),
+            SelectTimer::Helper(arming) => {
+                arming.stop();
+            }
+        }
+    }
 }
 
 /// A one-shot timer (Go's `time.Timer`): its channel receives the time it fired, or, made by
@@ -236,7 +235,7 @@ impl Timer {
 
 /// Starts `f` in a goroutine of its own once `d` has passed (Go's `time.AfterFunc`); the
 /// returned [`Timer`] can stop or re-arm it. The call happens even if the `Timer` is dropped.
-/// Called on a plain thread, `f` runs on the timer's helper thread.
+/// Armed on a plain thread, `f` runs on a thread of its own.
 pub fn after_func(d: Duration, f: impl Fn() + Send + Sync + 'static) -> Timer {
     // The channel of a function timer never receives (Go's `C` is nil).
     let (tx, rx) = chan(1);

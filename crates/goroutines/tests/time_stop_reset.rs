@@ -136,17 +136,38 @@ fn after_func_runs_in_its_own_goroutine() {
     });
 }
 
-/// On a plain thread there is no goroutine to start: `f` runs on the timer's helper thread.
+/// On a plain thread there is no goroutine to start: `f` runs on a thread of its own.
 #[test]
-fn after_func_on_a_plain_thread_runs_on_its_helper_thread() {
+fn after_func_on_a_plain_thread_runs_on_a_thread_of_its_own() {
     let (tx, rx) = std::sync::mpsc::channel();
     let timer = after_func(SHORT, move || {
         tx.send(std::thread::current().name().map(str::to_owned))
             .unwrap()
     });
     let name = rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    assert_eq!(name.as_deref(), Some("goroutines-timer"));
+    assert_eq!(name.as_deref(), Some("goroutines-after-func"));
     assert!(!timer.stop());
+}
+
+/// Plain-thread timers share one helper thread: 5,000 timed `select!`s with a ready value and a
+/// 10 s timeout each leave at most a few threads more (a thread per timer, as before, left
+/// thousands asleep), and the stopped timers are dropped early from the helper's heap.
+#[test]
+fn plain_thread_timers_share_one_thread() {
+    let before = probe::threads::os_threads().unwrap();
+    let (tx, rx) = chan::<u32>(1);
+    for i in 0..5_000 {
+        tx.send(i).unwrap();
+        goroutines::select! {
+            recv(rx) -> v => assert_eq!(v, Ok(i)),
+            default(Duration::from_secs(10)) => panic!("the ready value lost to the timeout"),
+        }
+    }
+    let after = probe::threads::os_threads().unwrap();
+    assert!(
+        after <= before + 3,
+        "{before} threads before, {after} after 5,000 timed selects"
+    );
 }
 
 /// A `Ticker` ticks, stops (no tick arrives after `stop`, not even one sent before it), and

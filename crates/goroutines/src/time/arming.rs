@@ -41,6 +41,12 @@ impl Arming {
         keep
     }
 
+    /// Whether it was stopped (by `stop`; a timer's heap drops stopped entries early).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.state.load(Ordering::Acquire) == STOPPED
+    }
+
     /// Stops this arming; true if it was still armed. Once this returns, `fire` sends nothing:
     /// a send in progress is waited out.
     pub(crate) fn stop(&self) -> bool {
