@@ -32,7 +32,8 @@
 //!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close
 //!   exception_handler  set_exception_handler/call_exception_handler and the default handler
 //!   queues       Queue: getters/putters deques of futures, _wakeup_next, task_done/join
-//!   locks        Event, Lock, Semaphore, Condition: FIFO waiter futures, 3.12's fairness
+//!   locks        Event, Lock, Semaphore, BoundedSemaphore, Condition: FIFO waiter futures,
+//!                3.12's fairness
 //! ```
 //!
 //! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
@@ -89,7 +90,10 @@ pub use exception_handler::ExceptionContext;
 pub use executor::{to_thread, ExecutorError, ExecutorPanic};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
-pub use locks::{Condition, ConditionNotAcquired, Event, Lock, LockNotAcquired, Semaphore};
+pub use locks::{
+    BoundedSemaphore, Condition, ConditionNotAcquired, Event, Lock, LockNotAcquired,
+    ReleasedTooManyTimes, Semaphore,
+};
 pub use protocols::Protocol;
 pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
 pub use runners::run;

@@ -387,3 +387,83 @@ impl Condition {
         self.notify(all)
     }
 }
+
+/// `ValueError('BoundedSemaphore released too many times')`, from
+/// [`BoundedSemaphore::release`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReleasedTooManyTimes;
+
+impl fmt::Display for ReleasedTooManyTimes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoundedSemaphore released too many times")
+    }
+}
+
+impl std::error::Error for ReleasedTooManyTimes {}
+
+/// asyncio's `BoundedSemaphore`: a [`Semaphore`] whose `release` refuses to raise the value
+/// above the initial one. Cloning gives another reference to the same semaphore.
+#[derive(Clone)]
+pub struct BoundedSemaphore {
+    semaphore: Semaphore,
+    bound: usize,
+}
+
+impl BoundedSemaphore {
+    /// `asyncio.BoundedSemaphore(value)`.
+    pub fn new(value: usize) -> Self {
+        BoundedSemaphore {
+            semaphore: Semaphore::new(value),
+            bound: value,
+        }
+    }
+
+    /// `Semaphore.locked`.
+    pub fn locked(&self) -> bool {
+        self.semaphore.locked()
+    }
+
+    /// `Semaphore.acquire`.
+    pub async fn acquire(&self) -> Result<(), Error> {
+        self.semaphore.acquire().await
+    }
+
+    /// `BoundedSemaphore.release`: refused when the value is already at its bound (more
+    /// releases than acquires).
+    pub fn release(&self) -> Result<(), ReleasedTooManyTimes> {
+        if self.semaphore.0.value.get() >= self.bound {
+            return Err(ReleasedTooManyTimes);
+        }
+        self.semaphore.release();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A release before any acquire is refused, as is a third after two acquires and two
+    /// releases; the semaphore works on after a refusal.
+    #[test]
+    fn a_bounded_semaphore_refuses_a_release_past_its_bound() {
+        let outcome = crate::run(async {
+            let semaphore = BoundedSemaphore::new(2);
+            assert_eq!(semaphore.release(), Err(ReleasedTooManyTimes));
+            semaphore.acquire().await?;
+            semaphore.acquire().await?;
+            assert!(semaphore.locked());
+            assert_eq!(semaphore.release(), Ok(()));
+            assert_eq!(semaphore.release(), Ok(()));
+            assert_eq!(semaphore.release(), Err(ReleasedTooManyTimes));
+            assert_eq!(
+                ReleasedTooManyTimes.to_string(),
+                "BoundedSemaphore released too many times"
+            );
+            semaphore.acquire().await?;
+            assert_eq!(semaphore.release(), Ok(()));
+            Ok(())
+        });
+        assert!(outcome.is_ok());
+    }
+}
