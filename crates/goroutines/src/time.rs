@@ -81,6 +81,19 @@ enum Action {
     Call(Arc<dyn Fn() + Send + Sync>),
 }
 
+impl Action {
+    /// Delivers one firing: sends the time (false once every receiver is gone), or hands the
+    /// function to `start` (its answer: whether it could be started).
+    fn deliver(&self, start: impl FnOnce(Arc<dyn Fn() + Send + Sync>) -> bool) -> bool {
+        match self {
+            Action::Send(tx) => {
+                !matches!(tx.try_send(Instant::now()), Err(TrySendError::Closed(_)))
+            }
+            Action::Call(f) => start(f.clone()),
+        }
+    }
+}
+
 impl std::fmt::Debug for Action {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -94,7 +107,8 @@ impl std::fmt::Debug for Action {
 fn arm(first: Duration, period: Option<Duration>, action: Action) -> Armed {
     let arming = Arc::new(Arming::new());
     let Some(sched) = current_sched() else {
-        arm_on_helper_thread(arming.clone(), first, period, action);
+        // A plain thread has no runtime to keep its timers: the helper thread keeps them.
+        helper::arm(arming.clone(), first, period, action);
         return Armed { arming, func: None };
     };
     let period_ns = period.map(nanos);
@@ -102,15 +116,11 @@ fn arm(first: Duration, period: Option<Duration>, action: Action) -> Armed {
     // are freed once the heap lets go of it (after it fires, or skipped once cancelled).
     let fired = arming.clone();
     let func = TimerFunc::new(move |now| {
-        let keep = fired.fire(period_ns.is_some(), || match &action {
-            Action::Send(tx) => {
-                !matches!(tx.try_send(Instant::now()), Err(TrySendError::Closed(_)))
-            }
-            Action::Call(f) => {
-                let f = f.clone();
+        let keep = fired.fire(period_ns.is_some(), || {
+            action.deliver(|f| {
                 spawn_detached(sched, move || f());
                 true
-            }
+            })
         });
         if keep {
             period_ns.map(|p| now.saturating_add(p.max(1)))
@@ -127,17 +137,6 @@ fn arm(first: Duration, period: Option<Duration>, action: Action) -> Armed {
     }
 }
 
-/// A plain thread has no runtime to keep its timers: the one helper thread of `time/helper.rs`
-/// keeps them, and fires each through its arming.
-fn arm_on_helper_thread(
-    arming: Arc<Arming>,
-    first: Duration,
-    period: Option<Duration>,
-    action: Action,
-) {
-    helper::arm(arming, first, period, action);
-}
-
 /// For `select!`'s timeout case: a channel that receives the time once after `d`, and what
 /// cancels its timer once the select is over. Nobody else sees the channel, so `Timer`'s
 /// no-stale-value bookkeeping would only cost time here.
@@ -145,7 +144,7 @@ pub(crate) fn select_timeout(d: Duration) -> (Receiver<Instant>, SelectTimer) {
     let (tx, rx) = chan(1);
     if current_sched().is_none() {
         let arming = Arc::new(Arming::new());
-        arm_on_helper_thread(arming.clone(), d, None, Action::Send(tx));
+        helper::arm(arming.clone(), d, None, Action::Send(tx));
         return (rx, SelectTimer::Helper(arming));
     }
     let func = TimerFunc::new(move |_now| {
@@ -194,7 +193,10 @@ impl Timer {
     /// A timer that fires once after `d` (Go's `time.NewTimer`).
     pub fn after(d: Duration) -> Timer {
         let (tx, rx) = chan(1);
-        let action = Action::Send(tx);
+        Timer::armed(rx, Action::Send(tx), d)
+    }
+
+    fn armed(rx: Receiver<Instant>, action: Action, d: Duration) -> Timer {
         let armed = Mutex::new(arm(d, None, action.clone()));
         Timer { rx, action, armed }
     }
@@ -240,9 +242,7 @@ pub fn after_func(d: Duration, f: impl Fn() + Send + Sync + 'static) -> Timer {
     // The channel of a function timer never receives (Go's `C` is nil).
     let (tx, rx) = chan(1);
     drop(tx);
-    let action = Action::Call(Arc::new(f));
-    let armed = Mutex::new(arm(d, None, action.clone()));
-    Timer { rx, action, armed }
+    Timer::armed(rx, Action::Call(Arc::new(f)), d)
 }
 
 /// A channel that receives the time once, after `d` (Go's `time.After`).
@@ -293,6 +293,10 @@ impl Ticker {
     /// Stops the ticks (Go's `Ticker.Stop`); a tick not yet received is taken out.
     pub fn stop(&self) {
         let armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
+        self.stop_locked(&armed);
+    }
+
+    fn stop_locked(&self, armed: &Armed) {
         armed.stop();
         let _ = self.rx.try_recv();
     }
@@ -306,8 +310,7 @@ impl Ticker {
     pub fn reset(&self, period: Duration) {
         assert!(!period.is_zero(), "non-positive interval for Ticker::reset");
         let mut armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
-        armed.stop();
-        let _ = self.rx.try_recv();
+        self.stop_locked(&armed);
         *armed = arm(period, Some(period), Action::Send(self.tx.clone()));
     }
 }

@@ -56,39 +56,60 @@ impl TimerFunc {
     }
 }
 
-struct Entry {
-    when: u64,
-    seq: u64,
-    action: TimerAction,
+/// A timer heap's entry: `item`, due at `when`, then in the order entries were pushed (`seq`).
+/// `BinaryHeap` pops the earliest first. Shared with the plain threads' timer heap
+/// (`time/helper.rs`), whose clock is an `Instant`.
+pub(crate) struct Due<W, T> {
+    pub(crate) when: W,
+    pub(crate) seq: u64,
+    pub(crate) item: T,
 }
 
-impl Entry {
-    fn cancelled(&self) -> bool {
-        matches!(&self.action, TimerAction::Func(f) if f.is_cancelled())
-    }
-}
-
-impl PartialEq for Entry {
+impl<W: Ord, T> PartialEq for Due<W, T> {
     fn eq(&self, other: &Self) -> bool {
-        (self.when, self.seq) == (other.when, other.seq)
+        (&self.when, self.seq) == (&other.when, other.seq)
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl<W: Ord, T> Eq for Due<W, T> {}
+impl<W: Ord, T> PartialOrd for Due<W, T> {
     fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl<W: Ord, T> Ord for Due<W, T> {
     /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest.
     fn cmp(&self, other: &Self) -> CmpOrdering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
+        (&other.when, other.seq).cmp(&(&self.when, self.seq))
+    }
+}
+
+/// Drops the cancelled entries of `heap` when they are more than half of over 64. Counting them
+/// is O(n), so it is done only when the heap has doubled since the last count (`scanned_len`,
+/// which this returns updated): O(1) per entry pushed.
+pub(crate) fn purge_cancelled<W: Ord, T>(
+    heap: &mut BinaryHeap<Due<W, T>>,
+    scanned_len: usize,
+    cancelled: impl Fn(&T) -> bool,
+) -> usize {
+    if heap.len() <= 64 || heap.len() < 2 * scanned_len {
+        return scanned_len;
+    }
+    let count = heap.iter().filter(|e| cancelled(&e.item)).count();
+    if count * 2 > heap.len() {
+        heap.retain(|e| !cancelled(&e.item));
+    }
+    heap.len()
+}
+
+impl TimerAction {
+    fn cancelled(&self) -> bool {
+        matches!(self, TimerAction::Func(f) if f.is_cancelled())
     }
 }
 
 /// One P's timers.
 pub(crate) struct Timers {
-    heap: Mutex<BinaryHeap<Entry>>,
+    heap: Mutex<BinaryHeap<Due<u64, TimerAction>>>,
     next: AtomicU64,
     seq: AtomicU64,
     len: AtomicUsize,
@@ -126,7 +147,11 @@ impl Timers {
     pub(crate) fn add(&self, when: u64, action: TimerAction) -> bool {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let mut heap = self.heap.lock().unwrap_or_else(|e| e.into_inner());
-        heap.push(Entry { when, seq, action });
+        heap.push(Due {
+            when,
+            seq,
+            item: action,
+        });
         self.len.store(heap.len(), Ordering::Relaxed);
         let earliest = when < self.next.load(Ordering::Relaxed);
         if earliest {
@@ -148,22 +173,16 @@ impl Timers {
                     due.push(e);
                 }
             }
-            // Counting cancelled entries is O(n); do it only when the heap has doubled since the
-            // last count, which keeps it O(1) per timer added.
-            if heap.len() > 64 && heap.len() >= 2 * self.scanned_len.load(Ordering::Relaxed) {
-                let cancelled = heap.iter().filter(|e| e.cancelled()).count();
-                if cancelled * 2 > heap.len() {
-                    heap.retain(|e| !e.cancelled());
-                }
-                self.scanned_len.store(heap.len(), Ordering::Relaxed);
-            }
+            let scanned = self.scanned_len.load(Ordering::Relaxed);
+            let scanned = purge_cancelled(&mut heap, scanned, TimerAction::cancelled);
+            self.scanned_len.store(scanned, Ordering::Relaxed);
             self.len.store(heap.len(), Ordering::Relaxed);
             self.next
                 .store(heap.peek().map_or(u64::MAX, |e| e.when), Ordering::Release);
         }
         let mut ran = 0;
         for e in due {
-            match e.action {
+            match e.item {
                 TimerAction::Ready(g) => {
                     goready(g);
                     ran += 1;

@@ -22,7 +22,6 @@
 //! Before, each plain-thread timer had a thread of its own that slept until it was due: a plain
 //! thread running timed `select!`s in a loop started one thread per select.
 
-use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -30,40 +29,20 @@ use std::time::{Duration, Instant};
 
 use super::arming::Arming;
 use super::Action;
-use crate::chan::TrySendError;
 use crate::runtime::deadlock::HELPER_THREADS;
+use crate::runtime::time::{purge_cancelled, Due};
 
 /// A far deadline for durations too long to add to `Instant::now()`.
 const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
-struct Entry {
-    when: Instant,
-    seq: u64,
+/// A plain-thread timer in the helper's heap.
+struct Pending {
     arming: Arc<Arming>,
     period: Option<Duration>,
     action: Action,
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        (self.when, self.seq) == (other.when, other.seq)
-    }
-}
-
-impl Eq for Entry {}
-
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Entry {
-    /// Reversed: `BinaryHeap` is a max-heap, the earliest (then the first armed) comes out first.
-    fn cmp(&self, other: &Self) -> CmpOrdering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
-    }
-}
+type Entry = Due<Instant, Pending>;
 
 #[derive(Default)]
 struct Heap {
@@ -127,12 +106,14 @@ fn push(
     }
     heap.seq += 1;
     let seq = heap.seq;
-    heap.entries.push(Entry {
+    heap.entries.push(Due {
         when,
         seq,
-        arming,
-        period,
-        action,
+        item: Pending {
+            arming,
+            period,
+            action,
+        },
     });
 }
 
@@ -150,24 +131,20 @@ fn run(helper: &'static Helper) {
     loop {
         let now = Instant::now();
         while heap.entries.peek().is_some_and(|e| e.when <= now) {
-            let Some(entry) = pop(&mut heap) else { break };
-            let keep = entry
-                .arming
-                .fire(entry.period.is_some(), || match &entry.action {
-                    Action::Send(tx) => {
-                        !matches!(tx.try_send(Instant::now()), Err(TrySendError::Closed(_)))
-                    }
-                    Action::Call(f) => {
-                        let f = f.clone();
-                        let spawned = std::thread::Builder::new()
-                            .name("goroutines-after-func".into())
-                            .spawn(move || f());
-                        spawned.is_ok()
-                    }
-                });
-            if let (true, Some(period)) = (keep, entry.period) {
-                let when = entry.when.checked_add(period).unwrap_or(now + FAR).max(now);
-                push(&mut heap, when, entry.arming, entry.period, entry.action);
+            let Some(Due { when, item, .. }) = pop(&mut heap) else {
+                break;
+            };
+            let keep = item.arming.fire(item.period.is_some(), || {
+                item.action.deliver(|f| {
+                    std::thread::Builder::new()
+                        .name("goroutines-after-func".into())
+                        .spawn(move || f())
+                        .is_ok()
+                })
+            });
+            if let (true, Some(period)) = (keep, item.period) {
+                let when = when.checked_add(period).unwrap_or(now + FAR).max(now);
+                push(&mut heap, when, item.arming, item.period, item.action);
             }
         }
         drop_stopped(&mut heap);
@@ -188,23 +165,13 @@ fn run(helper: &'static Helper) {
     }
 }
 
-/// Drops the stopped entries once they are more than half of over 64 (counted only when the
-/// heap has doubled since the last count, which keeps it O(1) per timer armed).
+/// Drops the stopped entries once they are most of a big heap (the runtime heaps' rule).
 fn drop_stopped(heap: &mut Heap) {
-    let len = heap.entries.len();
-    if len <= 64 || len < 2 * heap.scanned_len {
-        return;
+    let was_empty = heap.entries.is_empty();
+    heap.scanned_len = purge_cancelled(&mut heap.entries, heap.scanned_len, |pending| {
+        pending.arming.is_stopped()
+    });
+    if !was_empty && heap.entries.is_empty() {
+        HELPER_THREADS.fetch_add(1, Ordering::SeqCst);
     }
-    let stopped = heap
-        .entries
-        .iter()
-        .filter(|e| e.arming.is_stopped())
-        .count();
-    if stopped * 2 > len {
-        heap.entries.retain(|e| !e.arming.is_stopped());
-        if heap.entries.is_empty() {
-            HELPER_THREADS.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-    heap.scanned_len = heap.entries.len();
 }
