@@ -48,58 +48,54 @@ fn filled<V: Clone>(slots: &RefCell<Vec<Option<V>>>) -> Vec<V> {
     slots.borrow_mut().drain(..).flatten().collect()
 }
 
+/// The loop of `all` and `allSettled`: each outcome, through `slot`, either fills its slot
+/// (the last one resolves the result with them all, in order) or rejects the result at once.
+fn collect_all<T: Clone + 'static, V: Clone + 'static>(
+    promises: Vec<Promise<T>>,
+    slot: impl Fn(Result<T, JsError>) -> Result<V, JsError> + Clone + 'static,
+) -> Promise<Vec<V>> {
+    let (result, resolver) = Promise::with_resolvers();
+    if promises.is_empty() {
+        resolver.resolve(Vec::new());
+        return result;
+    }
+    let slots = Rc::new(RefCell::new(vec![None; promises.len()]));
+    let remaining = Rc::new(Cell::new(promises.len()));
+    for (index, promise) in promises.into_iter().enumerate() {
+        let (slots, remaining, resolver, slot) = (
+            slots.clone(),
+            remaining.clone(),
+            resolver.clone(),
+            slot.clone(),
+        );
+        promise.then_result(move |outcome| {
+            match slot(outcome) {
+                Ok(value) => {
+                    slots.borrow_mut()[index] = Some(value);
+                    remaining.set(remaining.get() - 1);
+                    if remaining.get() == 0 {
+                        resolver.resolve(filled(&slots));
+                    }
+                }
+                Err(error) => resolver.reject(error),
+            }
+            Ok(())
+        });
+    }
+    result
+}
+
 impl<T: Clone + 'static> Promise<T> {
     /// `Promise.all(promises)`: fulfilled with every value, in order, once all are fulfilled;
     /// rejected with the first rejection.
     pub fn all(promises: Vec<Promise<T>>) -> Promise<Vec<T>> {
-        let (result, resolver) = Promise::with_resolvers();
-        if promises.is_empty() {
-            resolver.resolve(Vec::new());
-            return result;
-        }
-        let slots = Rc::new(RefCell::new(vec![None; promises.len()]));
-        let remaining = Rc::new(Cell::new(promises.len()));
-        for (index, promise) in promises.into_iter().enumerate() {
-            let (slots, remaining, resolver) = (slots.clone(), remaining.clone(), resolver.clone());
-            promise.then_result(move |outcome| {
-                match outcome {
-                    Ok(value) => {
-                        slots.borrow_mut()[index] = Some(value);
-                        remaining.set(remaining.get() - 1);
-                        if remaining.get() == 0 {
-                            resolver.resolve(filled(&slots));
-                        }
-                    }
-                    Err(error) => resolver.reject(error),
-                }
-                Ok(())
-            });
-        }
-        result
+        collect_all(promises, |outcome| outcome)
     }
 
     /// `Promise.allSettled(promises)`: fulfilled with every outcome, in order, once all are
     /// settled; never rejected.
     pub fn all_settled(promises: Vec<Promise<T>>) -> Promise<Vec<Result<T, JsError>>> {
-        let (result, resolver) = Promise::with_resolvers();
-        if promises.is_empty() {
-            resolver.resolve(Vec::new());
-            return result;
-        }
-        let slots = Rc::new(RefCell::new(vec![None; promises.len()]));
-        let remaining = Rc::new(Cell::new(promises.len()));
-        for (index, promise) in promises.into_iter().enumerate() {
-            let (slots, remaining, resolver) = (slots.clone(), remaining.clone(), resolver.clone());
-            promise.then_result(move |outcome| {
-                slots.borrow_mut()[index] = Some(outcome);
-                remaining.set(remaining.get() - 1);
-                if remaining.get() == 0 {
-                    resolver.resolve(filled(&slots));
-                }
-                Ok(())
-            });
-        }
-        result
+        collect_all(promises, Ok)
     }
 
     /// `Promise.race(promises)`: settled as the first of them to settle; pending for ever when
