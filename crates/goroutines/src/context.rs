@@ -146,11 +146,11 @@ fn lock(state: &Mutex<CancelState>) -> MutexGuard<'_, CancelState> {
 
 impl Node {
     /// This node or its nearest ancestor that can be cancelled.
-    fn canceller(self: &Arc<Node>) -> Option<(&Arc<Node>, &Canceller)> {
+    fn canceller(self: &Arc<Node>) -> Option<&Canceller> {
         let mut node = self;
         loop {
             if let Kind::Cancel(c) = &node.kind {
-                return Some((node, c));
+                return Some(c);
             }
             node = node.parent.as_ref()?;
         }
@@ -180,7 +180,7 @@ impl Node {
             timer.stop();
         }
         if remove_from_parent {
-            if let Some((_, parent)) = self.parent.as_ref().and_then(|p| p.canceller()) {
+            if let Some(parent) = self.parent.as_ref().and_then(|p| p.canceller()) {
                 lock(&parent.state).children.remove(&c.id);
             }
         }
@@ -263,14 +263,14 @@ impl Context {
     /// that can never be cancelled gives one that is never closed.
     pub fn done(&self) -> &Receiver<()> {
         match self.node.canceller() {
-            Some((_, c)) => &c.done,
+            Some(c) => &c.done,
             None => never_done(),
         }
     }
 
     /// Why this context was cancelled; None while it is not (Go's `Err`).
     pub fn err(&self) -> Option<ContextError> {
-        let (_, c) = self.node.canceller()?;
+        let c = self.node.canceller()?;
         lock(&c.state).err
     }
 
@@ -322,7 +322,7 @@ impl Context {
                 }),
             }),
         });
-        if let Some((_, parent)) = self.node.canceller() {
+        if let Some(parent) = self.node.canceller() {
             let mut state = lock(&parent.state);
             match state.err {
                 Some(err) => node.cancel(false, err),

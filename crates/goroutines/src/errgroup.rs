@@ -116,10 +116,7 @@ impl<E: Send + 'static> Group<E> {
     /// Outside a goroutine, as [`go`](crate::go) does; with a limit of 0, where it would wait
     /// forever (Go deadlocks).
     pub fn go(&self, f: impl FnOnce() -> Result<(), E> + Send + 'static) {
-        let slot = self
-            .lock_slots()
-            .as_ref()
-            .map(|(tx, rx)| (tx.clone(), rx.clone()));
+        let slot = self.slots();
         if let Some((tx, _)) = &slot {
             assert!(tx.capacity() > 0, "errgroup: Go with a limit of 0");
             // A send on the full channel waits until a running subtask gives its slot back.
@@ -131,10 +128,7 @@ impl<E: Send + 'static> Group<E> {
     /// Runs `f` in a new goroutine only if the group's limit allows it now (Go's `TryGo`);
     /// returns whether it started.
     pub fn try_go(&self, f: impl FnOnce() -> Result<(), E> + Send + 'static) -> bool {
-        let slot = self
-            .lock_slots()
-            .as_ref()
-            .map(|(tx, rx)| (tx.clone(), rx.clone()));
+        let slot = self.slots();
         if let Some((tx, _)) = &slot {
             if tx.try_send(()).is_err() {
                 return false;
@@ -200,6 +194,11 @@ impl<E: Send + 'static> Group<E> {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// The limit's channel, if the group has a limit (cloned out of the lock).
+    fn slots(&self) -> Option<(Sender<()>, Receiver<()>)> {
+        self.lock_slots().clone()
     }
 
     fn lock_slots(&self) -> std::sync::MutexGuard<'_, Option<(Sender<()>, Receiver<()>)>> {
