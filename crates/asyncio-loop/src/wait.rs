@@ -211,19 +211,14 @@ pub fn as_completed<T: Clone + 'static>(tasks: &[Task<T>], timeout: Option<f64>)
     let done: Queue<Option<Task<T>>> = Queue::new(0);
     // `todo = set(fs)`: each task once, with the handle of its completion callback.
     let todo: Rc<RefCell<Todo<T>>> = Rc::new(RefCell::new(Vec::new()));
+    let timeout_handle: Rc<RefCell<Option<TimerHandle>>> = Rc::new(RefCell::new(None));
     for task in tasks {
         if todo.borrow().iter().any(|(other, _)| other == task) {
             continue;
         }
-        todo.borrow_mut().push((task.clone(), None));
-    }
-    let left = todo.borrow().len();
-    let timeout_handle: Rc<RefCell<Option<TimerHandle>>> = Rc::new(RefCell::new(None));
-    let pending: Vec<Task<T>> = todo.borrow().iter().map(|(task, _)| task.clone()).collect();
-    for task in pending {
         let (todo_ref, done, timeout_handle) = (todo.clone(), done.clone(), timeout_handle.clone());
         let finished = task.clone();
-        // `_on_completion`.
+        // `_on_completion` (scheduled through `call_soon`, so never before the push below).
         let handle = task.future().add_done_callback_handle(move || {
             let mut todo = todo_ref.borrow_mut();
             let Some(index) = todo.iter().position(|(task, _)| *task == finished) else {
@@ -237,10 +232,9 @@ pub fn as_completed<T: Clone + 'static>(tasks: &[Task<T>], timeout: Option<f64>)
                 }
             }
         });
-        if let Some(entry) = todo.borrow_mut().iter_mut().find(|(t, _)| *t == task) {
-            entry.1 = handle;
-        }
+        todo.borrow_mut().push((task.clone(), handle));
     }
+    let left = todo.borrow().len();
     if let Some(delay) = timeout.filter(|_| !todo.borrow().is_empty()) {
         if let Some(event_loop) = EventLoop::running() {
             let (todo, done) = (todo.clone(), done.clone());
