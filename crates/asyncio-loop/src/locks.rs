@@ -1,4 +1,5 @@
-//! `Event`, `Lock`, `Semaphore` and `Condition`, after CPython 3.12's `Lib/asyncio/locks.py`.
+//! `Event`, `Lock`, `Semaphore`, `BoundedSemaphore` and `Condition`, after CPython 3.12's
+//! `Lib/asyncio/locks.py`.
 //!
 //! All three park a coroutine the same way: append a fresh future to a FIFO deque of waiters,
 //! await it, and remove it again afterwards whatever happened (`finally: waiters.remove(fut)`).
