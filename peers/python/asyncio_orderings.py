@@ -815,12 +815,95 @@ def as_completed_order():
     asyncio.run(main())
 
 
+def queue_lifo_priority():
+    """LifoQueue and PriorityQueue: Queue's waiting, their own order of items; a
+    PriorityQueue gives items that compare equal in heapq's order, not the order put."""
+    class Job:
+        def __init__(self, priority, name):
+            self.priority, self.name = priority, name
+
+        def __lt__(self, other):
+            return self.priority < other.priority
+
+    async def getter(queue, name):
+        job = await queue.get()
+        out(f"{name} got {job.name}")
+
+    async def main():
+        lifo = asyncio.LifoQueue(maxsize=2)
+        lifo.put_nowait("a")
+        lifo.put_nowait("b")
+
+        async def putter():
+            out("putter-waits")
+            await lifo.put("c")
+            out("putter-put")
+
+        task = asyncio.create_task(putter())
+        await asyncio.sleep(0)
+        out(f"lifo get {lifo.get_nowait()}")
+        await asyncio.sleep(0)
+        out(f"lifo rest {[lifo.get_nowait() for _ in range(lifo.qsize())]}")
+        await task
+        prio = asyncio.PriorityQueue()
+        g1 = asyncio.create_task(getter(prio, "g1"))
+        g2 = asyncio.create_task(getter(prio, "g2"))
+        await asyncio.sleep(0)
+        for priority, name in [(2, "b1"), (1, "a1"), (3, "c1"), (1, "a2"), (2, "b2"), (1, "a3"),
+                               (0, "z"), (2, "b3"), (1, "a4")]:
+            prio.put_nowait(Job(priority, name))
+        await asyncio.gather(g1, g2)
+        out(f"prio rest {[prio.get_nowait().name for _ in range(prio.qsize())]}")
+
+    asyncio.run(main())
+
+
+def barrier_phases():
+    """Barrier (locks.py, over a Condition): the last party releases the others, parties that
+    arrive while it drains wait for the next round, reset and abort break the waiters."""
+    async def party(barrier, name):
+        out(f"{name} waits n_waiting={barrier.n_waiting}")
+        try:
+            index = await barrier.wait()
+        except asyncio.BrokenBarrierError as error:
+            out(f"{name} broken: {error}")
+            return -1
+        out(f"{name} passes index={index}")
+        return index
+
+    async def main():
+        barrier = asyncio.Barrier(3)
+        tasks = [asyncio.create_task(party(barrier, name)) for name in "abcdef"]
+        await asyncio.sleep(0)
+        out(f"main n_waiting={barrier.n_waiting}")
+        out(f"indices {await asyncio.gather(*tasks)}")
+        out(f"n_waiting={barrier.n_waiting} broken={barrier.broken}")
+        resetters = [asyncio.create_task(party(barrier, name)) for name in ("r1", "r2")]
+        await asyncio.sleep(0)
+        out(f"before reset n_waiting={barrier.n_waiting}")
+        await barrier.reset()
+        out(f"after reset n_waiting={barrier.n_waiting}")
+        out(f"reset results {await asyncio.gather(*resetters)}")
+        aborted = asyncio.create_task(party(barrier, "x"))
+        await asyncio.sleep(0)
+        await barrier.abort()
+        out(f"abort result {await aborted}")
+        try:
+            await barrier.wait()
+        except asyncio.BrokenBarrierError as error:
+            out(f"main broken: {error}")
+        out(f"broken={barrier.broken} parties={barrier.parties}")
+
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
              run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
-             shield_cancel, condition_notify, as_completed_order]
+             shield_cancel, condition_notify, as_completed_order, queue_lifo_priority,
+             barrier_phases]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

@@ -3,6 +3,7 @@
 # Usage: peers/python/regen-fixtures.sh [python3 [python3.12]]
 # The first interpreter (default python3, 3.11 here) records the fixtures; the second (default
 # python3.12 or pyenv's 3.12.1, when present) is run too, and the header says whether they agree.
+# The second alone records the scenarios of asyncio312_orderings.py, which 3.11 cannot run.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 python="${1:-python3}"
@@ -36,4 +37,16 @@ for scenario in $("$python" "$here/$script" --list); do
     } > "$fixtures/$scenario.txt"
 done
 done
+# asyncio312_orderings.py: what only 3.12 has (eager tasks), recorded with the 3.12 interpreter.
+if [ -n "$python312" ]; then
+    for scenario in $("$python312" "$here/asyncio312_orderings.py" --list); do
+        {
+            echo "# $scenario: recorded with CPython $(version "$python312") by peers/python/regen-fixtures.sh"
+            echo "# CPython $(version "$python") has no eager tasks; not checked against it."
+            "$python312" "$here/asyncio312_orderings.py" "$scenario"
+        } > "$fixtures/$scenario.txt"
+    done
+else
+    echo "regen-fixtures.sh: no CPython 3.12; the asyncio312_orderings.py fixtures are left as they are" >&2
+fi
 "$here/regen-mp-fixtures.sh" "$python"  # procpool fixtures (crates/procpool/tests/fixtures)

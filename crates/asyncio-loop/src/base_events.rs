@@ -99,6 +99,8 @@ pub(crate) struct LoopInner {
     closed: Cell<bool>,
     epoch: Instant,
     tasks: RefCell<AllTasks>,
+    /// `loop.set_task_factory`'s choice.
+    task_factory: Cell<TaskFactory>,
     wakeup: Arc<Wakeup>,
     debug: Cell<bool>,
     slow_callback_duration: Cell<f64>,
@@ -123,6 +125,18 @@ pub(crate) struct LoopInner {
 
 /// Receives debug mode's "Executing ... took ... seconds" lines (CPython's `logger.warning`).
 type SlowCallbackReporter = Rc<dyn Fn(&str)>;
+
+/// The task factories of `loop.set_task_factory`: CPython's default (`None`: a task's first
+/// step is scheduled with `call_soon`) and 3.12's `asyncio.eager_task_factory` (a task's first
+/// step runs inside `create_task`). Custom factories are not modelled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskFactory {
+    /// `loop.set_task_factory(None)`.
+    #[default]
+    Default,
+    /// `loop.set_task_factory(asyncio.eager_task_factory)`.
+    Eager,
+}
 
 /// `BaseEventLoop.slow_callback_duration`'s default: 100 ms.
 const DEFAULT_SLOW_CALLBACK_DURATION: f64 = 0.1;
@@ -208,6 +222,7 @@ impl EventLoop {
             closed: Cell::new(false),
             epoch: Instant::now(),
             tasks: RefCell::new(AllTasks::default()),
+            task_factory: Cell::new(TaskFactory::Default),
             wakeup: Arc::new(wakeup),
             debug: Cell::new(false),
             slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
@@ -295,9 +310,36 @@ impl EventLoop {
         Future::new(self)
     }
 
-    /// `loop.create_task`: wrap `coroutine` in a task whose first step is scheduled with
-    /// `call_soon`.
+    /// `loop.create_task`: wrap `coroutine` in a task made by the loop's task factory (see
+    /// [`set_task_factory`](Self::set_task_factory)): by default its first step is scheduled
+    /// with `call_soon`; with [`TaskFactory::Eager`] it runs at once, as
+    /// [`create_eager_task`](Self::create_eager_task).
     pub fn create_task<T, F>(&self, coroutine: F) -> Task<T>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        let eager = self.0.task_factory.get() == TaskFactory::Eager;
+        self.new_task(coroutine, eager)
+    }
+
+    /// `Task(coroutine, loop=loop, eager_start=True)` (3.12): while the loop runs, the task's
+    /// first step runs now, inside this call, with the new task as the current task, and the
+    /// caller goes on once the coroutine first suspends or finishes. A coroutine that finishes
+    /// in that step gives a task that is already done (and was never scheduled); one that
+    /// suspends continues as any task. Outside a running loop the first step is scheduled as
+    /// [`create_task`](Self::create_task) does by default.
+    pub fn create_eager_task<T, F>(&self, coroutine: F) -> Task<T>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        self.new_task(coroutine, true)
+    }
+
+    /// `Task.__init__`: registers the task, then starts it eagerly (`__eager_start`) or
+    /// schedules its first step.
+    fn new_task<T, F>(&self, coroutine: F, eager_start: bool) -> Task<T>
     where
         T: Clone + 'static,
         F: std::future::Future<Output = Result<T, Error>> + 'static,
@@ -311,10 +353,34 @@ impl EventLoop {
                 parent: crate::tasks::current_task_id().map(|parent| parent + 1),
             });
         }
+        // An eager task is in the table during its first step too (`_register_eager_task`),
+        // so that a waker can find it; a step that finishes it takes it out again.
         let slot = self.0.tasks.borrow_mut().insert(task.control());
         task.set_slot(slot);
-        task.control().schedule_step();
+        if eager_start && self.is_running() {
+            let traced = trace::enabled().then_some(id + 1);
+            if let Some(task) = traced {
+                trace::record(EventKind::RunBegin { task, proc_id: 0 });
+            }
+            task.eager_start();
+            if let Some(task) = traced {
+                trace::record(EventKind::RunEnd { task, proc_id: 0 });
+            }
+        } else {
+            task.control().schedule_step();
+        }
         task
+    }
+
+    /// `loop.set_task_factory`: how [`create_task`](Self::create_task) (and so everything that
+    /// creates tasks on this loop: `TaskGroup`, `asyncio.run`'s main task once set) makes tasks.
+    pub fn set_task_factory(&self, factory: TaskFactory) {
+        self.0.task_factory.set(factory);
+    }
+
+    /// `loop.get_task_factory`.
+    pub fn get_task_factory(&self) -> TaskFactory {
+        self.0.task_factory.get()
     }
 
     /// Task `id` (in `slot` of the task table) is done: the loop lets go of it.

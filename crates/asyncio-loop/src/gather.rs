@@ -1,7 +1,9 @@
 //! `asyncio.gather`, after `tasks.gather` and `tasks._GatheringFuture` in `Lib/asyncio/tasks.py`.
 //!
 //! The outer future gets one done-callback per child (`_done_callback`), each run through
-//! `call_soon` when its child finishes:
+//! `call_soon` when its child finishes; as in 3.12, a child that is already done when the
+//! gather starts is counted at once instead (so a gather of finished tasks, such as eager
+//! tasks that never suspended, is done without a pass of the loop):
 //!
 //! ```text
 //!   child done ─► outer already done?            yes ─► nothing
@@ -83,17 +85,16 @@ fn gathering<T: Clone + 'static>(
         return gathering;
     }
     let finished = Rc::new(Cell::new(0usize));
-    for child in gathering.children.iter() {
+    let done_callback = {
         let outer = gathering.outer.clone();
         let all = gathering.children.clone();
         let cancel_requested = gathering.cancel_requested.clone();
-        let (finished, child_done) = (finished.clone(), child.clone());
-        child.add_done_callback(move || {
+        Rc::new(move |child: &Task<T>| {
             if outer.done() {
                 return;
             }
             if !return_exceptions {
-                if let Some(Err(error)) = child_done.result() {
+                if let Some(Err(error)) = child.result() {
                     let _ = outer.set_exception(error);
                     return;
                 }
@@ -111,7 +112,22 @@ fn gathering<T: Clone + 'static>(
                 .map(|task| task.result().unwrap_or(Err(Error::Cancelled)))
                 .collect();
             let _ = outer.set_result(results);
-        });
+        })
+    };
+    // 3.12: a child already done (one that finished eagerly, or before the gather) is counted
+    // now, after the outer future exists, not through a `call_soon`ed callback; when every
+    // child is done the gather is done before it is first awaited.
+    let mut done_now = Vec::new();
+    for child in gathering.children.iter() {
+        if child.done() {
+            done_now.push(child.clone());
+        } else {
+            let (done_callback, child_done) = (done_callback.clone(), child.clone());
+            child.add_done_callback(move || done_callback(&child_done));
+        }
+    }
+    for child in &done_now {
+        done_callback(child);
     }
     gathering
 }

@@ -24,10 +24,10 @@ pub(crate) trait HeapOrder {
 
 /// `heapq._siftdown`: move the item at `pos` up towards `startpos` while it is less than its
 /// parent.
-fn siftdown<T: HeapOrder>(heap: &mut [T], startpos: usize, mut pos: usize) {
+fn siftdown<T>(heap: &mut [T], startpos: usize, mut pos: usize, lt: &impl Fn(&T, &T) -> bool) {
     while pos > startpos {
         let parentpos = (pos - 1) >> 1;
-        if heap[pos].heap_lt(&heap[parentpos]) {
+        if lt(&heap[pos], &heap[parentpos]) {
             heap.swap(pos, parentpos);
             pos = parentpos;
             continue;
@@ -38,45 +38,56 @@ fn siftdown<T: HeapOrder>(heap: &mut [T], startpos: usize, mut pos: usize) {
 
 /// `heapq._siftup`: bubble the smaller child up until `pos` reaches a leaf, then sift the
 /// original item down from there.
-fn siftup<T: HeapOrder>(heap: &mut [T], mut pos: usize) {
+fn siftup<T>(heap: &mut [T], mut pos: usize, lt: &impl Fn(&T, &T) -> bool) {
     let endpos = heap.len();
     let startpos = pos;
     let mut childpos = 2 * pos + 1;
     while childpos < endpos {
         let rightpos = childpos + 1;
-        if rightpos < endpos && !heap[childpos].heap_lt(&heap[rightpos]) {
+        if rightpos < endpos && !lt(&heap[childpos], &heap[rightpos]) {
             childpos = rightpos;
         }
         heap.swap(pos, childpos);
         pos = childpos;
         childpos = 2 * pos + 1;
     }
-    siftdown(heap, startpos, pos);
+    siftdown(heap, startpos, pos, lt);
 }
 
 /// `heapq.heappush`.
 pub(crate) fn heappush<T: HeapOrder>(heap: &mut Vec<T>, item: T) {
-    heap.push(item);
-    let last = heap.len() - 1;
-    siftdown(heap, 0, last);
+    heappush_by(heap, item, &T::heap_lt);
 }
 
 /// `heapq.heappop`; `None` on an empty heap (Python raises `IndexError`).
 pub(crate) fn heappop<T: HeapOrder>(heap: &mut Vec<T>) -> Option<T> {
-    let last = heap.pop()?;
-    if heap.is_empty() {
-        return Some(last);
-    }
-    let smallest = std::mem::replace(&mut heap[0], last);
-    siftup(heap, 0);
-    Some(smallest)
+    heappop_by(heap, &T::heap_lt)
 }
 
 /// `heapq.heapify`.
 pub(crate) fn heapify<T: HeapOrder>(heap: &mut [T]) {
     for i in (0..heap.len() / 2).rev() {
-        siftup(heap, i);
+        siftup(heap, i, &T::heap_lt);
     }
+}
+
+/// [`heappush`] with `lt` as `__lt__` (for items that are not [`HeapOrder`], such as a
+/// `PriorityQueue`'s).
+pub(crate) fn heappush_by<T>(heap: &mut Vec<T>, item: T, lt: &impl Fn(&T, &T) -> bool) {
+    heap.push(item);
+    let last = heap.len() - 1;
+    siftdown(heap, 0, last, lt);
+}
+
+/// [`heappop`] with `lt` as `__lt__`.
+pub(crate) fn heappop_by<T>(heap: &mut Vec<T>, lt: &impl Fn(&T, &T) -> bool) -> Option<T> {
+    let last = heap.pop()?;
+    if heap.is_empty() {
+        return Some(last);
+    }
+    let smallest = std::mem::replace(&mut heap[0], last);
+    siftup(heap, 0, lt);
+    Some(smallest)
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 //!                readuntil), StreamWriter (write, drain, close, wait_closed)
 //!   executor     run_in_executor and to_thread on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
-//!   tasks        Task (one poll per step), wait_for, current_task
+//!   tasks        Task (one poll per step; 3.12's eager first step), wait_for, current_task
 //!   sleep        sleep: its timer handle and its future in one allocation
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
 //!   wait         wait (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout), shield,
@@ -31,16 +31,17 @@
 //!   taskgroups   TaskGroup: children cancelled on the first error, errors gathered in a group
 //!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close
 //!   exception_handler  set_exception_handler/call_exception_handler and the default handler
-//!   queues       Queue: getters/putters deques of futures, _wakeup_next, task_done/join
-//!   locks        Event, Lock, Semaphore, BoundedSemaphore, Condition: FIFO waiter futures,
+//!   queues       Queue (FIFO, LIFO, priority): getters/putters deques of futures,
+//!                _wakeup_next, task_done/join
+//!   locks        Event, Lock, Semaphore, BoundedSemaphore, Condition, Barrier: FIFO waiter futures,
 //!                3.12's fairness
 //! ```
 //!
 //! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
 //! `sendfile`, host-name resolution (servers and connections take a `SocketAddr`),
-//! `LifoQueue`/`PriorityQueue`, `Condition`, `BoundedSemaphore`, wakers of foreign futures woken
-//! from other threads, eager tasks (3.12's `eager_task_factory`), SIGINT handling
-//! in `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
+//! custom task factories (the default and 3.12's
+//! `eager_task_factory` are here), wakers of foreign futures woken from other threads, SIGINT
+//! handling in `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
@@ -84,18 +85,21 @@ mod transports;
 mod wait;
 mod wakeup;
 
-pub use base_events::{EventLoop, RunError};
+pub use base_events::{EventLoop, RunError, TaskFactory};
 pub use events::{Handle, TimerHandle};
 pub use exception_handler::ExceptionContext;
 pub use executor::{to_thread, ExecutorError, ExecutorPanic};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
 pub use locks::{
-    BoundedSemaphore, Condition, ConditionNotAcquired, Event, Lock, LockNotAcquired,
-    ReleasedTooManyTimes, Semaphore,
+    Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionNotAcquired, Event, Lock,
+    LockNotAcquired, NoParties, ReleasedTooManyTimes, Semaphore,
 };
 pub use protocols::Protocol;
-pub use queues::{Queue, QueueEmpty, QueueFull, TaskDoneError};
+pub use queues::{
+    Fifo, Lifo, LifoQueue, Priority, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueOrder,
+    TaskDoneError,
+};
 pub use runners::run;
 pub use selector::{set_select_hook, SelectHook};
 pub use selector_events::{ServeError, Server};

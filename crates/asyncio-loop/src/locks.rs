@@ -1,5 +1,5 @@
-//! `Event`, `Lock`, `Semaphore`, `BoundedSemaphore` and `Condition`, after CPython 3.12's
-//! `Lib/asyncio/locks.py`.
+//! `Event`, `Lock`, `Semaphore`, `BoundedSemaphore`, `Condition` and `Barrier`, after CPython
+//! 3.12's `Lib/asyncio/locks.py`.
 //!
 //! All three park a coroutine the same way: append a fresh future to a FIFO deque of waiters,
 //! await it, and remove it again afterwards whatever happened (`finally: waiters.remove(fut)`).
@@ -16,6 +16,8 @@
 //!     cancelled      if it had been woken: value += 1 and wake the next
 //!   Condition        notify(n): the n first not-done waiters get a result; each takes the
 //!                    lock back (in line for it) before its wait() returns, cancelled or not
+//!   Barrier          a Condition and a state (filling, draining, resetting, broken): the last
+//!                    party to arrive notifies the others
 //! ```
 //!
 //! Fairness, as 3.12 implements it: `Lock.acquire` takes the lock at once only when no waiter is
@@ -466,5 +468,204 @@ mod tests {
             Ok(())
         });
         assert!(outcome.is_ok());
+    }
+}
+
+/// `ValueError('parties must be > 0')`, from [`Barrier::new`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoParties;
+
+impl fmt::Display for NoParties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("parties must be > 0")
+    }
+}
+
+impl std::error::Error for NoParties {}
+
+/// `BrokenBarrierError`: raised (as an [`Error::Exception`]) by [`Barrier::wait`] in a party
+/// that a [`reset`](Barrier::reset) or [`abort`](Barrier::abort) broke out of its wait, and in
+/// every party that calls `wait` on an aborted barrier. Its text is CPython's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BrokenBarrierError(&'static str);
+
+impl fmt::Display for BrokenBarrierError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for BrokenBarrierError {}
+
+/// `locks._BarrierState`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BarrierState {
+    /// Parties arrive and wait.
+    Filling,
+    /// The last party arrived: the waiting ones leave; newcomers wait for the next round.
+    Draining,
+    /// `reset` while parties waited: they leave with `BrokenBarrierError`.
+    Resetting,
+    /// `abort`: every wait fails until a `reset`.
+    Broken,
+}
+
+struct BarrierInner {
+    cond: Condition,
+    parties: usize,
+    state: Cell<BarrierState>,
+    /// Parties inside `wait` past the draining check (`_count`).
+    count: Cell<usize>,
+}
+
+/// asyncio's `Barrier` (3.11): `parties` tasks meet at [`wait`](Self::wait), which returns in
+/// all of them once the last one arrives, each with its own index from 0 to `parties - 1` (the
+/// order they arrived in). It is reusable: parties that arrive while the last round is still
+/// leaving wait for the next one. Built, as CPython's, on a [`Condition`]. Cloning gives another
+/// reference to the same barrier.
+///
+/// ```text
+///   FILLING ──last party arrives──► DRAINING ──last party leaves──► FILLING
+///      │ reset with parties waiting ──► RESETTING ──last party leaves──► FILLING
+///      └ abort ──► BROKEN (every wait fails) ──reset──► FILLING
+/// ```
+#[derive(Clone)]
+pub struct Barrier(Rc<BarrierInner>);
+
+impl Barrier {
+    /// `asyncio.Barrier(parties)`; `parties` must be at least 1.
+    pub fn new(parties: usize) -> Result<Self, NoParties> {
+        if parties < 1 {
+            return Err(NoParties);
+        }
+        Ok(Barrier(Rc::new(BarrierInner {
+            cond: Condition::new(),
+            parties,
+            state: Cell::new(BarrierState::Filling),
+            count: Cell::new(0),
+        })))
+    }
+
+    /// `Barrier.wait` (also its `async with`): waits until `parties` tasks wait, then returns
+    /// this party's index. A [`BrokenBarrierError`] exception when the barrier is reset or
+    /// aborted while waiting, or is broken already.
+    pub async fn wait(&self) -> Result<usize, Error> {
+        self.0.cond.acquire().await?;
+        let outcome = self.wait_locked().await;
+        // `async with self._cond`'s exit; the condition holds the lock again whatever happened.
+        let _ = self.0.cond.release();
+        outcome
+    }
+
+    async fn wait_locked(&self) -> Result<usize, Error> {
+        let inner = &self.0;
+        self.block().await?;
+        let index = inner.count.get();
+        inner.count.set(index + 1);
+        let outcome = if index + 1 == inner.parties {
+            // `_release`: the others go.
+            inner.state.set(BarrierState::Draining);
+            let _ = inner.cond.notify_all();
+            Ok(())
+        } else {
+            self.wait_released().await
+        };
+        // `finally`.
+        inner.count.set(inner.count.get() - 1);
+        self.exit();
+        outcome.map(|()| index)
+    }
+
+    /// `_block`: wait while the barrier drains or resets; fail if it is broken.
+    async fn block(&self) -> Result<(), Error> {
+        let state = &self.0.state;
+        self.0
+            .cond
+            .wait_for(|| {
+                !matches!(
+                    state.get(),
+                    BarrierState::Draining | BarrierState::Resetting
+                )
+            })
+            .await?;
+        if state.get() == BarrierState::Broken {
+            return Err(Error::exception(BrokenBarrierError("Barrier aborted")));
+        }
+        Ok(())
+    }
+
+    /// `_wait`: wait for the last party; fail if the barrier was reset or aborted meanwhile.
+    async fn wait_released(&self) -> Result<(), Error> {
+        let state = &self.0.state;
+        self.0
+            .cond
+            .wait_for(|| state.get() != BarrierState::Filling)
+            .await?;
+        if matches!(state.get(), BarrierState::Broken | BarrierState::Resetting) {
+            return Err(Error::exception(BrokenBarrierError(
+                "Abort or reset of barrier",
+            )));
+        }
+        Ok(())
+    }
+
+    /// `_exit`: the last party to leave ends the draining (or resetting) and wakes the parties
+    /// waiting for the next round.
+    fn exit(&self) {
+        let inner = &self.0;
+        if inner.count.get() == 0 {
+            if matches!(
+                inner.state.get(),
+                BarrierState::Resetting | BarrierState::Draining
+            ) {
+                inner.state.set(BarrierState::Filling);
+            }
+            let _ = inner.cond.notify_all();
+        }
+    }
+
+    /// `Barrier.reset`: back to the initial state; parties waiting leave with
+    /// [`BrokenBarrierError`]. Repairs an aborted barrier.
+    pub async fn reset(&self) -> Result<(), Error> {
+        let inner = &self.0;
+        inner.cond.acquire().await?;
+        if inner.count.get() > 0 {
+            inner.state.set(BarrierState::Resetting);
+        } else {
+            inner.state.set(BarrierState::Filling);
+        }
+        let _ = inner.cond.notify_all();
+        let _ = inner.cond.release();
+        Ok(())
+    }
+
+    /// `Barrier.abort`: breaks the barrier; parties waiting, and every later `wait`, fail with
+    /// [`BrokenBarrierError`] until a [`reset`](Self::reset).
+    pub async fn abort(&self) -> Result<(), Error> {
+        let inner = &self.0;
+        inner.cond.acquire().await?;
+        inner.state.set(BarrierState::Broken);
+        let _ = inner.cond.notify_all();
+        let _ = inner.cond.release();
+        Ok(())
+    }
+
+    /// `Barrier.parties`.
+    pub fn parties(&self) -> usize {
+        self.0.parties
+    }
+
+    /// `Barrier.n_waiting`: parties waiting for the current round to fill (0 while it drains).
+    pub fn n_waiting(&self) -> usize {
+        if self.0.state.get() == BarrierState::Filling {
+            self.0.count.get()
+        } else {
+            0
+        }
+    }
+
+    /// `Barrier.broken`: aborted and not reset since.
+    pub fn broken(&self) -> bool {
+        self.0.state.get() == BarrierState::Broken
     }
 }

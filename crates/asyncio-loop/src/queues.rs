@@ -1,6 +1,9 @@
-//! `Queue`, after CPython 3.12's `Lib/asyncio/queues.py`.
+//! `Queue`, `LifoQueue` and `PriorityQueue`, after CPython 3.12's `Lib/asyncio/queues.py`.
 //!
-//! A queue holds items in FIFO order and two deques of waiter futures:
+//! A queue holds items and two deques of waiter futures. The items come out first in, first
+//! out (`Queue`), last in, first out ([`Queue::lifo`]: `LifoQueue`'s list `append` and `pop`),
+//! or smallest first ([`Queue::priority`]: `PriorityQueue`'s `heapq.heappush` and `heappop`,
+//! move for move, so equal items come out in heapq's order, as in CPython):
 //!
 //! ```text
 //!   put ──full?──► putters: [fut, fut, ...] ◄── _wakeup_next(putters) ── get_nowait
@@ -27,10 +30,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use crate::base_events::EventLoop;
 use crate::futures::{Error, Future};
+use crate::heapq::{heappop_by, heappush_by};
 use crate::locks::Event;
 
 /// `QueueFull`, from [`Queue::put_nowait`]; gives the item back.
@@ -69,22 +74,106 @@ impl fmt::Display for TaskDoneError {
 
 impl std::error::Error for TaskDoneError {}
 
-struct QueueInner<T> {
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// How a queue orders its items: the `_init`, `_put`, `_get` and `_qsize` that each queue
+/// class of queues.py overrides. Implemented by [`Fifo`] (`Queue`), [`Lifo`] (`LifoQueue`) and
+/// [`Priority`] (`PriorityQueue`) only; a parameter of [`Queue`], so that each kind's calls are
+/// direct.
+pub trait QueueOrder<T>: sealed::Sealed {
+    /// `_put`.
+    fn put(&mut self, item: T);
+    /// `_get`: the next item, if any.
+    fn get(&mut self) -> Option<T>;
+    /// `_qsize`.
+    fn qsize(&self) -> usize;
+}
+
+/// The items of a `Queue`: first in, first out (a deque's `append` and `popleft`).
+pub struct Fifo<T>(VecDeque<T>);
+
+/// The items of a `LifoQueue`: last in, first out (a list's `append` and `pop`).
+pub struct Lifo<T>(Vec<T>);
+
+/// The items of a `PriorityQueue`: a heap, smallest first, in `heapq`'s order.
+pub struct Priority<T>(Vec<T>);
+
+impl<T> sealed::Sealed for Fifo<T> {}
+impl<T> sealed::Sealed for Lifo<T> {}
+impl<T> sealed::Sealed for Priority<T> {}
+
+impl<T> QueueOrder<T> for Fifo<T> {
+    #[inline]
+    fn put(&mut self, item: T) {
+        self.0.push_back(item);
+    }
+
+    #[inline]
+    fn get(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+
+    #[inline]
+    fn qsize(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T> QueueOrder<T> for Lifo<T> {
+    fn put(&mut self, item: T) {
+        self.0.push(item);
+    }
+
+    fn get(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+
+    fn qsize(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T: Ord> QueueOrder<T> for Priority<T> {
+    /// `heapq.heappush(self._queue, item)`.
+    fn put(&mut self, item: T) {
+        heappush_by(&mut self.0, item, &|a: &T, b: &T| a < b);
+    }
+
+    /// `heapq.heappop(self._queue)`.
+    fn get(&mut self) -> Option<T> {
+        heappop_by(&mut self.0, &|a: &T, b: &T| a < b)
+    }
+
+    fn qsize(&self) -> usize {
+        self.0.len()
+    }
+}
+
+struct QueueInner<O> {
     maxsize: usize,
-    items: RefCell<VecDeque<T>>,
+    items: RefCell<O>,
     getters: RefCell<VecDeque<Future<()>>>,
     putters: RefCell<VecDeque<Future<()>>>,
     unfinished_tasks: Cell<usize>,
     finished: Event,
 }
 
-/// asyncio's `Queue`: FIFO, bounded when `maxsize > 0`. Cloning gives another reference to the
-/// same queue.
-pub struct Queue<T>(Rc<QueueInner<T>>);
+/// asyncio's `Queue`: FIFO ([`new`](Self::new)), bounded when `maxsize > 0`; with LIFO items
+/// a [`LifoQueue`] ([`Queue::lifo`]), smallest first a [`PriorityQueue`]
+/// ([`Queue::priority`]). Cloning gives another reference to the same queue.
+pub struct Queue<T, O = Fifo<T>>(Rc<QueueInner<O>>, PhantomData<T>);
 
-impl<T> Clone for Queue<T> {
+/// asyncio's `LifoQueue`: made by [`Queue::lifo`].
+pub type LifoQueue<T> = Queue<T, Lifo<T>>;
+
+/// asyncio's `PriorityQueue`: made by [`Queue::priority`].
+pub type PriorityQueue<T> = Queue<T, Priority<T>>;
+
+impl<T, O> Clone for Queue<T, O> {
     fn clone(&self) -> Self {
-        Queue(self.0.clone())
+        Queue(self.0.clone(), PhantomData)
     }
 }
 
@@ -121,16 +210,44 @@ fn remove_waiter(waiters: &RefCell<VecDeque<Future<()>>>, waiter: &Future<()>) {
 impl<T: 'static> Queue<T> {
     /// `asyncio.Queue(maxsize)`: `0` for unbounded.
     pub fn new(maxsize: usize) -> Self {
+        Self::with_items(maxsize, Fifo(VecDeque::new()))
+    }
+}
+
+impl<T: 'static> Queue<T, Lifo<T>> {
+    /// `asyncio.LifoQueue(maxsize)`: the last item put is the first got.
+    #[doc(alias = "LifoQueue")]
+    pub fn lifo(maxsize: usize) -> Self {
+        Self::with_items(maxsize, Lifo(Vec::new()))
+    }
+}
+
+impl<T: Ord + 'static> Queue<T, Priority<T>> {
+    /// `asyncio.PriorityQueue(maxsize)`: the smallest item is got first; items that compare
+    /// equal come out in `heapq`'s order, which is not the order they were put in. Put
+    /// `(priority, sequence, item)` tuples for FIFO among equals, as CPython's documentation
+    /// suggests.
+    #[doc(alias = "PriorityQueue")]
+    pub fn priority(maxsize: usize) -> Self {
+        Self::with_items(maxsize, Priority(Vec::new()))
+    }
+}
+
+impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
+    fn with_items(maxsize: usize, items: O) -> Self {
         let finished = Event::new();
         finished.set();
-        Queue(Rc::new(QueueInner {
-            maxsize,
-            items: RefCell::new(VecDeque::new()),
-            getters: RefCell::new(VecDeque::new()),
-            putters: RefCell::new(VecDeque::new()),
-            unfinished_tasks: Cell::new(0),
-            finished,
-        }))
+        Queue(
+            Rc::new(QueueInner {
+                maxsize,
+                items: RefCell::new(items),
+                getters: RefCell::new(VecDeque::new()),
+                putters: RefCell::new(VecDeque::new()),
+                unfinished_tasks: Cell::new(0),
+                finished,
+            }),
+            PhantomData,
+        )
     }
 
     /// `Queue.maxsize`.
@@ -140,12 +257,12 @@ impl<T: 'static> Queue<T> {
 
     /// `Queue.qsize`.
     pub fn qsize(&self) -> usize {
-        self.0.items.borrow().len()
+        self.0.items.borrow().qsize()
     }
 
     /// `Queue.empty`.
     pub fn empty(&self) -> bool {
-        self.0.items.borrow().is_empty()
+        self.0.items.borrow().qsize() == 0
     }
 
     /// `Queue.full`: never for an unbounded queue.
@@ -153,12 +270,12 @@ impl<T: 'static> Queue<T> {
         self.0.maxsize > 0 && self.qsize() >= self.0.maxsize
     }
 
-    /// `Queue.put_nowait`: append `item` and wake the first getter, or give it back when full.
+    /// `Queue.put_nowait`: add `item` and wake the first getter, or give it back when full.
     pub fn put_nowait(&self, item: T) -> Result<(), QueueFull<T>> {
         if self.full() {
             return Err(QueueFull(item));
         }
-        self.0.items.borrow_mut().push_back(item);
+        self.0.items.borrow_mut().put(item);
         self.0
             .unfinished_tasks
             .set(self.0.unfinished_tasks.get() + 1);
@@ -167,9 +284,9 @@ impl<T: 'static> Queue<T> {
         Ok(())
     }
 
-    /// `Queue.get_nowait`: take the first item and wake the first putter.
+    /// `Queue.get_nowait`: take the next item and wake the first putter.
     pub fn get_nowait(&self) -> Result<T, QueueEmpty> {
-        let item = self.0.items.borrow_mut().pop_front().ok_or(QueueEmpty)?;
+        let item = self.0.items.borrow_mut().get().ok_or(QueueEmpty)?;
         wakeup_next(&self.0.putters);
         Ok(item)
     }

@@ -145,6 +145,12 @@ impl TaskGroup {
             .ok_or(TaskGroupError::NotEntered)?;
         let task = event_loop.create_task(coroutine);
         let control = task.control();
+        // 3.12: a task that finished in its eager first step is done with at once, without a
+        // scheduled done-callback.
+        if task.done() {
+            self.on_task_done(&control);
+            return Ok(task);
+        }
         state
             .children
             .borrow_mut()

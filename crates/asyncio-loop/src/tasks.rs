@@ -2,10 +2,12 @@
 //! `sleep`, `wait_for` and `current_task` (`gather` lives in its own module).
 //!
 //! A task wraps a coroutine (here a `Future<Output = Result<T, Error>>`). `Task.__step` becomes
-//! one `poll`, and it only ever runs as a `call_soon` handle:
+//! one `poll`, and it runs as a `call_soon` handle, except the first step of an eager task
+//! (3.12's `eager_start`), which runs inside `create_task` (`Task.__eager_start`):
 //!
 //! ```text
 //!   create_task ──call_soon──► step ──poll──► Ready ──► set_result / set_exception / cancel
+//!   (eager: step now) ─────────┘
 //!                               ▲       │
 //!                               │       └──► Pending on a Future: the future is `fut_waiter`,
 //!                               │            the task's wake-up is its done-callback
@@ -444,6 +446,13 @@ impl<T: Clone + 'static> Task<T> {
         }))
     }
 
+    /// `Task.__eager_start`: the first step, now, with this task current (the previous current
+    /// task, if any, is current again when it returns). The task must be in the loop's task
+    /// table already (`_register_eager_task`); the step takes it out if it finishes the task.
+    pub(crate) fn eager_start(&self) {
+        self.0.clone().step();
+    }
+
     /// The future the task completes.
     pub(crate) fn future(&self) -> Future<T> {
         Future::of(self.0.clone())
@@ -503,8 +512,25 @@ impl<T: Clone + 'static> std::future::Future for Task<T> {
     }
 }
 
-/// `asyncio.current_task()`, as a handle on its cancellation state.
+/// `asyncio.current_task()`, as a handle on its cancellation state. Handles compare by
+/// identity (`current_task() is task` in Python): two handles are equal when they name the same
+/// task.
 pub struct CurrentTask(Rc<dyn TaskControl>);
+
+impl PartialEq for CurrentTask {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.id() == other.0.id()
+    }
+}
+
+impl Eq for CurrentTask {}
+
+/// `current_task() is task`.
+impl<T> PartialEq<Task<T>> for CurrentTask {
+    fn eq(&self, other: &Task<T>) -> bool {
+        self.0.id() == other.0.id
+    }
+}
 
 impl CurrentTask {
     /// `Task.cancel` on the current task.

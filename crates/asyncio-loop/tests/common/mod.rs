@@ -24,6 +24,13 @@ pub fn assert_matches_fixture(scenario: &str) {
     assert_eq!(actual, expected, "ordering differs from CPython's ({path})");
 }
 
+/// Compare the events recorded so far with `expected`, for orders no fixture records.
+#[allow(dead_code)]
+pub fn assert_lines(expected: &[&str]) {
+    let actual = LOG.with(|log| log.borrow().clone());
+    assert_eq!(actual, expected);
+}
+
 /// `ValueError`, for scenarios that raise one.
 #[derive(Debug)]
 #[allow(dead_code)]
