@@ -196,6 +196,74 @@ const scenarios = {
     process.nextTick(() => p.catch(() => log('caught')));
     setTimeout(() => log('timeout'), 0);
   },
+  // 13. AbortController, AbortSignal.any/timeout and timers/promises: abort runs the listeners
+  // at once, in order (one removed and one added on the way), then the dependants; a promise
+  // timer aborted mid-way rejects six microtasks later (the finally that removes its
+  // listener); a timeout signal's timer is unref'd, so a long one does not hold the exit.
+  abort_timers() {
+    const tp = require('timers/promises');
+    const chain = (n) => { log('m' + n); if (n < 8) Promise.resolve().then(() => chain(n + 1)); };
+    const controller = new AbortController();
+    const { signal } = controller;
+    const other = new AbortController();
+    const any = AbortSignal.any([signal, other.signal]);
+    const anyOfAny = AbortSignal.any([any]);
+    let third;
+    signal.addEventListener('abort', () => {
+      log('listener 1 ' + signal.reason.message);
+      signal.removeEventListener('abort', third);
+      signal.addEventListener('abort', () => log('listener added during dispatch'));
+      process.nextTick(() => log('tick from listener 1'));
+      Promise.resolve().then(() => log('microtask from listener 1'));
+    });
+    tp.setTimeout(1000, 'never', { signal }).then(
+      (v) => log('timer resolved ' + v),
+      (e) => log('timer rejected ' + e.name + ' cause ' + e.cause.message));
+    third = () => log('listener 3');
+    signal.addEventListener('abort', third);
+    signal.addEventListener('abort', () => log('listener 4'));
+    anyOfAny.addEventListener('abort', () => log('any of any aborted ' + anyOfAny.reason.message));
+    any.addEventListener('abort', () => log('any aborted ' + any.reason.message));
+    tp.setTimeout(1000, 'never', { signal: anyOfAny })
+      .catch((e) => log('any timer rejected cause ' + e.cause.message));
+    tp.setTimeout(1, 'one').then((v) => log('promise timer ' + v));
+    setTimeout(() => {
+      log('timer 2: abort');
+      controller.abort(new Error('stop'));
+      log('after abort ' + signal.aborted + ' ' + any.aborted);
+      signal.addEventListener('abort', () => log('never: added after abort'));
+      other.abort();
+      chain(1);
+      process.nextTick(() => log('tick after abort'));
+      tp.setImmediate('imm').then((v) => log('immediate promise ' + v));
+      const late = AbortSignal.any([other.signal, signal]);
+      log('any of aborted ' + late.aborted + ' ' + late.reason.name);
+      tp.setTimeout(5, 'never', { signal: late })
+        .catch((e) => log('pre-aborted timer rejected cause ' + e.cause.message));
+      const timeout = AbortSignal.timeout(5);
+      timeout.addEventListener('abort', () => log('timeout aborted ' + timeout.reason.name));
+      tp.setTimeout(1000, 'never', { signal: timeout })
+        .catch((e) => log('timeout timer rejected cause ' + e.cause.name));
+      AbortSignal.timeout(60000).addEventListener('abort', () => log('never: unref'));
+    }, 2);
+    process.nextTick(() => log('tick main'));
+    Promise.resolve().then(() => log('microtask main'));
+    log('sync end');
+  },
+  // 14. A listener that throws: the later listeners still run; the error is thrown from a
+  // nextTick queued as it was thrown, which ends the process.
+  abort_listener_throws() {
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => {
+      log('listener 1');
+      throw new Error('from listener');
+    });
+    controller.signal.addEventListener('abort', () => log('listener 2'));
+    process.nextTick(() => log('tick before abort'));
+    controller.abort();
+    process.nextTick(() => log('never: tick after abort'));
+    log('sync end');
+  },
 };
 
 const name = process.argv[2];

@@ -13,6 +13,10 @@
 //!     run / run_with     the "process": main, then ticks + microtasks, then uv_run
 //!     timers             set_timeout / set_interval / clear_*: one list per duration
 //!     immediate          set_immediate / clear_immediate: the check phase
+//!     timers_promises    set_timeout_promise / set_immediate_promise (timers/promises),
+//!                        cancelled by a signal
+//!     abort              AbortController, AbortSignal (abort, timeout, any): listeners run
+//!                        in order, once, as the abort happens
 //!     task_queues        next_tick, queue_microtask, processTicksAndRejections
 //!     promise            Promise, Resolver: reactions are microtasks
 //!     combinators        Promise.all, all_settled, race, any: one reaction job per input
@@ -60,6 +64,7 @@ pub mod uv;
 pub mod worker;
 pub mod zlib;
 
+pub use node::abort::{AbortController, AbortError, AbortListener, AbortSignal, DomException};
 pub use node::async_fn::call_async;
 pub use node::combinators::AggregateError;
 pub use node::immediate::{clear_immediate, set_immediate, Immediate};
@@ -68,6 +73,7 @@ pub use node::task_queues::{next_tick, queue_microtask};
 pub use node::timers::{
     clear_interval, clear_timeout, coerce_delay, set_interval, set_timeout, Timeout, TIMEOUT_MAX,
 };
+pub use node::timers_promises::{set_immediate_promise, set_timeout_promise, TimerOptions};
 use uv::HandleId;
 
 pub use node::{queue_work, run, run_with, throw, JsError, RunError, RunOptions};

@@ -19,6 +19,7 @@
 //!               drop env
 //! ```
 
+pub(crate) mod abort;
 pub(crate) mod async_fn;
 pub(crate) mod combinators;
 pub(crate) mod immediate;
@@ -26,6 +27,7 @@ pub(crate) mod promise;
 pub(crate) mod spare;
 pub(crate) mod task_queues;
 pub(crate) mod timers;
+pub(crate) mod timers_promises;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -353,6 +355,33 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         message.clone()
     } else {
         "non-string panic payload".to_owned()
+    }
+}
+
+/// Runs an event listener as Node's EventTarget does: an error it throws does not unwind
+/// through the dispatch, so the other listeners still run; it is thrown again from a nextTick
+/// (`emitUncaughtException`), which ends the run as uncaught. A panic is Rust's own and
+/// unwinds at once, as do a throw outside [`run`] and an error that is not a throw.
+pub(crate) fn call_listener(listener: impl FnOnce()) {
+    let Err(payload) = catch_unwind(AssertUnwindSafe(listener)) else {
+        return;
+    };
+    if !payload.is::<FatalMarker>() {
+        resume_unwind(payload);
+    }
+    let thrown = try_with_env(|env| {
+        let mut fatal = env.fatal.borrow_mut();
+        match fatal.take() {
+            Some(Fatal::Uncaught(error)) => Some(error),
+            other => {
+                *fatal = other;
+                None
+            }
+        }
+    });
+    match thrown.flatten() {
+        Some(error) => task_queues::next_tick(move || throw(error)),
+        None => resume_unwind(payload),
     }
 }
 

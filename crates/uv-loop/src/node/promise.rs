@@ -349,6 +349,18 @@ impl<T: Clone + 'static> Promise<T> {
         })
     }
 
+    /// `promise.finally(onFinally)` (V8's `thenFinally` and `catchFinally`): `on_finally` runs
+    /// in the reaction job once this promise settles, and the returned promise settles as this
+    /// one did in the third microtask after that job (`PromiseResolve(C, onFinally())`'s
+    /// `.then(() => value)`, the thenable job, its reaction).
+    pub(crate) fn finally(&self, on_finally: impl FnOnce() + 'static) -> Promise<T> {
+        self.derive(move |outcome, target: &Promise<T>| {
+            on_finally();
+            let settled = Promise::resolve(()).then_result(move |_| outcome);
+            Resolver(target.clone()).resolve_with(settled);
+        })
+    }
+
     /// `PerformPromiseThen` with a derived promise that is its own reaction job.
     #[inline]
     fn derive<U: Clone + 'static>(
