@@ -8,7 +8,7 @@
 mod common;
 
 use asyncio_loop::{current_task, run, sleep, Error, EventLoop, TaskFactory, TaskGroup};
-use common::{assert_matches_fixture, out, py_bool};
+use common::{assert_matches_fixture, group_line, out, py_bool};
 
 async fn ok(name: &'static str) -> Result<(), Error> {
     out(format!("{name}-runs"));
@@ -51,13 +51,7 @@ fn eager_taskgroup() {
             Ok(())
         })
         .await;
-        match outcome {
-            Err(Error::TaskGroup(errors)) => {
-                let names: Vec<String> = errors.iter().map(|e| format!("'{e}'")).collect();
-                out(format!("group: [{}]", names.join(", ")));
-            }
-            other => out(format!("unexpected {other:?}")),
-        }
+        out(group_line(outcome));
         let cancelling = current_task().map_or(99, |task| task.cancelling());
         out(format!("cancelling={cancelling}"));
         Ok(())

@@ -7,7 +7,7 @@
 mod common;
 
 use asyncio_loop::{current_task, run, sleep, Error, TaskGroup, TaskGroupError};
-use common::{assert_matches_fixture, out, py_bool};
+use common::{assert_matches_fixture, group_line, out, py_bool};
 
 /// Python's `str(ValueError(name))`.
 fn value_error(name: &str) -> Error {
@@ -47,13 +47,7 @@ fn taskgroup_error() {
             }
         })
         .await;
-        match outcome {
-            Err(Error::TaskGroup(errors)) => {
-                let names: Vec<String> = errors.iter().map(|e| format!("'{e}'")).collect();
-                out(format!("group: [{}]", names.join(", ")));
-            }
-            other => out(format!("unexpected {other:?}")),
-        }
+        out(group_line(outcome));
         let (t1, t3) = tasks.ok_or(Error::NoRunningLoop)?;
         out(format!(
             "a={} c-cancelled={}",

@@ -31,6 +31,19 @@ pub fn assert_lines(expected: &[&str]) {
     assert_eq!(actual, expected);
 }
 
+/// The line a scenario prints for a `TaskGroup`'s outcome: `except* ValueError as group:
+/// out(f"group: {[str(e) for e in group.exceptions]}")`.
+#[allow(dead_code)]
+pub fn group_line<T: std::fmt::Debug>(outcome: Result<T, asyncio_loop::Error>) -> String {
+    match outcome {
+        Err(asyncio_loop::Error::TaskGroup(errors)) => {
+            let names: Vec<String> = errors.iter().map(|e| format!("'{e}'")).collect();
+            format!("group: [{}]", names.join(", "))
+        }
+        other => format!("unexpected {other:?}"),
+    }
+}
+
 /// `ValueError`, for scenarios that raise one.
 #[derive(Debug)]
 #[allow(dead_code)]
