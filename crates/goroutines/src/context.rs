@@ -1,40 +1,56 @@
 //! `context`, after Go's `context/context.go`: cancellation, deadlines and request-scoped
-//! values that flow down a tree of contexts to the goroutines working for one request.
+//! values that flow down a tree of contexts to the goroutines working for one request, with
+//! the cause of a cancellation (`with_cancel_cause`, `cause`), functions started once a
+//! context is done ([`after_func`]) and children cut off from their parent's cancellation
+//! (`without_cancel`).
 //!
 //! ```text
 //!   background ── with_cancel ──┬── with_timeout(50 ms) ── with_value(RequestId)
-//!                               └── with_cancel
+//!                               ├── with_cancel_cause ── without_cancel ── with_cancel
+//!                               └── after_func(f)   (an entry among the children, no context)
 //!
-//!   cancelling a node (its CancelFunc, its deadline, or its parent's cancellation):
-//!     lock node; err set? ─▶ done (cancelled already)
-//!     err = why; close its done channel; cancel every child (parent before child: lock order)
+//!   cancelling a node with (err, cause) (its CancelFunc, its deadline, or its parent's):
+//!     lock node; err set? ─▶ done (cancelled already: the first cause stays)
+//!     err, cause = why, (cause or why); close its done channel; for each child:
+//!       a context:    cancel it with the same (err, cause) (parent before child: lock order)
+//!       an after_func: take its function unless `stop` took it, and start it
 //!     unlock; stop its deadline timer; unless a parent cancelled it, leave the parent's children
 //! ```
 //!
 //! Invariants:
-//! - A cancellable node's `done` channel is closed exactly when its `err` is set, under its
-//!   lock, and never reopened; its children are cancelled before that lock is released, so no
-//!   child is left running under a cancelled parent.
-//! - A child registers with its nearest cancellable ancestor under that ancestor's lock: either
-//!   the ancestor is not cancelled yet and will cancel the child, or it is and the child is
-//!   cancelled on the spot. Locks are taken parent before child only.
-//! - Value and background nodes never change; they delegate `done`, `err` and `deadline` to
-//!   their nearest cancellable ancestor.
+//! - A cancellable node's `done` channel is closed exactly when its `err` and `cause` are set,
+//!   together and once, under its lock, and never reopened; its children are cancelled before
+//!   that lock is released, with the same pair, so no child is left running under a cancelled
+//!   parent and a subtree's cause is the cause of the first cancellation that reached it.
+//! - A child (context or after_func) registers with its nearest cancellable ancestor under that
+//!   ancestor's lock: either the ancestor is not cancelled yet and will cancel (or start) the
+//!   child, or it is and the child is cancelled (or started) on the spot. Locks are taken parent
+//!   before child only.
+//! - An after_func's function is taken exactly once, under its own lock, which is taken last:
+//!   by the cancellation that starts it, or by the `stop` that returns true. `stop` releases it
+//!   before it takes the context's lock to remove the entry.
+//! - Value and background nodes never change; they delegate `done`, `err`, `cause` and
+//!   `deadline` to their nearest cancellable ancestor. A `without_cancel` node never changes
+//!   either and ends that search (it answers as background does), but not the search for values.
 //!
-//! Differences from Go, each what a Rust programmer expects: a [`CancelFunc`] also cancels when
-//! dropped (Go's `defer cancel()`, and no registration left behind by a forgotten call); values
-//! are keyed by their type, not by an `any` key; `Cause`, `AfterFunc` and `WithoutCancel` are not
-//! offered.
+//! Differences from Go, each what a Rust programmer expects: a [`CancelFunc`] (and a
+//! [`CancelCauseFunc`]) also cancels when dropped (Go's `defer cancel()`, and no registration
+//! left behind by a forgotten call); values are keyed by their type, not by an `any` key; a
+//! [`Cause`] is an `Arc<dyn Error + Send + Sync>`, see there; a [`StopFunc`] does not stop when
+//! dropped, as Go's `stop` is a function one may ignore and `time::after_func`'s `Timer` does not.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::error::Error;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use crate::chan::{chan, Receiver, Sender};
-use crate::time::{after_func, Timer};
+use crate::runtime::proc::Sched;
+use crate::runtime::{current_sched, spawn_detached};
+use crate::time::Timer;
 
 /// Why a context was cancelled (Go's `context.Canceled` and `context.DeadlineExceeded`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +71,20 @@ impl fmt::Display for ContextError {
 }
 
 impl std::error::Error for ContextError {}
+
+/// The cause of a cancellation (Go's `error` given to a `CancelCauseFunc` or a `*Cause`
+/// constructor), read back with [`Context::cause`].
+///
+/// An `Arc` because one cause is shared: by every context of the subtree it cancelled and by
+/// every caller of `cause`, across goroutines, without asking the error type for `Clone` (a
+/// `Box` could not be handed out twice). A trait object rather than a type parameter, because
+/// one tree carries causes from unrelated code, as Go's `error` does; `Send + Sync + 'static`
+/// so it crosses goroutines and can be downcast. Any error becomes one with
+/// `Arc::new(my_error)`, and a cause can be given on from one context to another unchanged. As
+/// Go compares error values with `==`, a program can tell its own cause with [`Arc::ptr_eq`],
+/// or by type with `downcast_ref`; a cancellation without a cause of its own has a
+/// [`ContextError`] as its cause.
+pub type Cause = Arc<dyn Error + Send + Sync + 'static>;
 
 /// A context: a cancellation signal, maybe a deadline, and values, shared by the goroutines
 /// that work for one request (Go's `context.Context`). Cheap to clone; every clone is the same
@@ -101,6 +131,8 @@ enum Kind {
     },
     /// Go's `cancelCtx` (and, with a deadline, `timerCtx`).
     Cancel(Canceller),
+    /// Go's `withoutCancelCtx`: its parent's values, and nothing of its cancellation.
+    WithoutCancel,
 }
 
 struct Canceller {
@@ -116,11 +148,30 @@ struct Canceller {
 struct CancelState {
     /// The sending side of `done`; closed when cancelled.
     closer: Sender<()>,
-    err: Option<ContextError>,
-    /// Cancellable descendants whose nearest cancellable ancestor this is.
-    children: HashMap<u64, Weak<Node>>,
+    /// Why it was cancelled and the cause: set together, by the first cancellation only.
+    err: Option<(ContextError, Cause)>,
+    /// What its cancellation cancels or starts: cancellable descendants whose nearest
+    /// cancellable ancestor this is, and the functions of `after_func`s on it.
+    children: HashMap<u64, Child>,
     /// Cancels this node at its deadline.
     timer: Option<Timer>,
+}
+
+enum Child {
+    /// Weak: a context's own cancellation removes it, and its `CancelFunc` always cancels.
+    Context(Weak<Node>),
+    /// Strong: the function must run even if nobody keeps its [`StopFunc`].
+    AfterFunc(Arc<AfterFunc>),
+}
+
+/// A function registered by [`after_func`] (Go's `afterFuncCtx`).
+struct AfterFunc {
+    /// Identifies it among its context's children.
+    id: u64,
+    /// Taken once (Go's `once`): by the cancellation that starts it, or by `stop`.
+    f: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// The runtime of the goroutine that registered it; None: a plain thread did.
+    sched: Option<&'static Sched>,
 }
 
 /// Cancels its context when called or dropped (Go's `CancelFunc`, used as `defer cancel()`).
@@ -129,6 +180,21 @@ struct CancelState {
 #[must_use = "dropping a CancelFunc cancels its context at once"]
 pub struct CancelFunc {
     node: Arc<Node>,
+}
+
+/// A [`CancelFunc`] that also sets the cause of the cancellation (Go's `CancelCauseFunc`);
+/// dropped, it cancels with no cause of its own.
+#[must_use = "dropping a CancelCauseFunc cancels its context at once"]
+pub struct CancelCauseFunc {
+    node: Arc<Node>,
+}
+
+/// Stops an [`after_func`] from starting its function (Go's `stop func() bool`). Dropping it
+/// stops nothing: the function still starts when the context is done.
+pub struct StopFunc {
+    /// The context the function waits on, whose children hold it.
+    ctx: Arc<Node>,
+    after: Arc<AfterFunc>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -145,20 +211,22 @@ fn lock(state: &Mutex<CancelState>) -> MutexGuard<'_, CancelState> {
 }
 
 impl Node {
-    /// This node or its nearest ancestor that can be cancelled.
+    /// This node or its nearest ancestor that can be cancelled; None past a `without_cancel`.
     fn canceller(self: &Arc<Node>) -> Option<&Canceller> {
         let mut node = self;
         loop {
-            if let Kind::Cancel(c) = &node.kind {
-                return Some(c);
+            match &node.kind {
+                Kind::Cancel(c) => return Some(c),
+                Kind::WithoutCancel => return None,
+                Kind::Background | Kind::Value { .. } => node = node.parent.as_ref()?,
             }
-            node = node.parent.as_ref()?;
         }
     }
 
-    /// Go's `cancelCtx.cancel`: the first call sets `err`, closes `done` and cancels the
-    /// children; `remove_from_parent` when cancelled by its own `CancelFunc` or deadline.
-    fn cancel(self: &Arc<Node>, remove_from_parent: bool, err: ContextError) {
+    /// Go's `cancelCtx.cancel`: the first call sets `err` and `cause` (`err` itself when
+    /// `cause` is None), closes `done` and cancels the children with the same pair;
+    /// `remove_from_parent` when cancelled by its own `CancelFunc` or deadline.
+    fn cancel(self: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: Option<Cause>) {
         let Kind::Cancel(c) = &self.kind else {
             return;
         };
@@ -167,11 +235,17 @@ impl Node {
             if state.err.is_some() {
                 return;
             }
-            state.err = Some(err);
+            let cause = cause.unwrap_or_else(|| Arc::new(err));
+            state.err = Some((err, cause.clone()));
             state.closer.close();
             for child in std::mem::take(&mut state.children).into_values() {
-                if let Some(child) = child.upgrade() {
-                    child.cancel(false, err);
+                match child {
+                    Child::Context(child) => {
+                        if let Some(child) = child.upgrade() {
+                            child.cancel(false, err, Some(cause.clone()));
+                        }
+                    }
+                    Child::AfterFunc(after) => after.start(),
                 }
             }
             state.timer.take()
@@ -182,6 +256,30 @@ impl Node {
         if remove_from_parent {
             if let Some(parent) = self.parent.as_ref().and_then(|p| p.canceller()) {
                 lock(&parent.state).children.remove(&c.id);
+            }
+        }
+    }
+}
+
+impl AfterFunc {
+    /// The function, unless a cancellation or `stop` took it first.
+    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.f.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    /// Go's `go a.f()`: starts the function, if nothing took it, in a goroutine of the runtime
+    /// that registered it, or on a thread of its own if a plain thread did (as
+    /// `time::after_func` does, whose helper also drops a call the OS gives no thread for).
+    fn start(&self) {
+        let Some(f) = self.take() else {
+            return;
+        };
+        match self.sched {
+            Some(sched) => spawn_detached(sched, f),
+            None => {
+                let _ = std::thread::Builder::new()
+                    .name("goroutines-after-func".into())
+                    .spawn(f);
             }
         }
     }
@@ -205,58 +303,56 @@ impl Context {
     /// A child cancelled by the returned [`CancelFunc`] or when this context is (Go's
     /// `context.WithCancel`).
     pub fn with_cancel(&self) -> (Context, CancelFunc) {
-        self.cancellable(None)
+        let node = self.cancellable(None);
+        (Context { node: node.clone() }, CancelFunc { node })
+    }
+
+    /// [`with_cancel`](Context::with_cancel) whose cancel function takes a cause, which
+    /// [`cause`](Context::cause) then gives (Go's `context.WithCancelCause`).
+    pub fn with_cancel_cause(&self) -> (Context, CancelCauseFunc) {
+        let node = self.cancellable(None);
+        (Context { node: node.clone() }, CancelCauseFunc { node })
     }
 
     /// A child cancelled at `deadline` too (Go's `context.WithDeadline`). A deadline later than
     /// this context's own is this context's; one already passed cancels the child at once.
     pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFunc) {
-        if self.deadline().is_some_and(|current| current < deadline) {
-            return self.with_cancel();
-        }
-        let (ctx, cancel) = self.cancellable(Some(deadline));
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            ctx.node.cancel(true, ContextError::DeadlineExceeded);
-            return (ctx, cancel);
-        }
-        if let Kind::Cancel(c) = &ctx.node.kind {
-            let mut state = lock(&c.state);
-            if state.err.is_none() {
-                let node = Arc::downgrade(&ctx.node);
-                state.timer = Some(after_func(left, move || {
-                    if let Some(node) = node.upgrade() {
-                        node.cancel(true, ContextError::DeadlineExceeded);
-                    }
-                }));
-            }
-        }
-        (ctx, cancel)
+        self.deadline_child(deadline, None)
+    }
+
+    /// [`with_deadline`](Context::with_deadline) whose deadline, when it cancels the child,
+    /// gives it `cause` (Go's `context.WithDeadlineCause`). The [`CancelFunc`] sets no cause.
+    pub fn with_deadline_cause(&self, deadline: Instant, cause: Cause) -> (Context, CancelFunc) {
+        self.deadline_child(deadline, Some(cause))
     }
 
     /// [`with_deadline`](Context::with_deadline) at `timeout` from now (Go's
     /// `context.WithTimeout`).
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFunc) {
-        match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.with_deadline(deadline),
-            // Too far to represent: no deadline at all.
-            None => self.with_cancel(),
-        }
+        self.timeout_child(timeout, None)
+    }
+
+    /// [`with_deadline_cause`](Context::with_deadline_cause) at `timeout` from now (Go's
+    /// `context.WithTimeoutCause`).
+    pub fn with_timeout_cause(&self, timeout: Duration, cause: Cause) -> (Context, CancelFunc) {
+        self.timeout_child(timeout, Some(cause))
     }
 
     /// A child that carries `value`, found by [`value`](Context::value) with its type (Go's
     /// `context.WithValue`, whose key here is the type). It shadows an ancestor's value of the
     /// same type.
     pub fn with_value<T: Send + Sync + 'static>(&self, value: T) -> Context {
-        Context {
-            node: Arc::new(Node {
-                parent: Some(self.node.clone()),
-                kind: Kind::Value {
-                    key: TypeId::of::<T>(),
-                    value: Box::new(value),
-                },
-            }),
-        }
+        self.child(Kind::Value {
+            key: TypeId::of::<T>(),
+            value: Box::new(value),
+        })
+    }
+
+    /// A child with this context's values that is never cancelled, has no deadline and no
+    /// cause, whatever happens to this context (Go's `context.WithoutCancel`). Its own
+    /// descendants can be cancelled as usual.
+    pub fn without_cancel(&self) -> Context {
+        self.child(Kind::WithoutCancel)
     }
 
     /// A channel closed when this context is cancelled, for `select!` (Go's `Done`). A context
@@ -268,24 +364,34 @@ impl Context {
         }
     }
 
-    /// Why this context was cancelled; None while it is not (Go's `Err`).
+    /// Why this context was cancelled; None while it is not (Go's `Err`). Always
+    /// [`ContextError`], whatever the [`cause`](Context::cause).
     pub fn err(&self) -> Option<ContextError> {
         let c = self.node.canceller()?;
-        lock(&c.state).err
+        lock(&c.state).err.as_ref().map(|(err, _)| *err)
+    }
+
+    /// What cancelled this context; None while it is not cancelled (Go's `context.Cause`).
+    /// The first cancellation to reach it decides: a cause given to a [`CancelCauseFunc`] or
+    /// by [`with_deadline_cause`](Context::with_deadline_cause)'s deadline, the parent's cause
+    /// when the parent cancelled it, else its [`err`](Context::err) as a [`ContextError`].
+    pub fn cause(&self) -> Option<Cause> {
+        let c = self.node.canceller()?;
+        lock(&c.state).err.as_ref().map(|(_, cause)| cause.clone())
     }
 
     /// When this context will be cancelled by a deadline, if it has one (Go's `Deadline`).
     pub fn deadline(&self) -> Option<Instant> {
         let mut node = &self.node;
         loop {
-            if let Kind::Cancel(Canceller {
-                deadline: Some(deadline),
-                ..
-            }) = &node.kind
-            {
-                return Some(*deadline);
+            match &node.kind {
+                Kind::Cancel(Canceller {
+                    deadline: Some(deadline),
+                    ..
+                }) => return Some(*deadline),
+                Kind::WithoutCancel => return None,
+                _ => node = node.parent.as_ref()?,
             }
-            node = node.parent.as_ref()?;
         }
     }
 
@@ -303,9 +409,55 @@ impl Context {
         }
     }
 
+    /// A child node that never changes.
+    fn child(&self, kind: Kind) -> Context {
+        Context {
+            node: Arc::new(Node {
+                parent: Some(self.node.clone()),
+                kind,
+            }),
+        }
+    }
+
+    /// Go's `WithDeadlineCause`: `cause` (None: `DeadlineExceeded`) goes with the deadline's
+    /// cancellation only.
+    fn deadline_child(&self, deadline: Instant, cause: Option<Cause>) -> (Context, CancelFunc) {
+        if self.deadline().is_some_and(|current| current < deadline) {
+            return self.with_cancel();
+        }
+        let node = self.cancellable(Some(deadline));
+        let cancel = CancelFunc { node: node.clone() };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            node.cancel(true, ContextError::DeadlineExceeded, cause);
+            return (Context { node }, cancel);
+        }
+        if let Kind::Cancel(c) = &node.kind {
+            let mut state = lock(&c.state);
+            if state.err.is_none() {
+                let weak = Arc::downgrade(&node);
+                state.timer = Some(crate::time::after_func(left, move || {
+                    if let Some(node) = weak.upgrade() {
+                        node.cancel(true, ContextError::DeadlineExceeded, cause.clone());
+                    }
+                }));
+            }
+        }
+        (Context { node }, cancel)
+    }
+
+    fn timeout_child(&self, timeout: Duration, cause: Option<Cause>) -> (Context, CancelFunc) {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.deadline_child(deadline, cause),
+            // Too far to represent: no deadline at all.
+            None => self.with_cancel(),
+        }
+    }
+
     /// Go's `withCancel` and `propagateCancel`: a cancellable child, registered with the
-    /// nearest cancellable ancestor (or cancelled at once if that one already is).
-    fn cancellable(&self, deadline: Option<Instant>) -> (Context, CancelFunc) {
+    /// nearest cancellable ancestor (or cancelled at once, with its cause, if that one already
+    /// is).
+    fn cancellable(&self, deadline: Option<Instant>) -> Arc<Node> {
         let (closer, done) = chan(0);
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let node = Arc::new(Node {
@@ -324,15 +476,16 @@ impl Context {
         });
         if let Some(parent) = self.node.canceller() {
             let mut state = lock(&parent.state);
-            match state.err {
-                Some(err) => node.cancel(false, err),
+            match &state.err {
+                Some((err, cause)) => node.cancel(false, *err, Some(cause.clone())),
                 None => {
-                    state.children.insert(id, Arc::downgrade(&node));
+                    state
+                        .children
+                        .insert(id, Child::Context(Arc::downgrade(&node)));
                 }
             }
         }
-        let cancel = CancelFunc { node: node.clone() };
-        (Context { node }, cancel)
+        node
     }
 
     /// Children registered with this context's own cancellation (for tests of the tree).
@@ -345,11 +498,75 @@ impl Context {
     }
 }
 
+/// Starts `f` in a goroutine of its own once `ctx` is done, or at once if it is already (Go's
+/// `context.AfterFunc`). Registered from a goroutine, `f` runs as a goroutine of the same
+/// runtime; from a plain thread, on a thread of its own (as [`time::after_func`] does).
+///
+/// Each call is independent of the others on the same context. The returned [`StopFunc`]
+/// stops `f` from starting; dropping it does not. Until `ctx` is done or `stop` is called, `f`
+/// is kept by `ctx`: a function that holds the only cancel function of the context it waits
+/// on keeps both alive. On a context that is never cancelled, `f` never starts.
+///
+/// [`time::after_func`]: crate::time::after_func
+///
+/// ```
+/// use goroutines::chan;
+/// use goroutines::context::{after_func, Context};
+///
+/// // SAFETY: these goroutines hold no thread-locals or std guards across blocking calls.
+/// unsafe {
+///     goroutines::run(|| {
+///         let (ctx, cancel) = Context::background().with_cancel();
+///         let (tx, rx) = chan(1);
+///         let _stop = after_func(&ctx, move || tx.send("cleaned up").unwrap());
+///         cancel.cancel();
+///         assert_eq!(rx.recv(), Ok("cleaned up"));
+///     })
+/// };
+/// ```
+pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> StopFunc {
+    let after = Arc::new(AfterFunc {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        f: Mutex::new(Some(Box::new(f))),
+        sched: current_sched(),
+    });
+    if let Some(c) = ctx.node.canceller() {
+        let mut state = lock(&c.state);
+        match state.err {
+            Some(_) => after.start(),
+            None => {
+                state
+                    .children
+                    .insert(after.id, Child::AfterFunc(after.clone()));
+            }
+        }
+    }
+    StopFunc {
+        ctx: ctx.node.clone(),
+        after,
+    }
+}
+
+impl StopFunc {
+    /// Stops the function from starting (Go's `stop()`) and drops it. Returns true if this call
+    /// stopped it; false if the context is done and the function has been started, or it was
+    /// stopped already. Does not wait for a started function to return.
+    pub fn stop(&self) -> bool {
+        if self.after.take().is_none() {
+            return false;
+        }
+        if let Some(c) = self.ctx.canceller() {
+            lock(&c.state).children.remove(&self.after.id);
+        }
+        true
+    }
+}
+
 impl CancelFunc {
     /// Cancels the context and its descendants, with [`ContextError::Canceled`] unless it
     /// was already cancelled (Go's `cancel()`).
     pub fn cancel(&self) {
-        self.node.cancel(true, ContextError::Canceled);
+        self.node.cancel(true, ContextError::Canceled, None);
     }
 }
 
@@ -359,9 +576,36 @@ impl Drop for CancelFunc {
     }
 }
 
+impl CancelCauseFunc {
+    /// Cancels the context and its descendants with [`ContextError::Canceled`] and `cause`
+    /// (None, Go's nil: the cause is `Canceled` too), unless it was already cancelled, whose
+    /// cause then stays (Go's `cancel(cause)`).
+    pub fn cancel(&self, cause: Option<Cause>) {
+        self.node.cancel(true, ContextError::Canceled, cause);
+    }
+}
+
+impl Drop for CancelCauseFunc {
+    fn drop(&mut self) {
+        self.cancel(None);
+    }
+}
+
 impl fmt::Debug for CancelFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CancelFunc")
+    }
+}
+
+impl fmt::Debug for CancelCauseFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CancelCauseFunc")
+    }
+}
+
+impl fmt::Debug for StopFunc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StopFunc")
     }
 }
 
@@ -378,6 +622,7 @@ impl fmt::Debug for Context {
                     deadline: Some(_), ..
                 }) => "WithDeadline",
                 Kind::Cancel(_) => "WithCancel",
+                Kind::WithoutCancel => "WithoutCancel",
             });
             node = n.parent.as_ref();
         }
@@ -408,5 +653,22 @@ mod tests {
         let (late, _cancel_late) = parent.with_cancel();
         assert_eq!(late.err(), Some(ContextError::Canceled));
         assert_eq!(parent.registered_children(), 0);
+    }
+
+    /// Go's `TestCustomContextAfterFuncUnregisterAfterFunc` and `...UnregisterCancel`, on our
+    /// own contexts: an after_func is registered with the nearest cancellable ancestor (through
+    /// value nodes), its `stop` takes it out, and a `without_cancel` child registers nothing.
+    #[test]
+    fn after_funcs_leave_the_context_when_stopped() {
+        let (ctx, _cancel) = Context::background().with_cancel_cause();
+        let first = after_func(&ctx.with_value(1u8), || {});
+        let _second = after_func(&ctx, || {});
+        let _detached = ctx.without_cancel().with_cancel();
+        let _never = after_func(&ctx.without_cancel(), || {});
+        assert_eq!(ctx.registered_children(), 2);
+        assert!(first.stop());
+        assert_eq!(ctx.registered_children(), 1);
+        assert!(!first.stop());
+        assert_eq!(ctx.registered_children(), 1);
     }
 }

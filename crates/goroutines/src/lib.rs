@@ -28,8 +28,9 @@
 //! - [`chan`](mod@chan) and [`select!`]: Go's `hchan` and `selectgo`; blocking parks the goroutine, not the
 //!   thread; plain OS threads may use the same channels.
 //! - [`time`]: per-P timer heaps; an idle thread sleeps until the next timer. [`context`]:
-//!   cancellation, deadlines and values for the goroutines of one request; [`errgroup`]: its
-//!   subtasks, the first error cancelling the rest.
+//!   cancellation (with causes), deadlines and values for the goroutines of one request, with
+//!   `after_func` and `without_cancel`; [`errgroup`]: its subtasks, the first error cancelling
+//!   the rest.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
 //!
