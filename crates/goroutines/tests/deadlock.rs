@@ -32,8 +32,13 @@ fn runtime(detection: bool) -> Runtime {
 }
 
 fn spawn_child(test: &str) -> Child {
+    spawn_child_with(test, &[])
+}
+
+fn spawn_child_with(test: &str, env: &[(&str, &str)]) -> Child {
     Command::new(std::env::current_exe().unwrap())
         .env(CHILD_ENV, test)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -43,7 +48,12 @@ fn spawn_child(test: &str) -> Child {
 /// Runs `test` as a child to its end, killing it after `CHILD_LIMIT`. Returns its output and
 /// whether it had to be killed.
 fn run_child(test: &str) -> (Output, bool) {
-    let child = spawn_child(test);
+    run_child_with(test, &[])
+}
+
+/// [`run_child`] with more environment variables.
+fn run_child_with(test: &str, env: &[(&str, &str)]) -> (Output, bool) {
+    let child = spawn_child_with(test, env);
     let pid = child.id() as libc::pid_t;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(child.wait_with_output().unwrap()));
@@ -82,12 +92,53 @@ fn assert_reported(test: &str) {
         stderr.lines().any(|l| l.starts_with(&header)),
         "no line starting {header:?} in stderr:\n{stderr}"
     );
+    // Each goroutine's "created by": the child by the main goroutine, at the `go` call.
+    let child = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("child goroutine "))
+        .unwrap_or_else(|| panic!("the child did not print its second goroutine:\n{stdout}"));
+    let (child_id, rest) = child.split_once(" of ").unwrap();
+    let (parent, at) = rest.split_once(" at ").unwrap();
+    let created = format!("created by goroutine {parent}\n\t{at}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let entry = lines
+        .iter()
+        .position(|l| l.starts_with(&format!("goroutine {child_id} [chan receive")))
+        .unwrap_or_else(|| panic!("goroutine {child_id} not in the dump:\n{stderr}"));
+    let after = lines[entry + 1..].join("\n");
+    assert!(
+        after.starts_with(&created),
+        "goroutine {child_id} not {created:?} in stderr:\n{stderr}"
+    );
+    // The main goroutine was started by a plain thread, in this file.
+    let main_entry = lines.iter().position(|l| l.starts_with(&header)).unwrap();
+    assert_eq!(
+        lines.get(main_entry + 1),
+        Some(&"created by a plain thread")
+    );
+    let main_at = format!("\t{}:", file!());
+    assert!(
+        lines
+            .get(main_entry + 2)
+            .is_some_and(|l| l.starts_with(&main_at)),
+        "the main goroutine's location is not in {main_at:?}:\n{stderr}"
+    );
 }
 
-/// The main goroutine receives on a channel nobody will ever send on.
+/// The main goroutine starts a goroutine, and both receive on a channel nobody will ever send
+/// on. Prints both ids and where the second was started.
 fn receive_forever() {
-    println!("main goroutine {}", goroutine_id().unwrap());
+    let main = goroutine_id().unwrap();
+    println!("main goroutine {main}");
     let (_tx, rx) = chan::<u32>(0);
+    let other = rx.clone();
+    let line = line!() + 1;
+    let child = go(move || other.recv());
+    println!(
+        "child goroutine {} of {main} at {}:{line}:",
+        child.id(),
+        file!()
+    );
     let _ = rx.recv();
     unreachable!("nobody sends");
 }
@@ -185,6 +236,57 @@ fn waiting_on_a_sleeping_goroutine_is_not_a_deadlock(child: bool) {
     assert!(!stderr.contains("deadlock"), "stderr:\n{stderr}");
 }
 
+/// With park backtraces on (through the environment, as a user turns them on), the report shows
+/// each parked goroutine's stack between its header and its "created by": the runtime's park,
+/// the channel's receive and the function the goroutine runs, innermost first.
+fn parked_stacks_are_reported_when_recorded(child: bool) {
+    let name = "parked_stacks_are_reported_when_recorded";
+    if child {
+        runtime(true).run(receive_forever);
+        unreachable!("the deadlock exits the process");
+    }
+    let (out, killed) = run_child_with(name, &[("GOROUTINES_PARK_BACKTRACE", "1")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!killed, "the child hung; stderr:\n{stderr}");
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    for prefix in ["main goroutine ", "child goroutine "] {
+        let id = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|rest| rest.split(' ').next())
+            .unwrap_or_else(|| panic!("no {prefix:?} line in stdout:\n{stdout}"));
+        let header = format!("goroutine {id} [chan receive");
+        let entry = lines
+            .iter()
+            .position(|l| l.starts_with(&header))
+            .unwrap_or_else(|| panic!("no {header:?} in stderr:\n{stderr}"));
+        let stack: Vec<&str> = lines[entry + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("created by"))
+            .copied()
+            .collect();
+        let names: Vec<&str> = stack.iter().step_by(2).copied().collect();
+        assert!(
+            names.first().is_some_and(|n| n.contains("gopark")),
+            "goroutine {id}'s stack does not start at the park:\n{stderr}"
+        );
+        assert!(
+            names.iter().any(|n| n.starts_with("goroutines::chan::")),
+            "goroutine {id}'s stack has no channel frame:\n{stderr}"
+        );
+        assert!(
+            names.last().is_some_and(|n| n.contains("receive_forever")),
+            "goroutine {id}'s stack does not end in its function:\n{stderr}"
+        );
+        assert!(
+            stack.iter().skip(1).step_by(2).all(|l| l.starts_with('\t')),
+            "goroutine {id}'s frames are not name and tab-indented location:\n{stderr}"
+        );
+    }
+}
+
 /// A scenario: runs its child side when given true, else the parent side that checks a child.
 type Scenario = fn(bool);
 
@@ -205,6 +307,10 @@ const TESTS: &[(&str, Scenario)] = &[
     (
         "waiting_on_a_sleeping_goroutine_is_not_a_deadlock",
         waiting_on_a_sleeping_goroutine_is_not_a_deadlock,
+    ),
+    (
+        "parked_stacks_are_reported_when_recorded",
+        parked_stacks_are_reported_when_recorded,
     ),
 ];
 

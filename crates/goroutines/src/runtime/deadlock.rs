@@ -58,7 +58,11 @@ pub(crate) fn checkdead(sched: &Sched) {
 }
 
 /// Every live goroutine with its id, state, wait reason and how long it has waited, as Go's
-/// traceback headers print them (`goroutine 1 [chan receive, 3 ms]:`).
+/// traceback headers print them (`goroutine 1 [chan receive, 3 ms]:`), and who started it where,
+/// as Go's `created by main.main in goroutine 1` and its file and line (the `go` call's
+/// location; "a plain thread" for a goroutine started outside any goroutine, such as `run`'s
+/// main goroutine). A parked goroutine's stack is printed too when the runtime records them
+/// (see [`super::traceback`]).
 pub(crate) fn goroutine_dump(sched: &Sched) -> String {
     let now = super::g::coarse_now_ns();
     let gs: Vec<_> = sched
@@ -80,11 +84,20 @@ pub(crate) fn goroutine_dump(sched: &Sched) -> String {
             }
             _ => "unknown".to_string(),
         };
-        let _ = writeln!(
-            out,
-            "goroutine {} [{state}]:\n",
-            g.id.load(Ordering::Relaxed)
-        );
+        let id = g.id.load(Ordering::Relaxed);
+        let _ = writeln!(out, "goroutine {id} [{state}]:");
+        if g.status.load(Ordering::Acquire) == G_WAITING {
+            sched.park_traces.write(id, &mut out);
+        }
+        let (parent, at) = g.created();
+        if let Some(at) = at {
+            let _ = match parent {
+                0 => writeln!(out, "created by a plain thread"),
+                parent => writeln!(out, "created by goroutine {parent}"),
+            };
+            let _ = writeln!(out, "\t{}:{}:{}", at.file(), at.line(), at.column());
+        }
+        out.push('\n');
     }
     out
 }

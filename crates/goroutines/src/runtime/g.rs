@@ -19,6 +19,7 @@
 //! report can walk every G.
 
 use std::cell::{Cell, UnsafeCell};
+use std::panic::Location;
 use std::ptr::{self, NonNull};
 
 use corosensei::{Coroutine, Yielder};
@@ -123,6 +124,11 @@ pub(crate) struct G {
     pub(crate) wait_since: AtomicU64,
     /// The runtime this goroutine belongs to.
     pub(crate) sched: Cell<&'static Sched>,
+    /// The goroutine that started this one (Go's `g.parentGoid`); 0 when a plain thread did.
+    parent_id: AtomicU64,
+    /// Where it was started (Go's `g.gopc`): the `go` call's location, for the dump's
+    /// "created by". Only ever a `&'static Location`, or null.
+    created_at: AtomicPtr<Location<'static>>,
     /// The function to run, until the first run moves it onto the stack.
     pub(crate) entry: UnsafeCell<Option<std::sync::Arc<dyn super::task::Runnable>>>,
     /// The coroutine, from the first run to exit.
@@ -157,6 +163,8 @@ impl G {
             wait_reason: AtomicU8::new(0),
             wait_since: AtomicU64::new(0),
             sched: Cell::new(sched),
+            parent_id: AtomicU64::new(0),
+            created_at: AtomicPtr::new(ptr::null_mut()),
             entry: UnsafeCell::new(None),
             coro: UnsafeCell::new(None),
             preempt: AtomicBool::new(false),
@@ -166,6 +174,23 @@ impl G {
             yielder: Cell::new(ptr::null()),
             locals: UnsafeCell::new(None),
         }
+    }
+
+    /// Records who started this goroutine, and where (at spawn, before anyone else sees it).
+    pub(crate) fn set_created(&self, parent_id: u64, at: &'static Location<'static>) {
+        self.parent_id.store(parent_id, Ordering::Relaxed);
+        self.created_at
+            .store(ptr::from_ref(at).cast_mut(), Ordering::Relaxed);
+    }
+
+    /// The goroutine that started this one (0: a plain thread) and where, if recorded.
+    pub(crate) fn created(&self) -> (u64, Option<&'static Location<'static>>) {
+        let at = self.created_at.load(Ordering::Relaxed);
+        // SAFETY: `created_at` only ever holds null or a pointer made from a
+        // `&'static Location` (`set_created`), which is valid for the whole program and never
+        // written through.
+        let at = unsafe { at.as_ref() };
+        (self.parent_id.load(Ordering::Relaxed), at)
     }
 
     pub(crate) fn wait_reason(&self) -> WaitReason {
@@ -276,6 +301,10 @@ where
     let gr = unsafe { g.as_ref() };
     gr.set_wait_reason(reason);
     gr.wait_since.store(wait_clock_ns(), Ordering::Relaxed);
+    let traces = &gr.sched.get().park_traces;
+    if traces.on() {
+        traces.record(gr.id.load(Ordering::Relaxed));
+    }
     let m = current_m().expect("a goroutine always runs on an M");
     m.set_after_switch(AfterSwitch::Park {
         unlockf: trampoline::<F>,

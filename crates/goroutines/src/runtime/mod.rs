@@ -12,6 +12,7 @@ pub(crate) mod stack;
 pub(crate) mod sysmon;
 pub(crate) mod task;
 pub(crate) mod time;
+pub(crate) mod traceback;
 
 use std::any::Any;
 use std::fmt;
@@ -38,6 +39,7 @@ pub(crate) struct Config {
     pub(crate) deadlock_detection: bool,
     pub(crate) max_threads: usize,
     pub(crate) sigquit_dump: bool,
+    pub(crate) park_backtraces: bool,
 }
 
 /// Builds a [`Runtime`].
@@ -48,6 +50,7 @@ pub struct Builder {
     deadlock_detection: bool,
     max_threads: usize,
     sigquit_dump: bool,
+    park_backtraces: Option<bool>,
 }
 
 /// Go's default limit on OS threads (`sched.maxmcount`).
@@ -83,7 +86,18 @@ impl Builder {
             deadlock_detection: true,
             max_threads: DEFAULT_MAX_THREADS,
             sigquit_dump: true,
+            park_backtraces: None,
         }
+    }
+
+    /// Records each goroutine's stack as it parks, so that goroutine dumps (the deadlock report,
+    /// the SIGQUIT dump, [`Runtime::goroutine_dump`]) print every parked goroutine's stack under
+    /// its header, as Go's tracebacks do. Off by default: a capture costs microseconds per park
+    /// (symbols are looked up only when a dump prints them). Unless set here, the environment
+    /// variable `GOROUTINES_PARK_BACKTRACE=1` turns it on, as `RUST_BACKTRACE` does for panics.
+    pub fn park_backtraces(mut self, on: bool) -> Builder {
+        self.park_backtraces = Some(on);
+        self
     }
 
     /// On SIGQUIT, print every goroutine with its state, wait reason and wait time, then exit with
@@ -157,6 +171,9 @@ impl Builder {
             deadlock_detection: self.deadlock_detection,
             max_threads: self.max_threads,
             sigquit_dump: self.sigquit_dump,
+            park_backtraces: self.park_backtraces.unwrap_or_else(|| {
+                std::env::var(traceback::ENV).is_ok_and(|value| value.trim() == "1")
+            }),
         })
         .map_err(|e| BuildError {
             message: format!("cannot start the runtime (network poller or SIGQUIT watcher): {e}"),
@@ -237,7 +254,9 @@ impl Runtime {
         self.sched.ps.len()
     }
 
-    /// Starts a goroutine running `f` (Go's `go` statement), from any thread.
+    /// Starts a goroutine running `f` (Go's `go` statement), from any thread. Where it is called
+    /// is the goroutine's "created by" in the goroutine dump.
+    #[track_caller]
     pub fn go<F, T>(&self, f: F) -> JoinHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -251,6 +270,7 @@ impl Runtime {
 
     /// Runs `f` as a main goroutine and returns its value once it returns, abandoning any other
     /// goroutines still parked (they are not unwound). A panic in `f` resumes on the caller.
+    #[track_caller]
     pub fn run<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send + 'static,
@@ -305,6 +325,7 @@ impl Drop for Runtime {
 /// # Panics
 ///
 /// If the runtime cannot be built (a malformed `GOMAXPROCS`), or `f` panics.
+#[track_caller]
 pub unsafe fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send + 'static,
@@ -317,11 +338,13 @@ where
     }
 }
 
-/// Starts a goroutine on the current goroutine's runtime (Go's `go` statement).
+/// Starts a goroutine on the current goroutine's runtime (Go's `go` statement). Where it is
+/// called is the goroutine's "created by" in the goroutine dump.
 ///
 /// # Panics
 ///
 /// When called outside a goroutine: plain threads start goroutines with [`Runtime::go`].
+#[track_caller]
 pub fn go<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -345,17 +368,19 @@ pub(crate) fn current_sched() -> Option<&'static Sched> {
 /// Starts `f` as a goroutine of `sched` that nobody joins, from a goroutine or from a timer's
 /// function on a scheduler thread (Go's `goFunc`, which `time.AfterFunc` runs). Its panic is
 /// kept in its task, as for any goroutine.
+#[track_caller]
 pub(crate) fn spawn_detached(sched: &'static Sched, f: impl FnOnce() + Send + 'static) {
     drop(spawn_on(sched, f));
 }
 
+#[track_caller]
 fn spawn_on<F, T>(sched: &'static Sched, f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let task = task::Task::new(f);
-    let id = sched.newproc(task.clone());
+    let id = sched.newproc(task.clone(), std::panic::Location::caller());
     JoinHandle { task, id }
 }
 

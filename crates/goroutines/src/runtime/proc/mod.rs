@@ -45,6 +45,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
+use std::panic::Location;
 use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::thread;
@@ -191,6 +192,8 @@ pub(crate) struct Sched {
     steal_strides: Box<[usize]>,
     /// Every G ever allocated (Go's `allgs`), for the deadlock report.
     pub(crate) allgs: Mutex<Vec<GRef>>,
+    /// The stacks of parked goroutines, when the runtime records them.
+    pub(crate) park_traces: super::traceback::ParkTraces,
     pub(crate) netpoll: NetPoll,
     pub(crate) counters: Counters,
     pub(crate) shutdown: AtomicBool,
@@ -333,6 +336,7 @@ impl Sched {
             stacks,
             steal_strides: (1..=nprocs).filter(|&c| gcd(c, nprocs) == 1).collect(),
             allgs: Mutex::new(Vec::new()),
+            park_traces: super::traceback::ParkTraces::new(config.park_backtraces),
             netpoll,
             counters: Counters::default(),
             shutdown: AtomicBool::new(false),
@@ -456,28 +460,33 @@ impl Sched {
         r
     }
 
-    /// Starts a goroutine (Go's `newproc`).
-    pub(crate) fn newproc(&'static self, entry: Arc<dyn super::task::Runnable>) -> u64 {
+    /// Starts a goroutine (Go's `newproc`); `at` is where the `go` call was.
+    pub(crate) fn newproc(
+        &'static self,
+        entry: Arc<dyn super::task::Runnable>,
+        at: &'static Location<'static>,
+    ) -> u64 {
         let id = self.next_goid.fetch_add(1, Ordering::Relaxed);
+        let parent = super::g::current_g().map(|c| {
+            // SAFETY: the current goroutine is alive.
+            unsafe { c.as_ref() }.id.load(Ordering::Relaxed)
+        });
         if probe::trace::enabled() {
-            let parent = super::g::current_g().map(|c| {
-                // SAFETY: the current goroutine is alive.
-                unsafe { c.as_ref() }.id.load(Ordering::Relaxed)
-            });
             probe::trace::record(probe::trace::EventKind::Spawn { task: id, parent });
         }
+        let created = (parent.unwrap_or(0), at);
         let mut entry = Some(entry);
         let placed = self.with_own_p(|p| {
             // SAFETY: `with_own_p` runs this with the caller's own P.
             let g = unsafe { self.gfget(p) }.unwrap_or_else(|| self.malg());
-            self.init_g(g, id, entry.take());
+            self.init_g(g, id, entry.take(), created);
             p.count_goroutine(1);
             // SAFETY: as above.
             unsafe { self.runqput(p, g, true) };
         });
         if placed.is_none() {
             let g = self.lock().gfree.pop().unwrap_or_else(|| self.malg());
-            self.init_g(g, id, entry.take());
+            self.init_g(g, id, entry.take(), created);
             self.ngoroutines_no_p.fetch_add(1, Ordering::Relaxed);
             self.globrunqput(g);
         }
@@ -485,11 +494,19 @@ impl Sched {
         id
     }
 
-    /// Readies a fresh or recycled G to run `entry` as goroutine `id`.
-    fn init_g(&self, g: GRef, id: u64, entry: Option<Arc<dyn super::task::Runnable>>) {
+    /// Readies a fresh or recycled G to run `entry` as goroutine `id`, started by goroutine
+    /// `created.0` (0: a plain thread) at `created.1`.
+    fn init_g(
+        &self,
+        g: GRef,
+        id: u64,
+        entry: Option<Arc<dyn super::task::Runnable>>,
+        created: (u64, &'static Location<'static>),
+    ) {
         // SAFETY: a G taken from a free list or just allocated is held by nobody else.
         let gr = unsafe { g.as_ref() };
         gr.id.store(id, Ordering::Relaxed);
+        gr.set_created(created.0, created.1);
         // SAFETY: as above: we are the only holder of this G.
         unsafe { *gr.entry.get() = entry };
         gr.status.store(G_IDLE, Ordering::Relaxed);

@@ -146,6 +146,7 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
                 if gr.preempt.load(Ordering::Relaxed) {
                     crate::runtime::sysmon::clear_preempt(gr);
                 }
+                sched.park_traces.forget(gr.id.load(Ordering::Relaxed));
                 gr.status.store(G_DEAD, Ordering::Release);
                 match own {
                     Some(p) => {
