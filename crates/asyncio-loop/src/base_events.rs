@@ -67,7 +67,7 @@ use crate::executor::ThreadPoolExecutor;
 use crate::futures::{Error, Future};
 use crate::heapq::{heapify, heappop, heappush};
 use crate::selector::{IoHandle, Selector};
-use crate::tasks::{Task, TaskControl};
+use crate::tasks::{Task, TaskControl, TaskWaker};
 use crate::wakeup::{ThreadsafeLoop, Wakeup};
 
 /// `base_events._MIN_SCHEDULED_TIMER_HANDLES`.
@@ -102,6 +102,10 @@ pub(crate) struct LoopInner {
     /// `loop.set_task_factory`'s choice.
     task_factory: Cell<TaskFactory>,
     wakeup: Arc<Wakeup>,
+    /// The wakers of steps whose futures kept a clone (futures not of this crate, which may
+    /// wake their task from another thread): while one is held for a task still pending, the
+    /// loop waits for it rather than stop (see `select`).
+    lent_wakers: RefCell<Vec<std::sync::Weak<TaskWaker>>>,
     debug: Cell<bool>,
     slow_callback_duration: Cell<f64>,
     slow_callback_reporter: RefCell<Option<SlowCallbackReporter>>,
@@ -224,6 +228,7 @@ impl EventLoop {
             tasks: RefCell::new(AllTasks::default()),
             task_factory: Cell::new(TaskFactory::Default),
             wakeup: Arc::new(wakeup),
+            lent_wakers: RefCell::new(Vec::new()),
             debug: Cell::new(false),
             slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
             slow_callback_reporter: RefCell::new(None),
@@ -509,6 +514,7 @@ impl EventLoop {
         }
         self.0.running.set(true);
         RUNNING_LOOP.with(|running| *running.borrow_mut() = Some(self.clone()));
+        crate::tasks::forget_spare_waker();
         loop {
             self.run_once();
             if self.0.stopping.get() {
@@ -614,6 +620,30 @@ impl EventLoop {
         Some((first_when - self.time()).clamp(0.0, MAXIMUM_SELECT_TIMEOUT))
     }
 
+    /// The self-pipe, which wakers use from other threads.
+    pub(crate) fn wakeup(&self) -> &Arc<Wakeup> {
+        &self.0.wakeup
+    }
+
+    /// A step's waker was kept by a future: count it among what could still wake the loop.
+    pub(crate) fn lend_waker(&self, waker: &Arc<TaskWaker>) {
+        self.0.lent_wakers.borrow_mut().push(Arc::downgrade(waker));
+    }
+
+    /// Whether a future (of any thread) still holds the waker of a task that is still pending;
+    /// forgets the wakers nobody holds any more or whose task is done.
+    fn has_lent_wakers_of_pending_tasks(&self) -> bool {
+        let tasks = self.0.tasks.borrow();
+        let mut lent = self.0.lent_wakers.borrow_mut();
+        lent.retain(|waker| {
+            waker.upgrade().is_some_and(|waker| {
+                let (slot, id) = waker.task();
+                tasks.get(slot, id).is_some()
+            })
+        });
+        !lent.is_empty()
+    }
+
     /// Step 3: `select(timeout)` and `_process_events`. `EpollSelector.select` rounds a
     /// positive timeout up to the next millisecond (`math.ceil(timeout * 1e3) * 1e-3`). Callbacks
     /// from other threads join the ready queue first (CPython appended them when they were
@@ -631,7 +661,8 @@ impl EventLoop {
             self.take_threadsafe_callbacks();
             return;
         }
-        let could_be_woken = has_io || self.0.wakeup.has_senders();
+        let could_be_woken =
+            has_io || self.0.wakeup.has_senders() || self.has_lent_wakers_of_pending_tasks();
         let wait = match timeout {
             Some(timeout) if timeout <= 0.0 => Some(Duration::ZERO),
             Some(timeout) => Some(Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3)),

@@ -264,7 +264,7 @@ impl TimerHandle {
         }))
     }
 
-    /// A timer whose callback is its own (a `sleep`'s: see [`crate::sleep`]).
+    /// A timer whose callback is its own (a `sleep`'s: see [`crate::sleep()`]).
     pub(crate) fn of(timer: Rc<dyn TimerControl>) -> Self {
         TimerHandle(timer)
     }

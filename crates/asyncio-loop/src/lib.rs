@@ -38,10 +38,9 @@
 //! ```
 //!
 //! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
-//! `sendfile`, host-name resolution (servers and connections take a `SocketAddr`),
-//! custom task factories (the default and 3.12's
-//! `eager_task_factory` are here), wakers of foreign futures woken from other threads, SIGINT
-//! handling in `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
+//! `sendfile`, host-name resolution (servers and connections take a `SocketAddr`), custom task
+//! factories (the default and 3.12's `eager_task_factory` are here), SIGINT handling in
+//! `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is

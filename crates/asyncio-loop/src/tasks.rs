@@ -32,21 +32,25 @@
 //! - `fut_waiter` is set only while the task is suspended on one of this crate's futures;
 //! - the loop's task table holds a task from `create_task` until its future is done.
 //!
-//! Wakers of foreign futures work on the loop's thread only; a wake from another thread is still
-//! lost (routing it through [`ThreadsafeLoop`](crate::ThreadsafeLoop) is left for
-//! `run_in_executor`).
+//! Wakers of foreign futures wake their task from any thread: on the loop's thread directly, from
+//! another through `call_soon_threadsafe` (as `asyncio.wrap_future` completes a
+//! `concurrent.futures.Future` from its thread). A step whose future kept a clone of its waker
+//! lends that waker to the loop's count of what could still wake it (see
+//! [`EventLoop::lend_waker`]), so the loop waits for such a wake-up instead of stopping as if
+//! nothing could come.
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::{self, Rc};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 
 use crate::base_events::EventLoop;
 use crate::events::ReadyHandle;
 use crate::futures::{Cancellable, Error, Future, FutureCell, FutureCore};
+use crate::wakeup::{ThreadsafeLoop, Wakeup};
 
 type Coroutine<T> = Pin<Box<dyn std::future::Future<Output = Result<T, Error>>>>;
 
@@ -120,7 +124,7 @@ pub(crate) fn set_fut_waiter(waiter: Rc<dyn Cancellable>) {
 
 /// The current task awaits `waiter`: it becomes the task's `_fut_waiter`, and the task comes
 /// back (weakly: the loop's task table owns it) for the future's wake-up callback.
-pub(crate) fn await_future(waiter: Rc<dyn Cancellable>) -> Option<Weak<dyn TaskControl>> {
+pub(crate) fn await_future(waiter: Rc<dyn Cancellable>) -> Option<rc::Weak<dyn TaskControl>> {
     with_current(|task| {
         task.set_fut_waiter(waiter);
         Rc::downgrade(task)
@@ -165,13 +169,14 @@ impl<T: Clone + 'static> TaskInner<T> {
         let Some(mut coroutine) = self.coroutine.take() else {
             return;
         };
-        let step_waker = StepWaker::take(self.id, self.slot.get());
+        let event_loop = self.future.event_loop();
+        let step_waker = StepWaker::take(self.id, self.slot.get(), event_loop);
         let mut cx = Context::from_waker(&step_waker.waker);
         let poll = {
             let _entered = EnterTask::new(self.clone());
             coroutine.as_mut().poll(&mut cx)
         };
-        step_waker.give_back();
+        step_waker.give_back(event_loop);
         self.cancel_throw.set(false);
         match poll {
             Poll::Pending => {
@@ -339,13 +344,27 @@ impl<T: Clone + 'static> ReadyHandle for TaskInner<T> {
     }
 }
 
-/// The waker a task hands to foreign futures: on the loop's thread, it schedules the task's next
-/// step with `call_soon`, as `Task.__wakeup` does. It finds the task by its slot in the loop's
-/// task table, and only while that slot still holds it.
-struct TaskWaker {
+/// The waker a task hands to foreign futures: it schedules the task's next step with
+/// `call_soon`, as `Task.__wakeup` does, on the loop's thread directly and from any other thread
+/// through the loop's `call_soon_threadsafe`. It finds the task by its slot in the loop's task
+/// table, and only while that slot still holds it.
+pub(crate) struct TaskWaker {
     task_id: AtomicU64,
     slot: AtomicUsize,
     thread: ThreadId,
+    /// The loop's self-pipe, for wakes from other threads; weak, so that a waker kept after
+    /// the loop is gone wakes nothing.
+    wakeup: Weak<Wakeup>,
+}
+
+impl TaskWaker {
+    /// The task it wakes: its slot in the loop's task table, and its id.
+    pub(crate) fn task(&self) -> (usize, u64) {
+        (
+            self.slot.load(Ordering::Relaxed),
+            self.task_id.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A step's waker with the `Arc` behind it. A step whose futures kept no clone of its waker
@@ -362,13 +381,16 @@ thread_local! {
 }
 
 impl StepWaker {
-    /// A waker for task `task_id` in `slot`: the spare one re-addressed, or a new one.
-    fn take(task_id: u64, slot: usize) -> StepWaker {
+    /// A waker for task `task_id` in `slot` of `event_loop`: the spare one re-addressed, or a
+    /// new one. The spare is always `event_loop`'s: one loop runs on a thread at a time, and a
+    /// loop that starts drops the spare of the one before ([`forget_spare_waker`]).
+    fn take(task_id: u64, slot: usize, event_loop: &EventLoop) -> StepWaker {
         let step = SPARE_WAKER.take().unwrap_or_else(|| {
             let address = Arc::new(TaskWaker {
                 task_id: AtomicU64::new(task_id),
                 slot: AtomicUsize::new(slot),
                 thread: thread::current().id(),
+                wakeup: Arc::downgrade(event_loop.wakeup()),
             });
             let waker = Waker::from(address.clone());
             StepWaker { address, waker }
@@ -381,12 +403,20 @@ impl StepWaker {
     }
 
     /// Keeps the waker for the next step unless a future kept a clone (which must go on
-    /// waking this task).
-    fn give_back(self) {
+    /// waking this task, and is lent to the loop's count of what could still wake it).
+    fn give_back(self, event_loop: &EventLoop) {
         if Arc::strong_count(&self.address) == 2 {
             SPARE_WAKER.set(Some(self));
+        } else {
+            event_loop.lend_waker(&self.address);
         }
     }
+}
+
+/// Drops this thread's spare step waker: a loop that starts running calls it, so that no step
+/// of its gets a waker made for another loop.
+pub(crate) fn forget_spare_waker() {
+    drop(SPARE_WAKER.take());
 }
 
 impl Wake for TaskWaker {
@@ -395,12 +425,21 @@ impl Wake for TaskWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if thread::current().id() != self.thread {
+        let (slot, id) = self.task();
+        if thread::current().id() == self.thread {
+            if let Some(event_loop) = EventLoop::running() {
+                event_loop.wake_task_in_slot(slot, id);
+            }
             return;
         }
-        if let Some(event_loop) = EventLoop::running() {
-            let slot = self.slot.load(Ordering::Relaxed);
-            event_loop.wake_task_in_slot(slot, self.task_id.load(Ordering::Relaxed));
+        // Another thread: the wake-up travels as a threadsafe callback (a closed or dropped
+        // loop has nothing left to wake).
+        if let Some(wakeup) = self.wakeup.upgrade() {
+            let _ = ThreadsafeLoop(wakeup).call_soon_threadsafe(move || {
+                if let Some(event_loop) = EventLoop::running() {
+                    event_loop.wake_task_in_slot(slot, id);
+                }
+            });
         }
     }
 }

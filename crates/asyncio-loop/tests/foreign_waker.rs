@@ -1,15 +1,20 @@
 //! The waker a task hands to futures that are not this crate's: waking it schedules that task's
 //! next step (`Task.__wakeup`), whichever tasks stepped in between (the loop reuses a step's
 //! waker only while no future holds a clone of it), and a waker kept past its task's end wakes
-//! nothing, even once a new task has taken the old one's place in the loop's task table.
+//! nothing, even once a new task has taken the old one's place in the loop's task table. From
+//! another thread the wake-up arrives through the loop's threadsafe queue, and the loop waits
+//! for it while such a waker is held, but not once it is dropped.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
-use asyncio_loop::{run, sleep, Error, EventLoop};
+use asyncio_loop::{run, sleep, Error, EventLoop, RunError};
 
 /// A future outside the crate: pending until `ready` is set; each poll is counted and keeps
 /// a clone of the waker it was given.
@@ -99,4 +104,94 @@ fn a_waker_kept_past_its_task_wakes_nothing() {
         later_polls, 1,
         "the stale wake-up did not step the new task"
     );
+}
+
+/// A future completed by another thread, as a channel from a worker thread would be: it holds
+/// its waker where that thread can reach it.
+#[derive(Clone, Default)]
+struct FromThread {
+    ready: Arc<AtomicBool>,
+    waker: Arc<Mutex<Option<Waker>>>,
+}
+
+impl Future for FromThread {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        *self.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.ready.load(Ordering::Acquire) {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// The thread wakes the task late, after the loop has run out of everything else to do: the
+/// loop waits for it (a lent waker could still wake it), and the wake-up crosses to the loop's
+/// thread as a threadsafe callback and steps the task there.
+#[test]
+fn a_waker_woken_from_another_thread_resumes_its_task() {
+    let future = FromThread::default();
+    let remote = future.clone();
+    let (polled_tx, polled_rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        polled_rx.recv().unwrap();
+        // Late on purpose: the loop has nothing else left and must not give up.
+        std::thread::sleep(Duration::from_millis(50));
+        remote.ready.store(true, Ordering::Release);
+        let waker = remote.waker.lock().unwrap().take();
+        waker.expect("the task's waker").wake();
+    });
+    let outcome = run(async move {
+        let loop_thread = std::thread::current().id();
+        let (inner, tx) = (future.clone(), polled_tx);
+        let mut first = true;
+        let waiting = std::future::poll_fn(move |cx| {
+            let polled = Pin::new(&mut inner.clone()).poll(cx);
+            if std::mem::take(&mut first) {
+                tx.send(()).unwrap();
+            }
+            polled
+        });
+        waiting.await?;
+        Ok(std::thread::current().id() == loop_thread)
+    });
+    worker.join().unwrap();
+    assert!(
+        matches!(outcome, Ok(true)),
+        "the task did not resume on its loop's thread: {outcome:?}"
+    );
+}
+
+/// A waker lent to another thread that drops it without waking: nothing can wake the task any
+/// more, and the loop stops at its next check (within about a second) instead of waiting forever.
+#[test]
+fn a_lent_waker_dropped_unwoken_lets_the_loop_stop() {
+    let future = FromThread::default();
+    let remote = future.clone();
+    let (polled_tx, polled_rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        polled_rx.recv().unwrap();
+        drop(remote.waker.lock().unwrap().take());
+    });
+    let started = Instant::now();
+    let event_loop = EventLoop::new();
+    let outcome = event_loop.run_until_complete(async move {
+        let mut sent = Some(polled_tx);
+        std::future::poll_fn(move |cx| {
+            let polled = Pin::new(&mut future.clone()).poll(cx);
+            if let Some(tx) = sent.take() {
+                tx.send(()).unwrap();
+            }
+            polled
+        })
+        .await
+    });
+    worker.join().unwrap();
+    assert!(
+        matches!(outcome, Err(RunError::StoppedBeforeComplete)),
+        "{outcome:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
