@@ -16,6 +16,7 @@
 //!   wakeup       call_soon_threadsafe: an eventfd self-pipe that ends the selector's wait
 //!   selector     EpollSelector (level-triggered, via rustix) and the fd -> reader/writer table
 //!   selector_events  add_reader/add_writer, create_server/create_connection, Server
+//!   resolve      host names: getaddrinfo in the executor, each address tried in turn
 //!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost
 //!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
 //!   streams      open_connection/start_server, StreamReader (read, readline, readexactly,
@@ -38,7 +39,7 @@
 //! ```
 //!
 //! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
-//! `sendfile`, host-name resolution (servers and connections take a `SocketAddr`), custom task
+//! `sendfile`, happy eyeballs, custom task
 //! factories (the default and 3.12's `eager_task_factory` are here), SIGINT handling in
 //! `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
@@ -72,6 +73,7 @@ mod heapq;
 mod locks;
 mod protocols;
 mod queues;
+mod resolve;
 mod runners;
 mod selector;
 mod selector_events;
@@ -99,6 +101,7 @@ pub use queues::{
     Fifo, Lifo, LifoQueue, Priority, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueOrder,
     TaskDoneError,
 };
+pub use resolve::Address;
 pub use runners::run;
 pub use selector::{set_select_hook, SelectHook};
 pub use selector_events::{ServeError, Server};

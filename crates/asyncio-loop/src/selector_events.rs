@@ -2,14 +2,16 @@
 //! `create_server` and `create_connection` (`Lib/asyncio/base_events.py`).
 //!
 //! ```text
-//!   create_server(factory, addr)   socket, SO_REUSEADDR, bind, listen(100); Server;
-//!                                  add_reader(listener, _accept_connection); sleep(0)
+//!   create_server(factory, addr)   for each address (crate::resolve): socket, SO_REUSEADDR,
+//!                                  bind, listen(100); Server; add_reader(listener,
+//!                                  _accept_connection); sleep(0)
 //!   _accept_connection             up to `backlog` accept()s per event; each connection:
 //!                                  create_task(_accept_connection2)
 //!   _accept_connection2 (a task)   protocol = factory(); Transport(sock, protocol, waiter);
 //!                                  await waiter (set two passes later, after connection_made)
-//!   create_connection(factory, addr)  non-blocking connect; add_writer until writable
-//!                                  (sock_connect), SO_ERROR; then as _accept_connection2
+//!   create_connection(factory, addr)  each address in turn (crate::resolve): non-blocking
+//!                                  connect; add_writer until writable (sock_connect),
+//!                                  SO_ERROR; then as _accept_connection2
 //!
 //!   Server: active_count = attached transports; close() stops listening; wait_closed()
 //!           returns once closed and every transport has called connection_lost (3.12.1)
@@ -37,6 +39,7 @@ use crate::base_events::EventLoop;
 use crate::exception_handler::ExceptionContext;
 use crate::futures::{Error, Future};
 use crate::protocols::Protocol;
+use crate::resolve::{connect_error, py_os_error, py_sockaddr, strerror, Address};
 use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
 use crate::sleep::sleep;
 use crate::transports::Transport;
@@ -99,20 +102,23 @@ impl EventLoop {
     }
 
     /// `loop.sock_connect`: a non-blocking `connect`, then wait for writability and read
-    /// `SO_ERROR`. Gives the connected socket.
-    async fn sock_connect(&self, addr: SocketAddr) -> Result<TcpStream, Error> {
+    /// `SO_ERROR`. Gives the connected socket, or the system's error (inside: the next address
+    /// may be tried); outside, what ends the attempt (cancellation, a closed loop).
+    async fn sock_connect(&self, addr: SocketAddr) -> Result<io::Result<TcpStream>, Error> {
         let family = if addr.is_ipv4() {
             AddressFamily::INET
         } else {
             AddressFamily::INET6
         };
         let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        let fd: OwnedFd =
-            rnet::socket_with(family, SocketType::STREAM, flags, None).map_err(os_error)?;
+        let fd: OwnedFd = match rnet::socket_with(family, SocketType::STREAM, flags, None) {
+            Ok(fd) => fd,
+            Err(error) => return Ok(Err(py_os_error(&error.into(), None))),
+        };
         match rnet::connect(&fd, &addr) {
-            Ok(()) => return Ok(TcpStream::from(fd)),
+            Ok(()) => return Ok(Ok(TcpStream::from(fd))),
             Err(rustix::io::Errno::INPROGRESS | rustix::io::Errno::INTR) => {}
-            Err(error) => return Err(os_error(error)),
+            Err(error) => return Ok(Err(py_os_error(&error.into(), None))),
         }
         let connected = self.create_future::<()>();
         let done = connected.clone();
@@ -131,21 +137,41 @@ impl EventLoop {
         self.remove_io(fd.as_fd(), EVENT_WRITE);
         waited?;
         match rnet::sockopt::socket_error(&fd) {
-            Ok(Ok(())) => Ok(TcpStream::from(fd)),
-            Ok(Err(error)) | Err(error) => Err(os_error(error)),
+            Ok(Ok(())) => Ok(Ok(TcpStream::from(fd))),
+            // `_sock_connect_cb`: `OSError(err, f'Connect call failed {address}')`.
+            Ok(Err(error)) | Err(error) => Ok(Err(py_os_error(
+                &error.into(),
+                Some(format!("Connect call failed {}", py_sockaddr(&addr))),
+            ))),
         }
     }
 
-    /// `loop.create_connection(protocol_factory, host, port)` for one address: connect, then
-    /// make a transport for `protocol_factory()` and wait until `connection_made` has run.
-    /// Errors: the `connect` error (`Error::Exception` holding an [`io::Error`]), or
+    /// `loop.create_connection(protocol_factory, host, port)`: resolve `addr` (see
+    /// [`Address`]), connect to each address in turn until one takes, then make a transport
+    /// for `protocol_factory()` and wait until `connection_made` has run. Errors: the
+    /// resolver's, or the connections' as CPython words them (`Error::Exception` holding an
+    /// [`io::Error`] of the system error's kind: `[Errno 111] Connect call failed ('127.0.0.1',
+    /// 8080)`; when several addresses failed differently, `Multiple exceptions: ...`), or
     /// cancellation.
     pub async fn create_connection<P: Protocol + 'static>(
         &self,
         protocol_factory: impl FnOnce() -> Rc<P>,
-        addr: SocketAddr,
+        addr: impl Into<Address>,
     ) -> Result<(Transport, Rc<P>), Error> {
-        let sock = self.sock_connect(addr).await?;
+        let mut errors = Vec::new();
+        let mut connected = None;
+        for addr in addr.into().resolve(self).await? {
+            match self.sock_connect(addr).await? {
+                Ok(sock) => {
+                    connected = Some(sock);
+                    break;
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        let Some(sock) = connected else {
+            return Err(connect_error(errors));
+        };
         let protocol = protocol_factory();
         let waiter = self.create_future::<()>();
         let transport = Transport::new(self, sock, protocol.clone(), Some(waiter.clone()), None);
@@ -156,18 +182,31 @@ impl EventLoop {
         Ok((transport, protocol))
     }
 
-    /// `loop.create_server(protocol_factory, host, port)` for one address (`SO_REUSEADDR`,
-    /// backlog 100): the server is serving when this returns, one pass later.
+    /// `loop.create_server(protocol_factory, host, port)` (`SO_REUSEADDR`, backlog 100): a
+    /// listening socket for each address `addr` resolves to (see [`Address`]; the host `""`
+    /// is every interface), each IPv6 one `IPV6_V6ONLY`, addresses the system cannot assign
+    /// skipped. The server is serving when this returns, one pass later. A failed bind is
+    /// CPython's `error while attempting to bind on address ('127.0.0.1', 8080): address
+    /// already in use`.
     pub async fn create_server<P: Protocol + 'static>(
         &self,
         protocol_factory: impl Fn() -> Rc<P> + 'static,
-        addr: SocketAddr,
+        addr: impl Into<Address>,
     ) -> Result<Server, Error> {
-        let listener = bind_listener(addr).map_err(Error::exception)?;
+        let mut listeners = Vec::new();
+        for addr in addr.into().resolve_passive(self).await? {
+            match bind_listener(addr) {
+                Ok(listener) => listeners.push(Rc::new(listener)),
+                // A family the system lacks: "Assume it's a bad family/type/protocol
+                // combination", and "Assume the family is not enabled (bpo-30945)".
+                Err(error) if family_unavailable(&error) => {}
+                Err(error) => return Err(Error::exception(bind_error(&addr, &error))),
+            }
+        }
         let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
         let server = Server(Rc::new(ServerInner {
             event_loop: self.clone(),
-            sockets: RefCell::new(Some(vec![Rc::new(listener)])),
+            sockets: RefCell::new(Some(listeners)),
             protocol_factory: factory,
             backlog: DEFAULT_BACKLOG,
             active_count: Cell::new(0),
@@ -182,11 +221,28 @@ impl EventLoop {
     }
 }
 
-fn os_error(errno: rustix::io::Errno) -> Error {
-    Error::exception(io::Error::from(errno))
+/// `socket()` refused the family (`EAFNOSUPPORT`), or `bind` the address (`EADDRNOTAVAIL`).
+fn family_unavailable(error: &io::Error) -> bool {
+    use rustix::io::Errno;
+    matches!(
+        Errno::from_io_error(error),
+        Some(Errno::AFNOSUPPORT | Errno::ADDRNOTAVAIL)
+    )
 }
 
-/// socket, `SO_REUSEADDR`, bind (listen comes with `_start_serving`).
+/// `OSError(err.errno, 'error while attempting to bind on address %r: %s' % (sa,
+/// err.strerror.lower()))`.
+fn bind_error(addr: &SocketAddr, error: &io::Error) -> io::Error {
+    let message = format!(
+        "error while attempting to bind on address {}: {}",
+        py_sockaddr(addr),
+        strerror(error).to_lowercase()
+    );
+    py_os_error(error, Some(message))
+}
+
+/// socket, `SO_REUSEADDR`, `IPV6_V6ONLY` for IPv6, bind (listen comes with
+/// `_start_serving`).
 fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     let family = if addr.is_ipv4() {
         AddressFamily::INET
@@ -196,6 +252,9 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
     let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
     let fd = rnet::socket_with(family, SocketType::STREAM, flags, None)?;
     rnet::sockopt::set_socket_reuseaddr(&fd, true)?;
+    if addr.is_ipv6() {
+        rnet::sockopt::set_ipv6_v6only(&fd, true)?;
+    }
     rnet::bind(&fd, &addr)?;
     Ok(TcpListener::from(fd))
 }

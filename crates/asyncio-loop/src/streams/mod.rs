@@ -50,7 +50,7 @@ mod writer;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-use std::net::SocketAddr;
+
 use std::rc::{Rc, Weak};
 
 pub use reader::{
@@ -62,6 +62,7 @@ use crate::base_events::EventLoop;
 use crate::exception_handler::ExceptionContext;
 use crate::futures::{Error, Future};
 use crate::protocols::Protocol;
+use crate::resolve::Address;
 use crate::selector_events::Server;
 use crate::transports::Transport;
 
@@ -209,14 +210,17 @@ impl Protocol for StreamReaderProtocol {
     }
 }
 
-/// `asyncio.open_connection(host, port, limit=2**16)` for one address.
-pub async fn open_connection(addr: SocketAddr) -> Result<(StreamReader, StreamWriter), Error> {
+/// `asyncio.open_connection(host, port, limit=2**16)`: `addr` is a host and port, or
+/// resolved addresses (see [`Address`]), tried in turn.
+pub async fn open_connection(
+    addr: impl Into<Address>,
+) -> Result<(StreamReader, StreamWriter), Error> {
     open_connection_with_limit(addr, DEFAULT_LIMIT).await
 }
 
 /// `asyncio.open_connection(host, port, limit=limit)`.
 pub async fn open_connection_with_limit(
-    addr: SocketAddr,
+    addr: impl Into<Address>,
     limit: usize,
 ) -> Result<(StreamReader, StreamWriter), Error> {
     let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
@@ -230,9 +234,13 @@ pub async fn open_connection_with_limit(
     Ok((reader, writer))
 }
 
-/// `asyncio.start_server(client_connected_cb, host, port, limit=2**16)` for one address:
+/// `asyncio.start_server(client_connected_cb, host, port, limit=2**16)`: listens on every
+/// address of `addr` (see [`Address`]; the host `""` is every interface);
 /// `client_connected_cb(reader, writer)` runs as a task for each connection.
-pub async fn start_server<F, C>(client_connected_cb: F, addr: SocketAddr) -> Result<Server, Error>
+pub async fn start_server<F, C>(
+    client_connected_cb: F,
+    addr: impl Into<Address>,
+) -> Result<Server, Error>
 where
     F: Fn(StreamReader, StreamWriter) -> C + 'static,
     C: std::future::Future<Output = Result<(), Error>> + 'static,
@@ -243,7 +251,7 @@ where
 /// `asyncio.start_server(..., limit=limit)`.
 pub async fn start_server_with_limit<F, C>(
     client_connected_cb: F,
-    addr: SocketAddr,
+    addr: impl Into<Address>,
     limit: usize,
 ) -> Result<Server, Error>
 where
