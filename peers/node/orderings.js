@@ -264,6 +264,110 @@ const scenarios = {
     process.nextTick(() => log('never: tick after abort'));
     log('sync end');
   },
+  // 15. EventEmitter: prepend and once wrappers; an emit calls a copy of the list (a listener
+  // removed during it still runs, one added does not); a once listener removes itself
+  // (removeListener) before it runs, and a nested emit does not run it twice; newListener
+  // before the add, removeListener after the removal; MaxListenersExceededWarning on a
+  // nextTick, once per list (again after the list went down to one listener).
+  events_emit() {
+    const EventEmitter = require('events');
+    const ee = new EventEmitter();
+    process.on('warning', (w) => log('warning ' + w.name + ' ' + w.type + ' ' + w.count));
+    ee.on('newListener', (name) => log('newListener ' + name));
+    ee.on('removeListener', (name) => log('removeListener ' + name));
+    const b = (v) => log('b ' + v);
+    const c = (v) => log('once c ' + v);
+    ee.on('x', (v) => {
+      log('a ' + v);
+      ee.removeListener('x', b);
+      ee.removeListener('x', c);
+      ee.on('x', (w) => log('added during emit ' + w));
+      process.nextTick(() => log('tick from a ' + v));
+      Promise.resolve().then(() => log('microtask from a ' + v));
+    });
+    ee.on('x', b);
+    ee.once('x', c);
+    ee.prependListener('x', (v) => log('prepended ' + v));
+    ee.prependOnceListener('x', (v) => {
+      log('prepended once ' + v);
+      log('nested emit ' + ee.emit('x', v + 10));
+    });
+    log('count ' + ee.listenerCount('x') + ' names ' + ee.eventNames().join(','));
+    log('emit 1 ' + ee.emit('x', 1));
+    log('count ' + ee.listenerCount('x'));
+    log('emit 2 ' + ee.emit('x', 2));
+    log('emit none ' + ee.emit('none', 0));
+    ee.once('error', (e) => log('error handled ' + e));
+    log('emit error ' + ee.emit('error', 7));
+    ee.setMaxListeners(2);
+    for (let i = 0; i < 4; i++) ee.on('y', () => {});
+    log('max ' + ee.getMaxListeners() + ' y ' + ee.listenerCount('y'));
+    ee.removeAllListeners('y');
+    for (let i = 0; i < 3; i++) ee.on('y', () => {});
+    process.nextTick(() => log('tick main'));
+    ee.removeAllListeners();
+    log('names ' + ee.eventNames().join(','));
+    log('sync end');
+  },
+  // 16. events.once: resolves with the event's arguments, two microtasks after an emit made
+  // before its first checkpoint, one after a later emit (an async function returning its
+  // promise); rejects on 'error' and on abort, removing the other listeners on the way; a
+  // signal aborted already rejects at once and adds nothing.
+  events_once() {
+    const EventEmitter = require('events');
+    const { once } = EventEmitter;
+    const chain = (n) => { log('m' + n); if (n < 5) Promise.resolve().then(() => chain(n + 1)); };
+    const ee = new EventEmitter();
+    ee.on('removeListener', (name) => log('removeListener ' + name));
+    once(ee, 'ready').then((v) => log('ready ' + v[0]));
+    log('listeners ' + ee.listenerCount('ready') + ' ' + ee.listenerCount('error'));
+    ee.emit('ready', 1);
+    chain(1);
+    process.nextTick(() => log('tick main'));
+    setImmediate(() => {
+      log('immediate 1');
+      once(ee, 'data').then((v) => log('data ' + v[0]));
+      chain(1);
+      Promise.resolve().then(() => Promise.resolve().then(() => log('emit data ' + ee.emit('data', 2))));
+    });
+    setImmediate(() => {
+      log('immediate 2');
+      once(ee, 'data').then((v) => log('never: data ' + v[0]), (e) => log('rejected ' + e));
+      once(ee, 'error').then((v) => log('error event ' + v[0]));
+      chain(1);
+      log('emit error ' + ee.emit('error', 9));
+    });
+    setImmediate(() => {
+      log('immediate 3');
+      const controller = new AbortController();
+      once(ee, 'data', { signal: controller.signal })
+        .then((v) => log('never: data ' + v[0]), (e) => log('rejected ' + e.name + ' cause ' + e.cause.message));
+      once(ee, 'data', { signal: AbortSignal.abort() })
+        .catch((e) => log('pre-aborted ' + e.name + ' cause ' + e.cause.name));
+      log('listeners ' + ee.listenerCount('data') + ' ' + ee.listenerCount('error'));
+      chain(1);
+      process.nextTick(() => { log('tick: abort'); controller.abort(new Error('stop')); });
+    });
+    setImmediate(() => {
+      log('immediate 4 listeners ' + ee.listenerCount('data') + ' ' + ee.listenerCount('error'));
+    });
+    log('sync end');
+  },
+  // 17. An 'error' event with no listener throws from emit: the once 'error' listener handled
+  // the first one only; the second, in a timer, ends the process (no tick runs after it).
+  events_error_throws() {
+    const ee = new (require('events'))();
+    ee.once('error', (e) => log('handled ' + e.message));
+    log('emit ' + ee.emit('error', new Error('first')));
+    setTimeout(() => {
+      log('timer');
+      process.nextTick(() => log('never: tick'));
+      ee.emit('error', new Error('second'));
+      log('never: after emit');
+    }, 0);
+    process.nextTick(() => log('tick main'));
+    log('sync end');
+  },
 };
 
 const name = process.argv[2];

@@ -20,6 +20,9 @@
 //!     task_queues        next_tick, queue_microtask, processTicksAndRejections
 //!     promise            Promise, Resolver: reactions are microtasks
 //!     combinators        Promise.all, all_settled, race, any: one reaction job per input
+//!     events             EventEmitter (on, once, prepend, off, emit, newListener,
+//!                        removeListener, the `error` rule) and events.once, a promise
+//!     warning            process.emitWarning / on('warning'): delivered on a nextTick
 //!     async_fn           call_async: a Rust future driven by microtasks (await = 1 turn)
 //!     fs, dns, crypto,   on the thread pool; callbacks in the poll phase
 //!     zlib, queue_work
@@ -57,6 +60,7 @@
 
 pub mod crypto;
 pub mod dns;
+pub mod events;
 pub mod fs;
 pub mod net;
 mod node;
@@ -64,6 +68,7 @@ pub mod uv;
 pub mod worker;
 pub mod zlib;
 
+pub use events::EventEmitter;
 pub use node::abort::{AbortController, AbortError, AbortListener, AbortSignal, DomException};
 pub use node::async_fn::call_async;
 pub use node::combinators::AggregateError;
@@ -74,6 +79,7 @@ pub use node::timers::{
     clear_interval, clear_timeout, coerce_delay, set_interval, set_timeout, Timeout, TIMEOUT_MAX,
 };
 pub use node::timers_promises::{set_immediate_promise, set_timeout_promise, TimerOptions};
+pub use node::warning::{emit_warning, on_warning, Warning};
 use uv::HandleId;
 
 pub use node::{queue_work, run, run_with, throw, JsError, RunError, RunOptions};

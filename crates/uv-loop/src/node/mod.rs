@@ -28,6 +28,7 @@ pub(crate) mod spare;
 pub(crate) mod task_queues;
 pub(crate) mod timers;
 pub(crate) mod timers_promises;
+pub(crate) mod warning;
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -155,6 +156,8 @@ pub(crate) struct Env {
     pub(crate) tasks: async_fn::Tasks,
     /// A finished promise object kept for the next promise of its type ([`spare`]).
     pub(crate) spare: spare::Spare,
+    /// `process.on('warning')` listeners.
+    pub(crate) warnings: warning::WarningListeners,
     pub(crate) timer_handle: TimerHandle,
     immediate_check_handle: CheckHandle,
     pub(crate) immediate_idle_handle: IdleHandle,
@@ -225,6 +228,7 @@ impl Env {
             immediates: immediate::Immediates::default(),
             tasks: async_fn::Tasks::new(&uv),
             spare: spare::Spare::default(),
+            warnings: warning::WarningListeners::default(),
             timer_handle,
             immediate_check_handle,
             immediate_idle_handle,
@@ -256,8 +260,9 @@ impl Env {
         let timers = self.timers.take_all();
         let immediates = self.immediates.take_all();
         let tasks = self.tasks.take_all();
+        let warnings = self.warnings.take_all();
         self.spare.clear();
-        drop((ticks, timers, immediates, tasks));
+        drop((ticks, timers, immediates, tasks, warnings));
     }
 }
 
