@@ -129,3 +129,54 @@ fn timers_of_one_duration_fire_in_insertion_order() {
     .expect("run");
     assert_eq!(*log.borrow(), (0..100).collect::<Vec<_>>());
 }
+
+/// A delay above `TIMEOUT_MAX` warns `TimeoutOverflowWarning` on a nextTick queued as the timer
+/// is set, with Node's text (the delay as JavaScript prints the number); as node 20 prints for
+/// `setTimeout(f, 2**32)`, `1e21`, `Infinity` and `2147483648.5` between two nextTicks:
+/// tick1, the four warnings, tick2, then the timers.
+#[test]
+fn a_delay_too_large_warns_on_a_next_tick() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let out = log.clone();
+    run(move || {
+        let say = |line: &str| {
+            let out = out.clone();
+            let line = line.to_owned();
+            move || out.borrow_mut().push(line)
+        };
+        let warnings = out.clone();
+        uv_loop::on_warning(move |warning| {
+            warnings
+                .borrow_mut()
+                .push(format!("warning {} {:?}", warning.name, warning.message));
+        });
+        uv_loop::next_tick(say("tick1"));
+        set_timeout(say("timeout"), 4_294_967_296.0);
+        set_timeout(say("t2"), 1e21);
+        set_timeout(say("t3"), f64::INFINITY);
+        set_timeout(say("t4"), 2_147_483_648.5);
+        uv_loop::next_tick(say("tick2"));
+    })
+    .expect("run");
+    let warning = |number: &str| {
+        format!(
+            "warning TimeoutOverflowWarning \"{number} does not fit into a 32-bit signed \
+             integer.\\nTimeout duration was set to 1.\""
+        )
+    };
+    assert_eq!(
+        *log.borrow(),
+        [
+            "tick1".to_owned(),
+            warning("4294967296"),
+            warning("1e+21"),
+            warning("Infinity"),
+            warning("2147483648.5"),
+            "tick2".to_owned(),
+            "timeout".to_owned(),
+            "t2".to_owned(),
+            "t3".to_owned(),
+            "t4".to_owned(),
+        ]
+    );
+}

@@ -1,8 +1,9 @@
 //! setTimeout and setInterval (Node lib/internal/timers.js and lib/timers.js).
 //!
 //! Invariants:
-//! - A duration outside `1..=2^31-1` ms becomes 1 ms (Node warns `TimeoutOverflowWarning`
-//!   above the maximum); fractions are truncated when the timer is listed.
+//! - A duration outside `1..=2^31-1` ms becomes 1 ms, with a `TimeoutOverflowWarning`
+//!   (emitted on a nextTick) above the maximum; fractions are truncated when the timer is
+//!   listed.
 //! - One `TimersList` per duration: a FIFO of the timers with that duration, in insertion
 //!   order, so timers of one duration fire in the order they were set.
 //! - The lists sit in a priority queue keyed by `(expiry, id)`; `id` grows each time a list
@@ -36,6 +37,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use super::task_queues::run_next_ticks;
+use super::warning::{emit_warning, Warning};
 use super::{with_env, Env};
 
 /// Node's `TIMEOUT_MAX`: 2^31 - 1 ms.
@@ -284,6 +286,15 @@ impl Timeout {
 }
 
 fn new_timeout(callback: Box<dyn FnMut()>, after: f64, repeat: bool) -> Timeout {
+    if after > TIMEOUT_MAX {
+        emit_warning(Warning::new(
+            "TimeoutOverflowWarning",
+            format!(
+                "{} does not fit into a 32-bit signed integer.\nTimeout duration was set to 1.",
+                js_number(after)
+            ),
+        ));
+    }
     let delay = coerce_delay(after);
     let cell = Rc::new(TimeoutCell {
         idle_start: Cell::new(0),
@@ -301,6 +312,27 @@ fn new_timeout(callback: Box<dyn FnMut()>, after: f64, repeat: bool) -> Timeout 
         insert(env, &cell, delay, start);
     });
     Timeout(cell)
+}
+
+/// JavaScript's `String(number)` for the numbers a delay can be: `Infinity`, integers in
+/// full below 1e21, `1e+21` and the like above, and the shortest decimal otherwise.
+fn js_number(x: f64) -> String {
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    if x.abs() >= 1e21 {
+        let text = format!("{x:e}");
+        return match text.split_once('e') {
+            Some((mantissa, exponent)) if !exponent.starts_with('-') => {
+                format!("{mantissa}e+{exponent}")
+            }
+            _ => text,
+        };
+    }
+    if x.fract() == 0.0 {
+        return format!("{x:.0}");
+    }
+    x.to_string()
 }
 
 /// `getLibuvNow()`: Node's binding updates the loop time first.
