@@ -31,6 +31,8 @@
 //!   cancellation (with causes), deadlines and values for the goroutines of one request, with
 //!   `after_func` and `without_cancel`; [`errgroup`]: its subtasks, the first error cancelling
 //!   the rest.
+//! - [`semaphore`]: Go's weighted semaphore (`x/sync/semaphore`), FIFO, cancelled by a context.
+//! - [`singleflight`]: duplicate call suppression (`x/sync/singleflight`), for `select!` too.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
 //!
@@ -74,6 +76,10 @@ pub(crate) mod runtime;
 #[cfg(not(loom))]
 #[doc(hidden)]
 pub mod select;
+#[cfg(not(loom))]
+pub mod semaphore;
+#[cfg(not(loom))]
+pub mod singleflight;
 #[cfg(not(loom))]
 pub mod sync;
 #[cfg(not(loom))]

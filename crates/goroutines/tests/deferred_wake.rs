@@ -39,9 +39,11 @@ fn a_ping_pong_on_two_ps_parks_no_thread_per_hand_off() {
     assert_eq!(sum, (1..=ROUND_TRIPS).sum::<u64>());
     let parks = rt.stats().thread_parks - before.thread_parks;
     // Waking the idle P's thread on every hand-off (Go's wakep) parked it 841 times in one run
-    // of this test on this machine; deferring the wake-up leaves it parked.
+    // of this test on this machine; deferring the wake-up leaves it parked but for the
+    // occasional settle or sysmon round: 38-62 parks in six runs of 2026-11-29 (the bound was
+    // 50 until then, and failed half the runs). 250 keeps a wide margin on both sides.
     assert!(
-        parks < 50,
+        parks < 250,
         "{parks} thread parks in {ROUND_TRIPS} round trips"
     );
 }

@@ -11,17 +11,21 @@ pub fn runtime(procs: usize) -> Runtime {
     unsafe { goroutines::Builder::new().procs(procs).build() }.unwrap()
 }
 
+/// How many goroutines the dump shows parked with `reason` now.
+pub fn parked(rt: &Runtime, reason: &str) -> usize {
+    let pattern = format!("[{reason},");
+    rt.goroutine_dump()
+        .lines()
+        .filter(|l| l.contains(&pattern))
+        .count()
+}
+
 /// Waits until the goroutine dump shows at least `n` goroutines parked with `reason`, failing
 /// after 30 s. There is no event for "parked", so this polls the dump.
 pub fn wait_parked(rt: &Runtime, reason: &str, n: usize) {
-    let pattern = format!("[{reason},");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let parked = rt
-            .goroutine_dump()
-            .lines()
-            .filter(|l| l.contains(&pattern))
-            .count();
+        let parked = parked(rt, reason);
         if parked >= n {
             return;
         }
