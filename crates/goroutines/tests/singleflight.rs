@@ -134,15 +134,19 @@ fn forget_does_not_disturb_callers_already_waiting() {
     let rt = runtime(2);
     let group = Arc::new(Group::<u8, &str>::new());
     let (release_tx, release) = chan::<()>(0);
+    let (entered_tx, entered) = chan::<()>(1);
     let first = {
         let group = group.clone();
         rt.go(move || {
             group.call(1, move || {
+                entered_tx.send(()).ok();
                 release.recv().ok();
                 "first"
             })
         })
     };
+    // The first call runs `f` before the second arrives, so the second is its duplicate.
+    entered.recv().expect("the first call runs f");
     let waiting = {
         let group = group.clone();
         rt.go(move || group.call(1, || "never runs"))
