@@ -257,7 +257,132 @@ def streams_events():
     asyncio.run(main())
 
 
-SCENARIOS = [stream_reader_edges, protocol_events, reader_level_triggered, streams_events]
+def unix_streams_events():
+    """streams_events over a Unix socket in a temporary directory (start_unix_server /
+    open_unix_connection), with a stale socket file at the path first: the stale file is
+    replaced, sockname/peername give the path or '', and the file stays after Server.close
+    (3.11 and 3.12; 3.13's cleanup_socket removes it). A Unix connect completes inside the
+    syscall, so create_unix_connection waits on no writer."""
+    import os
+    import socket
+    import stat
+    import tempfile
+
+    directory = tempfile.TemporaryDirectory()
+    path = os.path.join(directory.name, "sock")
+
+    async def handle(reader, writer):
+        out("server handler start")
+        sockname, peername = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
+        out(f"server sockname is path {sockname == path} peername {peername!r}")
+        line = await reader.readline()
+        out(f"server read {show_bytes(line)}")
+        writer.write(line.upper())
+        await writer.drain()
+        out("server drained")
+        rest = await reader.read()
+        out(f"server read-to-eof {show_bytes(rest)}")
+        writer.close()
+        await writer.wait_closed()
+        out("server wait_closed returned")
+
+    async def main():
+        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        stale.bind(path)
+        stale.close()
+        out(f"stale file is a socket {stat.S_ISSOCK(os.stat(path).st_mode)}")
+        server = await asyncio.start_unix_server(handle, path)
+        out("server started")
+        out(f"server socket is path {server.sockets[0].getsockname() == path}")
+        reader, writer = await asyncio.open_unix_connection(path)
+        out("client connected")
+        sockname, peername = writer.get_extra_info("sockname"), writer.get_extra_info("peername")
+        out(f"client sockname {sockname!r} peername is path {peername == path}")
+        writer.write(b"ping\n")
+        await writer.drain()
+        out("client drained")
+        for i in range(4):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        line = await reader.readline()
+        out(f"client read {show_bytes(line)}")
+        writer.write_eof()
+        out("client write_eof")
+        rest = await reader.read()
+        out(f"client read-to-eof {show_bytes(rest)} at_eof={reader.at_eof()}")
+        writer.close()
+        await writer.wait_closed()
+        out("client wait_closed returned")
+        server.close()
+        await server.wait_closed()
+        out("server closed")
+        out(f"socket file left {os.path.exists(path)}")
+
+    try:
+        asyncio.run(main())
+    finally:
+        directory.cleanup()
+
+
+def sock_calls_order():
+    """loop.sock_recv, sock_sendall, sock_accept and sock_connect beside a task that prints
+    each pass: ready data comes back without a pass; a waiting sock_recv gets the data in the
+    pass after it is sent (its reader runs there) and resumes in the next; a cancelled
+    sock_recv's reader is gone and the data is left to the next call; sock_accept waits for
+    sock_connect over loopback TCP, whose handshake completes inside the syscall."""
+    import socket
+
+    async def ticker():
+        for i in range(10):
+            out(f"tick {i}")
+            await asyncio.sleep(0)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        ticking = asyncio.create_task(ticker())
+        await loop.sock_sendall(b, b"ready")
+        out(f"recv at once {show_bytes(await loop.sock_recv(a, 100))}")
+        reading = asyncio.create_task(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        out("main sends")
+        await loop.sock_sendall(b, b"later")
+        out("main sent")
+        out(f"recv waited {show_bytes(await reading)}")
+        reading = asyncio.create_task(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        reading.cancel()
+        try:
+            await reading
+        except asyncio.CancelledError:
+            out("recv cancelled")
+        out(f"remove_reader {loop.remove_reader(a.fileno())}")
+        await loop.sock_sendall(b, b"after")
+        out(f"recv after cancel {show_bytes(await loop.sock_recv(a, 100))}")
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.setblocking(False)
+        accepting = asyncio.create_task(loop.sock_accept(listener))
+        await asyncio.sleep(0)
+        out("main connects")
+        client = socket.socket()
+        client.setblocking(False)
+        await loop.sock_connect(client, listener.getsockname())
+        out("connected")
+        conn, peer = await accepting
+        out(f"accepted peer is client {peer == client.getsockname()}")
+        await ticking
+        for sock in (a, b, listener, client, conn):
+            sock.close()
+
+    asyncio.run(main())
+
+
+SCENARIOS = [stream_reader_edges, protocol_events, reader_level_triggered, streams_events,
+             unix_streams_events, sock_calls_order]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

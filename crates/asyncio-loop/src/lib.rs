@@ -16,11 +16,17 @@
 //!   wakeup       call_soon_threadsafe: an eventfd self-pipe that ends the selector's wait
 //!   selector     EpollSelector (level-triggered, via rustix) and the fd -> reader/writer table
 //!   selector_events  add_reader/add_writer, create_server/create_connection, Server
+//!   unix_events  create_unix_server (a stale socket file removed)/create_unix_connection
+//!   sock_coroutines  sock_recv, sock_sendall, sock_accept, sock_connect: the system call
+//!                first, then a reader/writer until it succeeds; removed however they end
+//!   sockets      what a transport or server holds: a TCP or Unix socket (an enum, no box);
+//!                SocketName, a TCP address or a Unix path
 //!   resolve      host names: getaddrinfo in the executor, each address tried in turn
 //!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost
 //!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
-//!   streams      open_connection/start_server, StreamReader (read, readline, readexactly,
-//!                readuntil), StreamWriter (write, drain, close, wait_closed)
+//!   streams      open_connection/start_server, open_unix_connection/start_unix_server,
+//!                StreamReader (read, readline, readexactly, readuntil), StreamWriter
+//!                (write, drain, close, wait_closed)
 //!   executor     run_in_executor and to_thread on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
 //!   tasks        Task (one poll per step; 3.12's eager first step), wait_for, current_task
@@ -38,8 +44,10 @@
 //!                3.12's fairness
 //! ```
 //!
-//! Not yet (issue 4): TLS, UDP, Unix sockets, `sock_*` coroutines, `BufferedProtocol`,
-//! `sendfile`, happy eyeballs, custom task
+//! Not yet (issue 4): TLS, UDP, the other `sock_*` coroutines (`sock_recv_into`,
+//! `sock_recvfrom`, `sock_sendto`, `sock_sendfile`), servers and connections on a socket given
+//! (`sock=`), pipes (`connect_read_pipe`/`connect_write_pipe`), 3.13's `cleanup_socket`,
+//! `BufferedProtocol`, `sendfile`, happy eyeballs, custom task
 //! factories (the default and 3.12's `eager_task_factory` are here), SIGINT handling in
 //! `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
@@ -78,11 +86,14 @@ mod runners;
 mod selector;
 mod selector_events;
 mod sleep;
+mod sock_coroutines;
+mod sockets;
 mod streams;
 mod taskgroups;
 mod tasks;
 mod timeouts;
 mod transports;
+mod unix_events;
 mod wait;
 mod wakeup;
 
@@ -106,9 +117,13 @@ pub use runners::run;
 pub use selector::{set_select_hook, SelectHook};
 pub use selector_events::{ServeError, Server};
 pub use sleep::{sleep, Sleep};
+pub use sock_coroutines::ListeningSocket;
+pub use sockets::SocketName;
 pub use streams::{
-    open_connection, open_connection_with_limit, start_server, start_server_with_limit,
-    IncompleteReadError, LimitOverrunError, StreamError, StreamReader, StreamWriter, DEFAULT_LIMIT,
+    open_connection, open_connection_with_limit, open_unix_connection,
+    open_unix_connection_with_limit, start_server, start_server_with_limit, start_unix_server,
+    start_unix_server_with_limit, IncompleteReadError, LimitOverrunError, StreamError,
+    StreamReader, StreamWriter, DEFAULT_LIMIT,
 };
 pub use taskgroups::{TaskGroup, TaskGroupError};
 pub use tasks::{current_task, wait_for, CurrentTask, Task};

@@ -107,6 +107,11 @@ impl IoHandle {
         self.cancelled.set(true);
     }
 
+    /// `Handle.cancelled()`: removed from the selector, or replaced there.
+    pub(crate) fn cancelled(&self) -> bool {
+        self.cancelled.get()
+    }
+
     /// `Handle._run`, unless it was cancelled since the event that queued it.
     pub(crate) fn run(&self) {
         if !self.cancelled.get() {

@@ -10,8 +10,11 @@
 //!   _accept_connection2 (a task)   protocol = factory(); Transport(sock, protocol, waiter);
 //!                                  await waiter (set two passes later, after connection_made)
 //!   create_connection(factory, addr)  each address in turn (crate::resolve): non-blocking
-//!                                  connect; add_writer until writable (sock_connect),
-//!                                  SO_ERROR; then as _accept_connection2
+//!                                  connect; add_writer until writable (sock_connect,
+//!                                  crate::sock_coroutines), SO_ERROR; then as
+//!                                  _accept_connection2
+//!   (create_unix_server / create_unix_connection: crate::unix_events, the same Server and
+//!   Transport over an AF_UNIX socket)
 //!
 //!   Server: active_count = attached transports; close() stops listening; wait_closed()
 //!           returns once closed and every transport has called connection_lost (3.12.1)
@@ -30,7 +33,7 @@ use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::rc::Rc;
 
 use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
@@ -42,6 +45,8 @@ use crate::protocols::Protocol;
 use crate::resolve::{connect_error, py_os_error, py_sockaddr, strerror, Address};
 use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
 use crate::sleep::sleep;
+use crate::sock_coroutines::connect_new_socket;
+use crate::sockets::{Listener, SocketName, Stream};
 use crate::transports::Transport;
 
 /// `create_server`'s default `backlog`.
@@ -51,7 +56,7 @@ pub const DEFAULT_BACKLOG: i32 = 100;
 const ACCEPT_RETRY_DELAY: f64 = 1.0;
 
 /// A protocol factory, as `create_server` keeps it.
-type ProtocolFactory = Rc<dyn Fn() -> Rc<dyn Protocol>>;
+pub(crate) type ProtocolFactory = Rc<dyn Fn() -> Rc<dyn Protocol>>;
 
 impl EventLoop {
     pub(crate) fn add_io(
@@ -101,51 +106,6 @@ impl EventLoop {
         self.remove_io(fd, EVENT_WRITE)
     }
 
-    /// `loop.sock_connect`: a non-blocking `connect`, then wait for writability and read
-    /// `SO_ERROR`. Gives the connected socket, or the system's error (inside: the next address
-    /// may be tried); outside, what ends the attempt (cancellation, a closed loop).
-    async fn sock_connect(&self, addr: SocketAddr) -> Result<io::Result<TcpStream>, Error> {
-        let family = if addr.is_ipv4() {
-            AddressFamily::INET
-        } else {
-            AddressFamily::INET6
-        };
-        let flags = SocketFlags::NONBLOCK | SocketFlags::CLOEXEC;
-        let fd: OwnedFd = match rnet::socket_with(family, SocketType::STREAM, flags, None) {
-            Ok(fd) => fd,
-            Err(error) => return Ok(Err(py_os_error(&error.into(), None))),
-        };
-        match rnet::connect(&fd, &addr) {
-            Ok(()) => return Ok(Ok(TcpStream::from(fd))),
-            Err(rustix::io::Errno::INPROGRESS | rustix::io::Errno::INTR) => {}
-            Err(error) => return Ok(Err(py_os_error(&error.into(), None))),
-        }
-        let connected = self.create_future::<()>();
-        let done = connected.clone();
-        self.add_io(
-            fd.as_fd(),
-            EVENT_WRITE,
-            IoHandle::new(
-                Rc::new(move || {
-                    let _ = done.set_result(());
-                }),
-                "BaseSelectorEventLoop._sock_connect_cb",
-            ),
-        )
-        .map_err(Error::exception)?;
-        let waited = connected.await;
-        self.remove_io(fd.as_fd(), EVENT_WRITE);
-        waited?;
-        match rnet::sockopt::socket_error(&fd) {
-            Ok(Ok(())) => Ok(Ok(TcpStream::from(fd))),
-            // `_sock_connect_cb`: `OSError(err, f'Connect call failed {address}')`.
-            Ok(Err(error)) | Err(error) => Ok(Err(py_os_error(
-                &error.into(),
-                Some(format!("Connect call failed {}", py_sockaddr(&addr))),
-            ))),
-        }
-    }
-
     /// `loop.create_connection(protocol_factory, host, port)`: resolve `addr` (see
     /// [`Address`]), connect to each address in turn until one takes, then make a transport
     /// for `protocol_factory()` and wait until `connection_made` has run. Errors: the
@@ -161,9 +121,9 @@ impl EventLoop {
         let mut errors = Vec::new();
         let mut connected = None;
         for addr in addr.into().resolve(self).await? {
-            match self.sock_connect(addr).await? {
+            match connect_new_socket(self, &SocketName::Inet(addr)).await? {
                 Ok(sock) => {
-                    connected = Some(sock);
+                    connected = Some(TcpStream::from(sock));
                     break;
                 }
                 Err(error) => errors.push(error),
@@ -172,6 +132,17 @@ impl EventLoop {
         let Some(sock) = connected else {
             return Err(connect_error(errors));
         };
+        self.create_connection_transport(Stream::Tcp(sock), protocol_factory)
+            .await
+    }
+
+    /// `_create_connection_transport`: the protocol and its transport on a connected socket,
+    /// once `connection_made` has run.
+    pub(crate) async fn create_connection_transport<P: Protocol + 'static>(
+        &self,
+        sock: Stream,
+        protocol_factory: impl FnOnce() -> Rc<P>,
+    ) -> Result<(Transport, Rc<P>), Error> {
         let protocol = protocol_factory();
         let waiter = self.create_future::<()>();
         let transport = Transport::new(self, sock, protocol.clone(), Some(waiter.clone()), None);
@@ -196,7 +167,7 @@ impl EventLoop {
         let mut listeners = Vec::new();
         for addr in addr.into().resolve_passive(self).await? {
             match bind_listener(addr) {
-                Ok(listener) => listeners.push(Rc::new(listener)),
+                Ok(listener) => listeners.push(Rc::new(Listener::Tcp(listener))),
                 // A family the system lacks: "Assume it's a bad family/type/protocol
                 // combination", and "Assume the family is not enabled (bpo-30945)".
                 Err(error) if family_unavailable(&error) => {}
@@ -204,20 +175,7 @@ impl EventLoop {
             }
         }
         let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
-        let server = Server(Rc::new(ServerInner {
-            event_loop: self.clone(),
-            sockets: RefCell::new(Some(listeners)),
-            protocol_factory: factory,
-            backlog: DEFAULT_BACKLOG,
-            active_count: Cell::new(0),
-            waiters: RefCell::new(Some(Vec::new())),
-            serving: Cell::new(false),
-            serving_forever: RefCell::new(None),
-        }));
-        server.start_serving().map_err(Error::exception)?;
-        // "Skip one loop iteration so that all 'loop.add_reader' go through."
-        sleep(0.0).await?;
-        Ok(server)
+        Server::start(self, listeners, factory).await
     }
 }
 
@@ -261,7 +219,7 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 
 pub(crate) struct ServerInner {
     event_loop: EventLoop,
-    sockets: RefCell<Option<Vec<Rc<TcpListener>>>>,
+    sockets: RefCell<Option<Vec<Rc<Listener>>>>,
     protocol_factory: ProtocolFactory,
     backlog: i32,
     active_count: Cell<usize>,
@@ -299,6 +257,29 @@ impl fmt::Display for ServeError {
 impl std::error::Error for ServeError {}
 
 impl Server {
+    /// `base_events.Server(loop, sockets, protocol_factory, ssl, backlog)` and
+    /// `_start_serving`, then one pass: "Skip one loop iteration so that all 'loop.add_reader'
+    /// go through."
+    pub(crate) async fn start(
+        event_loop: &EventLoop,
+        listeners: Vec<Rc<Listener>>,
+        protocol_factory: ProtocolFactory,
+    ) -> Result<Server, Error> {
+        let server = Server(Rc::new(ServerInner {
+            event_loop: event_loop.clone(),
+            sockets: RefCell::new(Some(listeners)),
+            protocol_factory,
+            backlog: DEFAULT_BACKLOG,
+            active_count: Cell::new(0),
+            waiters: RefCell::new(Some(Vec::new())),
+            serving: Cell::new(false),
+            serving_forever: RefCell::new(None),
+        }));
+        server.start_serving().map_err(Error::exception)?;
+        sleep(0.0).await?;
+        Ok(server)
+    }
+
     /// `Server._attach`: a transport of this server was made.
     pub(crate) fn attach(&self) {
         self.0.active_count.set(self.0.active_count.get() + 1);
@@ -337,7 +318,7 @@ impl Server {
     }
 
     /// `loop._start_serving`: `add_reader(sock, _accept_connection, ...)`.
-    fn add_accept_reader(&self, listener: &Rc<TcpListener>) -> io::Result<()> {
+    fn add_accept_reader(&self, listener: &Rc<Listener>) -> io::Result<()> {
         // The selector holds the server and its socket while it listens (CPython's handle holds
         // the socket and the server): dropping every `Server` does not stop it; `close` does.
         let (server, sock) = (self.clone(), listener.clone());
@@ -349,10 +330,10 @@ impl Server {
     }
 
     /// `_accept_connection`: up to `backlog` connections per readable event.
-    fn accept_connection(&self, listener: &Rc<TcpListener>) {
+    fn accept_connection(&self, listener: &Rc<Listener>) {
         let event_loop = &self.0.event_loop;
         for _ in 0..self.0.backlog {
-            let (conn, _peer) = match listener.accept() {
+            let conn = match listener.accept() {
                 Ok(accepted) => accepted,
                 Err(error) => {
                     use rustix::io::Errno;
@@ -389,9 +370,6 @@ impl Server {
                     return;
                 }
             };
-            if conn.set_nonblocking(true).is_err() {
-                continue;
-            }
             let server = self.clone();
             event_loop.create_task(async move {
                 server.accept_connection2(conn).await;
@@ -401,7 +379,7 @@ impl Server {
     }
 
     /// `_accept_connection2`: the protocol and its transport, in a task.
-    async fn accept_connection2(self, conn: TcpStream) {
+    async fn accept_connection2(self, conn: Stream) {
         let event_loop = self.0.event_loop.clone();
         let protocol = (self.0.protocol_factory)();
         let waiter = event_loop.create_future::<()>();
@@ -422,15 +400,28 @@ impl Server {
         self.0.serving.get()
     }
 
-    /// The addresses the server listens on (`[sock.getsockname() for sock in server.sockets]`);
-    /// empty once closed.
+    /// The TCP addresses the server listens on (`[sock.getsockname() for sock in
+    /// server.sockets]`); empty once closed, and for a Unix server (see
+    /// [`socket_names`](Self::socket_names)).
     pub fn sockets(&self) -> Vec<SocketAddr> {
+        let names = self.socket_names().into_iter();
+        names
+            .filter_map(|name| match name {
+                SocketName::Inet(addr) => Some(addr),
+                SocketName::Unix(_) => None,
+            })
+            .collect()
+    }
+
+    /// The addresses the server listens on, TCP or Unix (a Unix server's path); empty once
+    /// closed.
+    pub fn socket_names(&self) -> Vec<SocketName> {
         self.0
             .sockets
             .borrow()
             .iter()
             .flatten()
-            .filter_map(|sock| sock.local_addr().ok())
+            .filter_map(|sock| sock.sockname())
             .collect()
     }
 

@@ -35,8 +35,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd};
 use std::rc::Rc;
 
@@ -45,6 +45,7 @@ use crate::futures::Future;
 use crate::protocols::Protocol;
 use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
 use crate::selector_events::Server;
+use crate::sockets::{SocketName, Stream};
 
 /// `_SelectorTransport.max_size`: the most one `recv` reads.
 pub const MAX_SIZE: usize = 256 * 1024;
@@ -99,7 +100,7 @@ impl std::error::Error for WaterMarksError {}
 
 pub(crate) struct TransportInner {
     event_loop: EventLoop,
-    sock: RefCell<Option<TcpStream>>,
+    sock: RefCell<Option<Stream>>,
     protocol: RefCell<Option<Rc<dyn Protocol>>>,
     buffer: RefCell<VecDeque<Vec<u8>>>,
     /// Bytes of `buffer`'s front chunk already sent.
@@ -112,29 +113,29 @@ pub(crate) struct TransportInner {
     protocol_paused: Cell<bool>,
     high_water: Cell<usize>,
     low_water: Cell<usize>,
-    peername: Option<SocketAddr>,
-    sockname: Option<SocketAddr>,
+    peername: Option<SocketName>,
+    sockname: Option<SocketName>,
     server: RefCell<Option<Server>>,
 }
 
-/// `_SelectorSocketTransport`: a TCP connection driven by the loop's selector. Cloning gives
-/// another reference to the same transport.
+/// `_SelectorSocketTransport`: a TCP or Unix-socket connection driven by the loop's selector.
+/// Cloning gives another reference to the same transport.
 #[derive(Clone)]
 pub struct Transport(Rc<TransportInner>);
 
 impl Transport {
     /// `_SelectorSocketTransport.__init__`: takes a connected non-blocking socket, sets
-    /// `TCP_NODELAY`, and schedules `connection_made`, the reader and the waiter's result.
+    /// `TCP_NODELAY` on a TCP one, and schedules `connection_made`, the reader and the waiter's result.
     pub(crate) fn new(
         event_loop: &EventLoop,
-        sock: TcpStream,
+        sock: Stream,
         protocol: Rc<dyn Protocol>,
         waiter: Option<Future<()>>,
         server: Option<Server>,
     ) -> Transport {
-        let _ = sock.set_nodelay(true);
-        let peername = sock.peer_addr().ok();
-        let sockname = sock.local_addr().ok();
+        sock.set_nodelay();
+        let peername = sock.peername();
+        let sockname = sock.sockname();
         if let Some(server) = &server {
             server.attach();
         }
@@ -217,7 +218,7 @@ impl Transport {
             .take()
             .unwrap_or_else(|| vec![0; MAX_SIZE]);
         let received = match self.0.sock.borrow().as_ref() {
-            Some(mut sock) => sock.read(&mut buf),
+            Some(sock) => sock.recv(&mut buf),
             None => return,
         };
         match received {
@@ -271,7 +272,7 @@ impl Transport {
         let mut rest = data;
         if inner.buffer.borrow().is_empty() {
             let sent = match inner.sock.borrow().as_ref() {
-                Some(mut sock) => sock.write(data),
+                Some(sock) => sock.send(data),
                 None => return Ok(()),
             };
             match sent {
@@ -323,7 +324,7 @@ impl Transport {
                 .map(|(i, chunk)| IoSlice::new(if i == 0 { &chunk[skip..] } else { chunk }))
                 .collect();
             match inner.sock.borrow().as_ref() {
-                Some(mut sock) => sock.write_vectored(&slices),
+                Some(sock) => sock.sendmsg(&slices),
                 None => return,
             }
         };
@@ -353,7 +354,7 @@ impl Transport {
                 self.call_connection_lost(None);
             } else if inner.eof.get() {
                 if let Some(sock) = inner.sock.borrow().as_ref() {
-                    let _ = sock.shutdown(Shutdown::Write);
+                    let _ = sock.shutdown_write();
                 }
             }
         }
@@ -509,12 +510,12 @@ impl Transport {
         }
         if inner.buffer.borrow().is_empty() {
             if let Some(sock) = inner.sock.borrow().as_ref() {
-                let _ = sock.shutdown(Shutdown::Write);
+                let _ = sock.shutdown_write();
             }
         }
     }
 
-    /// `can_write_eof()`: always true for TCP.
+    /// `can_write_eof()`: always true (TCP and Unix sockets).
     pub fn can_write_eof(&self) -> bool {
         true
     }
@@ -547,11 +548,24 @@ impl Transport {
         Ok(())
     }
 
-    /// `get_extra_info(name)` for `"peername"` and `"sockname"`; `None` for anything else.
+    /// `get_extra_info(name)` for `"peername"` and `"sockname"` of a TCP transport; `None`
+    /// for anything else, and for a Unix socket's, whose addresses are paths (see
+    /// [`get_extra_info_name`](Self::get_extra_info_name)).
     pub fn get_extra_info(&self, name: &str) -> Option<SocketAddr> {
+        match self.get_extra_info_name(name) {
+            Some(SocketName::Inet(addr)) => Some(addr),
+            _ => None,
+        }
+    }
+
+    /// `get_extra_info(name)` for `"peername"` and `"sockname"`, of any socket: a TCP
+    /// transport's [`SocketName::Inet`], a Unix one's [`SocketName::Unix`] (CPython's `str`: the
+    /// path, or the empty path where CPython gives `''`: a client's own `sockname`, a server
+    /// connection's `peername`); `None` for anything else, or when the system call failed.
+    pub fn get_extra_info_name(&self, name: &str) -> Option<SocketName> {
         match name {
-            "peername" => self.0.peername,
-            "sockname" => self.0.sockname,
+            "peername" => self.0.peername.clone(),
+            "sockname" => self.0.sockname.clone(),
             _ => None,
         }
     }
@@ -559,7 +573,12 @@ impl Transport {
 
 impl fmt::Debug for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fd = self.0.sock.borrow().as_ref().map(|sock| sock.as_raw_fd());
+        let fd = self
+            .0
+            .sock
+            .borrow()
+            .as_ref()
+            .map(|sock| sock.as_fd().as_raw_fd());
         f.debug_struct("_SelectorSocketTransport")
             .field("fd", &fd)
             .field("peername", &self.0.peername)

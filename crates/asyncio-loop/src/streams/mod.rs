@@ -1,6 +1,6 @@
-//! Streams (`Lib/asyncio/streams.py`): `open_connection` and `start_server` give a
-//! [`StreamReader`] and a [`StreamWriter`] over a socket transport, through
-//! `StreamReaderProtocol`.
+//! Streams (`Lib/asyncio/streams.py`): `open_connection` and `start_server` (TCP), and
+//! `open_unix_connection` and `start_unix_server` (Unix sockets), give a [`StreamReader`] and a
+//! [`StreamWriter`] over a socket transport, through `StreamReaderProtocol`.
 //!
 //! ```text
 //!   Transport ──data_received──► StreamReaderProtocol ──feed_data──► StreamReader ◄── read*()
@@ -28,7 +28,8 @@
 //! }
 //!
 //! let reply = run(async {
-//!     let server = start_server(echo, "127.0.0.1:0".parse().unwrap()).await?;
+//!     let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+//!     let server = start_server(echo, any_port).await?;
 //!     let (reader, writer) = open_connection(server.sockets()[0]).await?;
 //!     writer.write(b"hello\n").map_err(Error::exception)?;
 //!     let reply = reader.readline().await?;
@@ -50,7 +51,7 @@ mod writer;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
-
+use std::path::Path;
 use std::rc::{Rc, Weak};
 
 pub use reader::{
@@ -234,6 +235,30 @@ pub async fn open_connection_with_limit(
     Ok((reader, writer))
 }
 
+/// `asyncio.open_unix_connection(path, limit=2**16)`: as [`open_connection`], over the Unix
+/// socket at `path` ([`EventLoop::create_unix_connection`]).
+pub async fn open_unix_connection(
+    path: impl AsRef<Path>,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    open_unix_connection_with_limit(path, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.open_unix_connection(path, limit=limit)`.
+pub async fn open_unix_connection_with_limit(
+    path: impl AsRef<Path>,
+    limit: usize,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let reader = StreamReader::new(&event_loop, limit);
+    let protocol = StreamReaderProtocol::new(&event_loop, reader.clone(), None);
+    let factory_protocol = protocol.clone();
+    let (transport, _) = event_loop
+        .create_unix_connection(move || factory_protocol, path)
+        .await?;
+    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
+    Ok((reader, writer))
+}
+
 /// `asyncio.start_server(client_connected_cb, host, port, limit=2**16)`: listens on every
 /// address of `addr` (see [`Address`]; the host `""` is every interface);
 /// `client_connected_cb(reader, writer)` runs as a task for each connection.
@@ -259,16 +284,55 @@ where
     C: std::future::Future<Output = Result<(), Error>> + 'static,
 {
     let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let factory = stream_protocol_factory(&event_loop, client_connected_cb, limit);
+    event_loop.create_server(factory, addr).await
+}
+
+/// `asyncio.start_unix_server(client_connected_cb, path, limit=2**16)`: as [`start_server`],
+/// listening on a Unix socket at `path` ([`EventLoop::create_unix_server`]: a stale socket
+/// file there is replaced; the file stays after the server closes, as in 3.12).
+pub async fn start_unix_server<F, C>(
+    client_connected_cb: F,
+    path: impl AsRef<Path>,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    start_unix_server_with_limit(client_connected_cb, path, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.start_unix_server(..., limit=limit)`.
+pub async fn start_unix_server_with_limit<F, C>(
+    client_connected_cb: F,
+    path: impl AsRef<Path>,
+    limit: usize,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let factory = stream_protocol_factory(&event_loop, client_connected_cb, limit);
+    event_loop.create_unix_server(factory, path).await
+}
+
+/// `start_server`'s `factory()`: a reader and a `StreamReaderProtocol` running
+/// `client_connected_cb` for each connection.
+fn stream_protocol_factory<F, C>(
+    event_loop: &EventLoop,
+    client_connected_cb: F,
+    limit: usize,
+) -> impl Fn() -> Rc<StreamReaderProtocol> + 'static
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
     let callback: ClientConnected =
         Rc::new(move |reader, writer| Box::pin(client_connected_cb(reader, writer)) as ClientTask);
     let factory_loop = event_loop.clone();
-    event_loop
-        .create_server(
-            move || {
-                let reader = StreamReader::new(&factory_loop, limit);
-                StreamReaderProtocol::new(&factory_loop, reader, Some(callback.clone()))
-            },
-            addr,
-        )
-        .await
+    move || {
+        let reader = StreamReader::new(&factory_loop, limit);
+        StreamReaderProtocol::new(&factory_loop, reader, Some(callback.clone()))
+    }
 }

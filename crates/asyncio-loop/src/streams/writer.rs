@@ -69,9 +69,16 @@ impl StreamWriter {
         self.transport.is_closing()
     }
 
-    /// `get_extra_info(name)`: `"peername"` or `"sockname"`.
+    /// `get_extra_info(name)`: `"peername"` or `"sockname"` of a TCP socket (see
+    /// [`Transport::get_extra_info`]).
     pub fn get_extra_info(&self, name: &str) -> Option<std::net::SocketAddr> {
         self.transport.get_extra_info(name)
+    }
+
+    /// `get_extra_info(name)` for `"peername"` and `"sockname"` of a TCP or Unix socket (see
+    /// [`Transport::get_extra_info_name`]).
+    pub fn get_extra_info_name(&self, name: &str) -> Option<crate::SocketName> {
+        self.transport.get_extra_info_name(name)
     }
 
     /// `wait_closed()`: until the connection is lost; its error, if it failed.

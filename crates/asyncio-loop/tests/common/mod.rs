@@ -7,12 +7,14 @@ thread_local! {
 }
 
 /// Record one event, as the Python scenarios `print` it.
+#[allow(dead_code)]
 pub fn out(line: impl Into<String>) {
     LOG.with(|log| log.borrow_mut().push(line.into()));
 }
 
 /// Compare the events recorded so far with `tests/fixtures/<scenario>.txt`, line for line
 /// (the fixture's `#` header lines are skipped).
+#[allow(dead_code)]
 pub fn assert_matches_fixture(scenario: &str) {
     let path = format!(
         "{}/tests/fixtures/{scenario}.txt",
@@ -85,4 +87,42 @@ pub fn py_bytes(data: &[u8]) -> String {
     }
     text.push('\'');
     text
+}
+
+/// A directory of its own under the system's temporary directory, removed with what it holds
+/// when dropped: where a test puts its Unix socket files.
+#[allow(dead_code)]
+pub struct TempDir(std::path::PathBuf);
+
+#[allow(dead_code)]
+impl TempDir {
+    /// A new empty directory whose name no other test, run or process shares.
+    pub fn new(label: &str) -> TempDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        loop {
+            let name = format!(
+                "asyncio-loop-{label}-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            );
+            let path = std::env::temp_dir().join(name);
+            match std::fs::create_dir(&path) {
+                Ok(()) => return TempDir(path),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) => panic!("{}: {error}", path.display()),
+            }
+        }
+    }
+
+    /// `name` inside the directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
