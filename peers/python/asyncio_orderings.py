@@ -16,6 +16,8 @@ scenarios pin down the fairness of 3.12; locks.py and queues.py are identical in
 """
 
 import asyncio
+import os
+import signal
 import sys
 
 out = print
@@ -897,13 +899,92 @@ def barrier_phases():
     asyncio.run(main())
 
 
+def signal_handler_order():
+    """add_signal_handler: the handler runs in the loop, behind the callbacks already queued
+    (the self-pipe's reader `_read_from_self` queues it one pass after the signal)."""
+    loop = asyncio.new_event_loop()
+
+    def handler():
+        out("handler")
+        loop.call_soon(after_handler)
+
+    def after_handler():
+        out("after handler")
+        loop.stop()
+
+    def a():
+        out("a: kill SIGUSR1")
+        os.kill(os.getpid(), signal.SIGUSR1)
+        loop.call_soon(b)
+
+    def b():
+        out("b")
+        loop.call_soon(c)
+
+    def c():
+        out("c")
+        loop.call_soon(d)
+
+    def d():
+        out("d")
+
+    loop.add_signal_handler(signal.SIGUSR1, handler)
+    loop.call_soon(a)
+    loop.run_forever()
+    out(f"removed: {loop.remove_signal_handler(signal.SIGUSR1)}")
+    out(f"removed again: {loop.remove_signal_handler(signal.SIGUSR1)}")
+    loop.close()
+
+
+def _sigint_main(twice):
+    async def main():
+        loop = asyncio.get_running_loop()
+
+        def kill():
+            out("kill SIGINT")
+            os.kill(os.getpid(), signal.SIGINT)
+
+        loop.call_soon(kill)
+        try:
+            out("main: sleeping")
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            out("main: cancelled")
+            if not twice:
+                raise
+            loop.call_soon(kill)
+            try:
+                out("main: cleanup sleeping")
+                await asyncio.sleep(3600)
+            finally:
+                out("main: cleanup finally")
+        finally:
+            out("main: finally")
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        out("run: KeyboardInterrupt")
+
+
+def run_sigint_once():
+    """asyncio.run: the first SIGINT cancels main; run raises KeyboardInterrupt."""
+    _sigint_main(twice=False)
+
+
+def run_sigint_twice():
+    """asyncio.run: main ignores the first SIGINT; the second ends the run at once, and the
+    runner's shutdown cancels main."""
+    _sigint_main(twice=True)
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
              run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
              shield_cancel, condition_notify, as_completed_order, queue_lifo_priority,
-             barrier_phases]
+             barrier_phases, signal_handler_order, run_sigint_once, run_sigint_twice]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

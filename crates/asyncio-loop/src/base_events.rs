@@ -125,6 +125,14 @@ pub(crate) struct LoopInner {
     pub(crate) executor_waiters: RefCell<HashMap<u64, Box<dyn Any>>>,
     /// `_executor_shutdown_called`.
     pub(crate) executor_shutdown_called: Cell<bool>,
+    /// `_signal_handlers`, the signal self-pipe and `asyncio.run`'s SIGINT handler (see
+    /// [`crate::signals`]).
+    pub(crate) signals: RefCell<crate::signals::Signals>,
+    /// The signal pipe's `any` flag once the pipe exists, read by every pass.
+    pub(crate) signal_any: std::cell::OnceCell<Arc<std::sync::atomic::AtomicBool>>,
+    /// A KeyboardInterrupt (`asyncio.run`'s second SIGINT): the pass ends at once and
+    /// `run_forever` gives [`RunError::Interrupted`].
+    interrupted: Cell<bool>,
 }
 
 /// Receives debug mode's "Executing ... took ... seconds" lines (CPython's `logger.warning`).
@@ -182,6 +190,9 @@ pub enum RunError {
     StoppedBeforeComplete,
     /// The future completed with an error or was cancelled.
     Failed(Error),
+    /// `KeyboardInterrupt`: [`run`](crate::run) was interrupted by SIGINT (the first one
+    /// cancelled the main task and it ended cancelled, or a second one stopped the loop).
+    Interrupted,
 }
 
 impl fmt::Display for RunError {
@@ -194,6 +205,7 @@ impl fmt::Display for RunError {
                 f.write_str("event loop stopped before future completed")
             }
             RunError::Failed(error) => write!(f, "future failed: {error}"),
+            RunError::Interrupted => f.write_str("KeyboardInterrupt"),
         }
     }
 }
@@ -240,6 +252,9 @@ impl EventLoop {
             default_executor: RefCell::new(None),
             executor_waiters: RefCell::new(HashMap::new()),
             executor_shutdown_called: Cell::new(false),
+            signals: RefCell::new(crate::signals::Signals::default()),
+            signal_any: std::cell::OnceCell::new(),
+            interrupted: Cell::new(false),
         }))
     }
 
@@ -457,6 +472,13 @@ impl EventLoop {
         self.0.stopping.set(true);
     }
 
+    /// `KeyboardInterrupt` raised in the loop (the second SIGINT during `asyncio.run`): the
+    /// pass ends at once and `run_forever` gives [`RunError::Interrupted`].
+    pub(crate) fn interrupt(&self) {
+        self.0.interrupted.set(true);
+        self.stop();
+    }
+
     /// `loop.is_running()`.
     pub fn is_running(&self) -> bool {
         self.0.running.get()
@@ -480,6 +502,8 @@ impl EventLoop {
         self.0.scheduled.borrow_mut().clear();
         self.0.timer_cancelled_count.set(0);
         self.0.wakeup.close();
+        // `_UnixSelectorEventLoop.close`: `remove_signal_handler` for each.
+        self.remove_all_signal_handlers();
         if let Ok(selector) = &self.0.selector {
             selector.clear();
         }
@@ -524,6 +548,9 @@ impl EventLoop {
         self.0.stopping.set(false);
         self.0.running.set(false);
         RUNNING_LOOP.with(|running| *running.borrow_mut() = None);
+        if self.0.interrupted.replace(false) {
+            return Err(RunError::Interrupted);
+        }
         match self.0.select_error.borrow_mut().take() {
             Some(error) => Err(RunError::Selector(error)),
             None => Ok(()),
@@ -576,6 +603,10 @@ impl EventLoop {
         phase(EventKind::PhaseEnter { name: "select" });
         self.select(timeout);
         phase(EventKind::PhaseLeave { name: "select" });
+        if self.0.interrupted.get() {
+            // KeyboardInterrupt raised in select: nothing more of this pass runs.
+            return;
+        }
         self.move_due_timers();
         self.run_ready();
     }
@@ -656,31 +687,53 @@ impl EventLoop {
         };
         let has_io = selector.has_sources();
         if !has_io && timeout.is_some_and(|timeout| timeout <= 0.0) {
-            // A zero wait with no fd registered could only report the self-pipe: no syscall;
-            // take what other threads sent directly.
-            self.take_threadsafe_callbacks();
+            // A zero wait with no fd registered could only report the self-pipes: no syscall;
+            // take what signals and other threads sent directly.
+            if self.signal_pending() {
+                let tripped = self.process_signals();
+                if self.0.interrupted.get() {
+                    return;
+                }
+                self.take_threadsafe_callbacks();
+                self.queue_read_from_self(tripped);
+            } else {
+                self.take_threadsafe_callbacks();
+            }
             return;
         }
-        let could_be_woken =
-            has_io || self.0.wakeup.has_senders() || self.has_lent_wakers_of_pending_tasks();
+        let signals_installed = self.0.signals.borrow().installed();
+        let could_be_woken = has_io
+            || signals_installed
+            || self.0.wakeup.has_senders()
+            || self.has_lent_wakers_of_pending_tasks();
         let wait = match timeout {
             Some(timeout) if timeout <= 0.0 => Some(Duration::ZERO),
             Some(timeout) => Some(Duration::from_secs_f64((timeout * 1e3).ceil() * 1e-3)),
-            None if has_io => None,
+            None if has_io || signals_installed => None,
             // Only a thread could wake us: re-check once a second that one still can.
             None if could_be_woken => Some(Duration::from_secs(1)),
             None => Some(Duration::ZERO),
         };
         let mut io_ready = self.0.io_ready.borrow_mut();
         match selector.select(wait, &mut io_ready) {
-            Ok(true) => self.0.wakeup.read_from_self(),
+            Ok(true) => {
+                self.0.wakeup.read_from_self();
+                self.0.signals.borrow().drain_pipe();
+            }
             Ok(false) => {}
             Err(error) => {
                 *self.0.select_error.borrow_mut() = Some(Rc::new(error));
                 self.stop();
             }
         }
+        let tripped = self.process_signals();
+        if self.0.interrupted.get() {
+            io_ready.clear();
+            return;
+        }
         let arrived = self.take_threadsafe_callbacks();
+        let arrived = arrived + tripped.len();
+        self.queue_read_from_self(tripped);
         if timeout.is_none() && arrived == 0 && io_ready.is_empty() && !could_be_woken {
             self.stop();
         }

@@ -17,6 +17,8 @@
 //!   selector     EpollSelector (level-triggered, via rustix) and the fd -> reader/writer table
 //!   selector_events  add_reader/add_writer, create_server/create_connection, Server
 //!   unix_events  create_unix_server (a stale socket file removed)/create_unix_connection
+//!   signals      add_signal_handler/remove_signal_handler: signal-hook sets a flag and writes
+//!                a socketpair the selector watches; the handler runs as a callback in the loop
 //!   sock_coroutines  sock_recv, sock_sendall, sock_accept, sock_connect: the system call
 //!                first, then a reader/writer until it succeeds; removed however they end
 //!   sockets      what a transport or server holds: a TCP or Unix socket (an enum, no box);
@@ -36,7 +38,8 @@
 //!                as_completed
 //!   timeouts     timeout/timeout_at: a deadline scope that turns its own cancellation into Timeout
 //!   taskgroups   TaskGroup: children cancelled on the first error, errors gathered in a group
-//!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close
+//!   runners      asyncio.run: main, then cancel the leftover tasks, shut the executor down, close;
+//!                on the main thread the first SIGINT cancels main, the second stops the run
 //!   exception_handler  set_exception_handler/call_exception_handler and the default handler
 //!   queues       Queue (FIFO, LIFO, priority): getters/putters deques of futures,
 //!                _wakeup_next, task_done/join
@@ -48,13 +51,13 @@
 //! `sock_recvfrom`, `sock_sendto`, `sock_sendfile`), servers and connections on a socket given
 //! (`sock=`), pipes (`connect_read_pipe`/`connect_write_pipe`), 3.13's `cleanup_socket`,
 //! `BufferedProtocol`, `sendfile`, happy eyeballs, custom task
-//! factories (the default and 3.12's `eager_task_factory` are here), SIGINT handling in
-//! `asyncio.run`. Benchmarks against CPython: `BENCHMARKS.md`.
+//! factories (the default and 3.12's `eager_task_factory` are here), subprocesses and child
+//! watchers. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
 //! single-threaded (`Rc`, `!Send`); only [`ThreadsafeLoop`] crosses threads. Contains no
-//! `unsafe`.
+//! `unsafe` (signal-hook does the async-signal-safe part of signal handling).
 //!
 //! ```
 //! use asyncio_loop::{sleep, EventLoop};
@@ -85,6 +88,7 @@ mod resolve;
 mod runners;
 mod selector;
 mod selector_events;
+mod signals;
 mod sleep;
 mod sock_coroutines;
 mod sockets;
@@ -116,6 +120,7 @@ pub use resolve::Address;
 pub use runners::run;
 pub use selector::{set_select_hook, SelectHook};
 pub use selector_events::{ServeError, Server};
+pub use signals::SignalError;
 pub use sleep::{sleep, Sleep};
 pub use sock_coroutines::ListeningSocket;
 pub use sockets::SocketName;

@@ -2,7 +2,12 @@
 //!
 //! ```text
 //!   run(main)
-//!   ├─ new loop; run_until_complete(main)
+//!   ├─ new loop; task = create_task(main)
+//!   ├─ main thread, no SIGINT handler of a loop: install _on_sigint for SIGINT
+//!   ├─ run_until_complete(task)
+//!   ├─ main ended cancelled after a SIGINT, no cancellation left (uncancel() == 0):
+//!   │  KeyboardInterrupt (RunError::Interrupted)
+//!   ├─ _on_sigint still installed: SIGINT's default action again
 //!   └─ close (whatever main did)
 //!      ├─ _cancel_all_tasks   cancel every task still pending, run until all are done
 //!      │                      (gather(..., return_exceptions=True)); a task that ended with an
@@ -17,8 +22,19 @@
 //! keeps running, one link per pass, until the last of these runs stops the loop.
 //!
 //! CPython cancels the leftover tasks in the iteration order of a `WeakSet`, which is not
-//! deterministic; here it is creation order. CPython's SIGINT handling (the first Ctrl-C
-//! cancels the main task) is not modelled.
+//! deterministic; here it is creation order.
+//!
+//! SIGINT (3.11's `Runner`): `_on_sigint` runs as soon as the loop notices the signal, in the
+//! select step (CPython runs it between two bytecodes; a Rust callback cannot be interrupted,
+//! so a callback that never returns is never interrupted either). The first SIGINT cancels the
+//! main task and wakes the loop (`call_soon_threadsafe(lambda: None)`); when main then ends
+//! cancelled, `run` gives [`RunError::Interrupted`] after the shutdown. The second (or the first,
+//! once main is done) is KeyboardInterrupt: the pass ends at once, `run_until_complete` gives
+//! up, and the shutdown below cancels main and whatever else is left, as CPython's
+//! `Runner.__exit__` does before the KeyboardInterrupt leaves `asyncio.run`. SIGINT's default
+//! action is back before the shutdown, as CPython restores `default_int_handler` in `run`'s
+//! `finally`: a SIGINT during the shutdown ends the process. See [`crate::signals`] for how the
+//! signal reaches the loop.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -37,7 +53,34 @@ where
     F: std::future::Future<Output = Result<T, Error>> + 'static,
 {
     let event_loop = EventLoop::new();
-    let outcome = event_loop.run_until_complete(main);
+    let task = event_loop.create_task(main);
+    let interrupt_count = Rc::new(Cell::new(0u32));
+    let on_sigint = {
+        let (event_loop, task, interrupt_count) =
+            (event_loop.clone(), task.clone(), interrupt_count.clone());
+        move || {
+            // `Runner._on_sigint`.
+            interrupt_count.set(interrupt_count.get() + 1);
+            if interrupt_count.get() == 1 && !task.done() {
+                task.cancel();
+                // Wake the loop if it is blocked in select with a long timeout.
+                let _ = event_loop.threadsafe().call_soon_threadsafe(|| {});
+                return;
+            }
+            event_loop.interrupt();
+        }
+    };
+    let sigint_installed = event_loop.install_runner_sigint(Rc::new(on_sigint));
+    let mut outcome = event_loop.run_until_done(&task.future());
+    if let Err(RunError::Failed(Error::Cancelled)) = outcome {
+        if interrupt_count.get() > 0 && task.uncancel() == 0 {
+            outcome = Err(RunError::Interrupted);
+        }
+    }
+    if sigint_installed {
+        event_loop.uninstall_runner_sigint();
+    }
+    drop(task);
     let shutdown = shutdown(&event_loop);
     event_loop.close()?;
     let value = outcome?;

@@ -44,7 +44,7 @@
 //! - a key exists exactly while its fd is registered with epoll, with `events` its interest;
 //! - `events` is never empty for a key, and READ is in it iff `reader` is `Some` (WRITE, writer);
 //! - the eventfd is registered for the selector's whole life under [`WAKEUP_TOKEN`], which no fd
-//!   can equal.
+//!   can equal; so is the signal self-pipe, once the loop has one (see [`crate::signals`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -171,7 +171,19 @@ impl Selector {
         })
     }
 
-    /// Whether any fd besides the self-pipe is registered.
+    /// Registers another self-pipe (the signal socketpair, see [`crate::signals`]): it wakes the
+    /// wait as the eventfd does and is reported as a wake-up, not a callback.
+    pub(crate) fn add_wakeup_source(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        epoll::add(
+            &self.epoll,
+            fd,
+            EventData::new_u64(WAKEUP_TOKEN),
+            EventFlags::IN,
+        )?;
+        Ok(())
+    }
+
+    /// Whether any fd besides the self-pipes is registered.
     pub(crate) fn has_sources(&self) -> bool {
         !self.keys.borrow().is_empty()
     }
