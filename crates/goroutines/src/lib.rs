@@ -32,6 +32,7 @@
 //!   `after_func` and `without_cancel`; [`errgroup`]: its subtasks, the first error cancelling
 //!   the rest.
 //! - [`semaphore`]: Go's weighted semaphore (`x/sync/semaphore`), FIFO, cancelled by a context.
+//! - [`signal`]: Go's `os/signal`: signals relayed to channels or to a context, ignored, reset.
 //! - [`singleflight`]: duplicate call suppression (`x/sync/singleflight`), for `select!` too.
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
@@ -78,6 +79,8 @@ pub(crate) mod runtime;
 pub mod select;
 #[cfg(not(loom))]
 pub mod semaphore;
+#[cfg(not(loom))]
+pub mod signal;
 #[cfg(not(loom))]
 pub mod singleflight;
 #[cfg(not(loom))]

@@ -19,8 +19,9 @@ use super::g::{G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING};
 use super::park::{FOREIGN_BLOCKED, FOREIGN_RUNNING};
 use crate::loom::AtomicIsize;
 
-/// Threads the runtime keeps that never feed a goroutine (sysmon, the SIGQUIT watcher): the check
-/// counts them among the accounted-for threads.
+/// Threads the runtime keeps that never feed a goroutine (sysmon, the signal watcher while no
+/// channel or context listens for a signal): the check counts them among the accounted-for
+/// threads.
 pub(crate) static HELPER_THREADS: AtomicIsize = AtomicIsize::new(0);
 use super::proc::Sched;
 use super::proc::IDLE_MS;

@@ -101,9 +101,10 @@ impl Builder {
     }
 
     /// On SIGQUIT, print every goroutine with its state, wait reason and wait time, then exit with
-    /// status 2, as Go does (on by default). The runtime then owns SIGQUIT: a program that wants
-    /// the signal for itself turns this off. The handler is process-wide; once any runtime has
-    /// installed it, it stays.
+    /// status 2, as Go does (on by default). A program that wants the signal for itself either
+    /// turns this off or asks for it with [`signal::notify`](crate::signal::notify), which takes
+    /// SIGQUIT over from the dump while a channel listens, as in Go. The handler is
+    /// process-wide; once any runtime has installed it, it stays.
     pub fn sigquit_dump(mut self, on: bool) -> Builder {
         self.sigquit_dump = on;
         self
