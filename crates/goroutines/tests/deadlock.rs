@@ -6,8 +6,12 @@
 //! This test has no libtest harness (`harness = false` in Cargo.toml): the check stands down while
 //! any thread of the process might still act, and libtest's main thread, waiting for the test
 //! thread, is such a thread. So `main` speaks the small part of libtest's command line that cargo
-//! and nextest use (`--list`, `--exact NAME`, name filters), and a child runs its scenario on the
-//! process's main thread, as a real program would.
+//! and nextest use (`--list`, `--exact NAME`, name filters: tests/harness), and a child runs its
+//! scenario on the process's main thread, as a real program would.
+
+mod harness;
+
+use harness::Scenario;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -287,11 +291,8 @@ fn parked_stacks_are_reported_when_recorded(child: bool) {
     }
 }
 
-/// A scenario: runs its child side when given true, else the parent side that checks a child.
-type Scenario = fn(bool);
-
 /// The scenarios, by name.
-const TESTS: &[(&str, Scenario)] = &[
+const TESTS: &[Scenario] = &[
     (
         "receive_with_no_sender_is_reported_as_a_deadlock",
         receive_with_no_sender_is_reported_as_a_deadlock,
@@ -315,68 +316,5 @@ const TESTS: &[(&str, Scenario)] = &[
 ];
 
 fn main() {
-    if let Ok(name) = std::env::var(CHILD_ENV) {
-        match TESTS.iter().find(|(n, _)| *n == name) {
-            Some((_, test)) => test(true),
-            None => panic!("no scenario {name}"),
-        }
-        return;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |f: &str| args.iter().any(|a| a == f);
-    // Name filters: the arguments that are neither flags nor the values of libtest's options.
-    const WITH_VALUE: &[&str] = &[
-        "--format",
-        "--logfile",
-        "--test-threads",
-        "--skip",
-        "--color",
-        "-Z",
-    ];
-    let mut filters: Vec<&String> = Vec::new();
-    let mut args_iter = args.iter();
-    while let Some(a) = args_iter.next() {
-        if WITH_VALUE.contains(&a.as_str()) {
-            args_iter.next();
-        } else if !a.starts_with('-') {
-            filters.push(a);
-        }
-    }
-    let selected = |name: &str| {
-        filters.is_empty()
-            || filters.iter().any(|f| {
-                if flag("--exact") {
-                    name == *f
-                } else {
-                    name.contains(f.as_str())
-                }
-            })
-    };
-    if flag("--list") {
-        // No scenario is ignored, so the `--ignored` listing is empty.
-        if !flag("--ignored") {
-            for (name, _) in TESTS.iter().filter(|(n, _)| selected(n)) {
-                println!("{name}: test");
-            }
-        }
-        return;
-    }
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in TESTS.iter().filter(|(n, _)| selected(n)) {
-        let ok = std::panic::catch_unwind(|| test(false)).is_ok();
-        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-    }
-    let filtered = TESTS.len() - passed - failed;
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {filtered} filtered out"
-    );
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    harness::scenarios_main(CHILD_ENV, TESTS);
 }

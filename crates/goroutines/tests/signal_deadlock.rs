@@ -9,6 +9,10 @@
 
 mod signal_common;
 
+mod harness;
+
+use harness::Scenario;
+
 use goroutines::signal::{self, Signal, SIGUSR1};
 use goroutines::{chan, Runtime};
 use signal_common::{kill_child, run_child, CHILD_ENV};
@@ -72,8 +76,7 @@ fn waiting_after_stop_is_a_deadlock(child: bool) {
     );
 }
 
-type Test = (&'static str, fn(bool));
-const TESTS: &[Test] = &[
+const TESTS: &[Scenario] = &[
     (
         "waiting_for_a_signal_is_not_a_deadlock",
         waiting_for_a_signal_is_not_a_deadlock,
@@ -85,68 +88,5 @@ const TESTS: &[Test] = &[
 ];
 
 fn main() {
-    if let Ok(name) = std::env::var(CHILD_ENV) {
-        match TESTS.iter().find(|(n, _)| *n == name) {
-            Some((_, test)) => test(true),
-            None => panic!("no scenario {name}"),
-        }
-        return;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |f: &str| args.iter().any(|a| a == f);
-    // Name filters: the arguments that are neither flags nor the values of libtest's options.
-    const WITH_VALUE: &[&str] = &[
-        "--format",
-        "--logfile",
-        "--test-threads",
-        "--skip",
-        "--color",
-        "-Z",
-    ];
-    let mut filters: Vec<&String> = Vec::new();
-    let mut args_iter = args.iter();
-    while let Some(a) = args_iter.next() {
-        if WITH_VALUE.contains(&a.as_str()) {
-            args_iter.next();
-        } else if !a.starts_with('-') {
-            filters.push(a);
-        }
-    }
-    let selected = |name: &str| {
-        filters.is_empty()
-            || filters.iter().any(|f| {
-                if flag("--exact") {
-                    name == *f
-                } else {
-                    name.contains(f.as_str())
-                }
-            })
-    };
-    if flag("--list") {
-        // No scenario is ignored, so the `--ignored` listing is empty.
-        if !flag("--ignored") {
-            for (name, _) in TESTS.iter().filter(|(n, _)| selected(n)) {
-                println!("{name}: test");
-            }
-        }
-        return;
-    }
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in TESTS.iter().filter(|(n, _)| selected(n)) {
-        let ok = std::panic::catch_unwind(|| test(false)).is_ok();
-        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-    }
-    let filtered = TESTS.len() - passed - failed;
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {filtered} filtered out"
-    );
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    harness::scenarios_main(CHILD_ENV, TESTS);
 }
