@@ -503,10 +503,9 @@ impl Loop {
             }
             ready.clear();
             self.state_mut().ready_scratch = ready;
-            if self.inner.wakeup.take() {
-                self.async_io();
-                return;
-            }
+            // One batch per poll, as `uv__io_poll` handles the events of one `epoll_wait` and
+            // returns: a wake-up that came while they ran (a pool request finished meanwhile)
+            // is its event in the next iteration's poll, after the check phase and the timers.
             if woken || timeout == 0 {
                 return;
             }
