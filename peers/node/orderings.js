@@ -368,6 +368,41 @@ const scenarios = {
     process.nextTick(() => log('tick main'));
     log('sync end');
   },
+  // 18. fs/promises: the promise settles in the poll phase, in the request's completion, so
+  // its reactions run after main's microtasks and, in that drain, before the ticks they
+  // queue; an immediate from a reaction runs before a due timer. A missing file rejects.
+  // (Pool requests start in main or the check phase only: see ordering_fs_promises.rs.)
+  fs_promises() {
+    const fsp = require('fs/promises');
+    const chain = (n) => { log('m' + n); if (n < 4) Promise.resolve().then(() => chain(n + 1)); };
+    fsp.readFile(__filename).then((data) => {
+      log('readFile promise ' + (data.length === fs.statSync(__filename).size));
+      process.nextTick(() => log('tick from promise'));
+      chain(1);
+      setImmediate(() => {
+        log('immediate from promise');
+        fs.readFile(__filename, (err) => {
+          log('readFile callback ' + (err === null));
+          process.nextTick(() => log('tick from callback'));
+          Promise.resolve().then(() => log('microtask from callback'));
+          setImmediate(() => {
+            log('immediate from callback');
+            fsp.stat(__filename)
+              .then((stats) => {
+                log('stat promise ' + stats.isFile());
+                return fsp.readFile('/no/such/uv-loop-file');
+              })
+              .then(() => log('never: read'), (e) => log('rejected ' + e.code));
+          });
+        });
+      });
+      setTimeout(() => log('timeout from promise'), 0);
+      busyWait(2);
+    });
+    chain(1);
+    process.nextTick(() => log('tick main'));
+    log('sync end');
+  },
 };
 
 const name = process.argv[2];

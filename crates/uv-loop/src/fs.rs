@@ -7,6 +7,10 @@
 //! Differences from Node, on purpose: `read_file` is one pool request (Node's readFile is
 //! open, fstat, reads and close, each a request); `readdir` sorts names by bytes as libuv's
 //! `scandir` does.
+//!
+//! [`promises`] gives the same calls as promises (`fs/promises`), settled by the same requests.
+
+pub mod promises;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -26,6 +26,8 @@
 //!     async_fn           call_async: a Rust future driven by microtasks (await = 1 turn)
 //!     fs, dns, crypto,   on the thread pool; callbacks in the poll phase
 //!     zlib, queue_work
+//!     fs::promises       fs/promises: the same requests; the promise settles in the poll
+//!                        phase, its reactions run after that callback
 //!     net                TCP server and sockets on epoll readiness (data, end, drain, close)
 //!     worker             a thread with its own loop; messages through async handles
 //!   libuv layer (module `uv`)
