@@ -3,31 +3,19 @@
 //! rayon's `tests/stack_overflow_crash.rs` does): the child parks goroutines on a channel receive
 //! and in a sleep, says `ready`, and the parent sends it SIGQUIT.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+mod signal_common;
+
 use std::time::{Duration, Instant};
 
 use goroutines::{chan, goroutine_id, sleep, Runtime};
+use signal_common::{disable_core_dumps, run_child_within, Ended, CHILD_ENV};
 
-/// Set in a child process to the name of the test it runs as the child.
-const CHILD_ENV: &str = "GOROUTINES_TEST_CHILD";
 /// How long the child may take to get ready, and then to exit after SIGQUIT.
 const CHILD_LIMIT: Duration = Duration::from_secs(10);
 
 fn runtime() -> Runtime {
     // SAFETY: the test holds no thread-locals or std guards across blocking calls.
     unsafe { goroutines::Builder::new().procs(2).build() }.unwrap()
-}
-
-/// No core file if SIGQUIT takes its default action (the dump not installed).
-fn disable_core_dumps() {
-    let zero = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: setrlimit reads one valid rlimit struct.
-    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) };
 }
 
 /// Starts, on `rt`, one goroutine parked in a channel receive and one in an hour's sleep, prints
@@ -56,74 +44,20 @@ fn park_a_receiver_and_a_sleeper(rt: &Runtime) {
     }
 }
 
-/// What the parent saw of a child it sent SIGQUIT.
-struct Quit {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `test` as a child, sends it SIGQUIT once it prints `ready`, and waits for it to exit,
-/// killing it if it takes longer than `CHILD_LIMIT` at either step.
-fn quit_child(test: &str) -> Quit {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--include-ignored"])
-        .env(CHILD_ENV, test)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let (lines_tx, lines_rx) = mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
+/// killing it if it takes longer than `CHILD_LIMIT` to get ready and `CHILD_LIMIT` more to exit.
+fn quit_child(test: &str) -> Ended {
+    let mut ready = false;
+    let ended = run_child_within(test, 2 * CHILD_LIMIT, |line, pid| {
+        if line == "ready" && !ready {
+            ready = true;
+            // SAFETY: `kill` has no memory-safety preconditions; `pid` is our child, not yet
+            // reaped (it is printing, so it has not exited).
+            unsafe { libc::kill(pid, libc::SIGQUIT) };
         }
     });
-    let mut stderr_pipe = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr_pipe.read_to_string(&mut s);
-        s
-    });
-    let (status_tx, status_rx) = mpsc::channel();
-    std::thread::spawn(move || status_tx.send(child.wait().unwrap()));
-
-    let mut stdout = String::new();
-    let deadline = Instant::now() + CHILD_LIMIT;
-    let ready = loop {
-        match lines_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(line) => {
-                stdout.push_str(&line);
-                stdout.push('\n');
-                if line == "ready" {
-                    break true;
-                }
-            }
-            Err(_) => break false,
-        }
-    };
-    let signal = if ready { libc::SIGQUIT } else { libc::SIGKILL };
-    // SAFETY: `kill` has no memory-safety preconditions; `pid` is our child, not yet reaped
-    // (the waiting thread reaps it only once it exits, and it exits only by a signal).
-    unsafe { libc::kill(pid, signal) };
-    let status = status_rx.recv_timeout(CHILD_LIMIT).unwrap_or_else(|_| {
-        // SAFETY: as above; the child has not exited, so it is not reaped.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
-        status_rx.recv().unwrap()
-    });
-    stdout.extend(lines_rx.try_iter().map(|l| l + "\n"));
-    let stderr = stderr_reader.join().unwrap();
-    assert!(
-        ready,
-        "the child never got ready; stdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    Quit {
-        status,
-        stdout,
-        stderr,
-    }
+    assert!(ready, "the child never got ready: {}", ended.describe());
+    ended
 }
 
 /// The wait time in a Go traceback header `goroutine <id> [<reason>, <n> ms]:` in `stderr`, or

@@ -1,4 +1,4 @@
-//! Helpers for the signal tests. Signals are process-wide, so each scenario runs in a child
+//! Helpers for the signal tests (tests/signal_*.rs and tests/sigquit.rs). Signals are process-wide, so each scenario runs in a child
 //! process (this test binary re-run for one test, as rayon's `tests/stack_overflow_crash.rs`
 //! does), which signals itself or is signalled by the parent, and the parent checks how it
 //! ended.
@@ -26,7 +26,7 @@ pub struct Ended {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    /// The parent killed it after `CHILD_LIMIT`.
+    /// The parent killed it after its time limit.
     pub hung: bool,
 }
 
@@ -50,7 +50,16 @@ impl Ended {
 
 /// Runs `test` as a child to its end, calling `on_line` with each line it prints on stdout and
 /// its pid (to signal it), and killing it after `CHILD_LIMIT`.
-pub fn run_child(test: &str, mut on_line: impl FnMut(&str, libc::pid_t)) -> Ended {
+pub fn run_child(test: &str, on_line: impl FnMut(&str, libc::pid_t)) -> Ended {
+    run_child_within(test, CHILD_LIMIT, on_line)
+}
+
+/// [`run_child`], killing the child after `limit` instead.
+pub fn run_child_within(
+    test: &str,
+    limit: Duration,
+    mut on_line: impl FnMut(&str, libc::pid_t),
+) -> Ended {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test, "--nocapture", "--include-ignored"])
         .env(CHILD_ENV, test)
@@ -75,7 +84,7 @@ pub fn run_child(test: &str, mut on_line: impl FnMut(&str, libc::pid_t)) -> Ende
     let (status_tx, status_rx) = mpsc::channel();
     std::thread::spawn(move || status_tx.send(child.wait().unwrap()));
 
-    let deadline = Instant::now() + CHILD_LIMIT;
+    let deadline = Instant::now() + limit;
     let mut stdout = String::new();
     // Lines until stdout closes (the child exited) or the deadline passes.
     while let Ok(line) = lines_rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
