@@ -2,6 +2,8 @@
 //! the Protocol/Transport API (`create_server` / `create_connection`), on one loop; every
 //! protocol event counted.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -11,21 +13,10 @@ use asyncio_loop::{
     StreamWriter, Transport,
 };
 
+use common::echo_lines;
+
 fn any_port() -> SocketAddr {
     "127.0.0.1:0".parse().expect("an address")
-}
-
-async fn echo_lines(reader: StreamReader, writer: StreamWriter) -> Result<(), Error> {
-    loop {
-        let line = reader.readline().await?;
-        if line.is_empty() {
-            break;
-        }
-        writer.write(&line).map_err(Error::exception)?;
-        writer.drain().await?;
-    }
-    writer.close();
-    writer.wait_closed().await
 }
 
 #[test]

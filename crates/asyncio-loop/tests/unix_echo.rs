@@ -12,23 +12,9 @@ use std::path::Path;
 use std::rc::Rc;
 
 use asyncio_loop::{
-    open_unix_connection, run, start_unix_server, Error, EventLoop, Protocol, SocketName,
-    StreamReader, StreamWriter, Transport,
+    open_unix_connection, run, start_unix_server, Error, EventLoop, Protocol, SocketName, Transport,
 };
-use common::TempDir;
-
-async fn echo_lines(reader: StreamReader, writer: StreamWriter) -> Result<(), Error> {
-    loop {
-        let line = reader.readline().await?;
-        if line.is_empty() {
-            break;
-        }
-        writer.write(&line).map_err(Error::exception)?;
-        writer.drain().await?;
-    }
-    writer.close();
-    writer.wait_closed().await
-}
+use common::{echo_lines, TempDir};
 
 /// One client: three lines echoed, then EOF both ways.
 async fn echo_three_lines(path: &Path, name: &str) -> Result<Vec<Vec<u8>>, Error> {

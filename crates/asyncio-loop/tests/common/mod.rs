@@ -126,3 +126,24 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A streams server's per-connection task that echoes lines until EOF, then closes
+/// (tests/streams_echo.rs over TCP, tests/unix_echo.rs over a Unix socket).
+#[allow(dead_code)]
+pub async fn echo_lines(
+    reader: asyncio_loop::StreamReader,
+    writer: asyncio_loop::StreamWriter,
+) -> Result<(), asyncio_loop::Error> {
+    loop {
+        let line = reader.readline().await?;
+        if line.is_empty() {
+            break;
+        }
+        writer
+            .write(&line)
+            .map_err(asyncio_loop::Error::exception)?;
+        writer.drain().await?;
+    }
+    writer.close();
+    writer.wait_closed().await
+}
