@@ -21,6 +21,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use crate::base_events::EventLoop;
+use crate::cells::put_back;
 use crate::events::Handle;
 use crate::tasks::{self, TaskControl};
 
@@ -200,16 +201,22 @@ impl<T> FutureCore<T> {
     fn peek<R>(&self, f: impl FnOnce(&Option<Result<T, Error>>) -> R) -> R {
         let outcome = self.outcome.take();
         let seen = f(&outcome);
-        self.outcome.set(outcome);
+        put_back(&self.outcome, outcome);
         seen
     }
 
     fn push_callback(&self, callback: DoneCallback) {
-        let mut callbacks = self.callbacks.take();
-        if !callbacks.any(|existing| existing.wakes_same(&callback)) {
-            callbacks.push(callback);
-        }
-        self.callbacks.set(callbacks);
+        let callbacks = match self.callbacks.take() {
+            // The common case (the task awaiting it), without `push`'s moves.
+            DoneCallbacks::None => DoneCallbacks::One(callback),
+            mut callbacks => {
+                if !callbacks.any(|existing| existing.wakes_same(&callback)) {
+                    callbacks.push(callback);
+                }
+                callbacks
+            }
+        };
+        put_back(&self.callbacks, callbacks);
     }
 
     pub(crate) fn event_loop(&self) -> &EventLoop {
@@ -255,6 +262,7 @@ impl<T> FutureCore<T> {
     /// how many were removed (0 once the future is done: its callbacks are scheduled already).
     pub(crate) fn remove_done_callback(&self, handle: &Handle) -> usize {
         let mut callbacks = self.callbacks.take();
+        // Not `put_back`: dropping the removed callbacks runs their captures' drops.
         let removed = callbacks.remove_call(handle);
         self.callbacks.set(callbacks);
         removed
@@ -264,7 +272,7 @@ impl<T> FutureCore<T> {
         if self.done() {
             return Err(InvalidStateError);
         }
-        self.outcome.set(Some(outcome));
+        put_back(&self.outcome, Some(outcome));
         self.schedule_callbacks(self.callbacks.take());
         Ok(())
     }
@@ -418,6 +426,26 @@ impl<T: Clone + 'static> Future<T> {
 
     pub(crate) fn as_cancellable(&self) -> Rc<dyn Cancellable> {
         self.0.clone().as_cancellable()
+    }
+
+    /// Whether the future belongs to `event_loop`.
+    pub(crate) fn belongs_to(&self, event_loop: &EventLoop) -> bool {
+        Rc::ptr_eq(&self.0.core().event_loop().0, &event_loop.0)
+    }
+
+    /// The same allocation as a new pending future, when this one is done and nothing else
+    /// holds it (no clone, no weak reference, so no one can see it change); else `None`.
+    /// A done future has no callbacks left ([`FutureCore::complete`] took them), so clearing
+    /// the outcome leaves it as `create_future` makes one. For waiters that are made and
+    /// thrown away at a high rate, as `Queue`'s.
+    pub(crate) fn recycle(mut self) -> Option<Self> {
+        Rc::get_mut(&mut self.0)?;
+        let core = self.0.core();
+        if !core.done() {
+            return None;
+        }
+        core.outcome.set(None);
+        Some(self)
     }
 }
 

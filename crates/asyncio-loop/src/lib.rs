@@ -13,6 +13,7 @@
 //!                debug mode (slow handles reported as "Executing %s took %.3f seconds")
 //!   events       Handle, TimerHandle: cancellable callbacks
 //!   heapq        Lib/heapq.py's sift order, which decides the order of timers with equal `when`
+//!   cells        put_back: a value taken from a Cell goes back without Cell::set's drop glue
 //!   wakeup       call_soon_threadsafe: an eventfd self-pipe that ends the selector's wait
 //!   selector     EpollSelector (level-triggered, via rustix) and the fd -> reader/writer table
 //!   selector_events  add_reader/add_writer, create_server/create_connection, Server
@@ -75,6 +76,7 @@
 
 mod all_tasks;
 mod base_events;
+mod cells;
 mod events;
 mod exception_handler;
 mod executor;

@@ -158,6 +158,12 @@ struct QueueInner<O> {
     putters: RefCell<VecDeque<Future<()>>>,
     unfinished_tasks: Cell<usize>,
     finished: Event,
+    /// A waiter future that a `get` or `put` awaited to the end and that nothing else holds,
+    /// kept to be the next waiter's: a queue that makes its tasks wait in turn (a producer and
+    /// a consumer) allocates no future per wait. CPython makes a new future each time; no one
+    /// can tell the difference (see [`Future::recycle`]). It holds its loop, as CPython's
+    /// queue holds `_loop` once used.
+    spare_waiter: Cell<Option<Future<()>>>,
 }
 
 /// asyncio's `Queue`: FIFO ([`new`](Self::new)), bounded when `maxsize > 0`; with LIFO items
@@ -245,6 +251,7 @@ impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
                 putters: RefCell::new(VecDeque::new()),
                 unfinished_tasks: Cell::new(0),
                 finished,
+                spare_waiter: Cell::new(None),
             }),
             PhantomData,
         )
@@ -301,7 +308,7 @@ impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
                 Err(QueueFull(back)) => item = back,
             }
             let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
-            let putter = event_loop.create_future::<()>();
+            let putter = self.new_waiter(&event_loop);
             self.0.putters.borrow_mut().push_back(putter.clone());
             if let Err(error) = putter.clone().await {
                 putter.cancel();
@@ -311,6 +318,7 @@ impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
                 }
                 return Err(error);
             }
+            self.keep_spare_waiter(putter);
         }
     }
 
@@ -322,7 +330,7 @@ impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
                 return Ok(item);
             }
             let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
-            let getter = event_loop.create_future::<()>();
+            let getter = self.new_waiter(&event_loop);
             self.0.getters.borrow_mut().push_back(getter.clone());
             if let Err(error) = getter.clone().await {
                 getter.cancel();
@@ -332,6 +340,23 @@ impl<T: 'static, O: QueueOrder<T>> Queue<T, O> {
                 }
                 return Err(error);
             }
+            self.keep_spare_waiter(getter);
+        }
+    }
+
+    /// A future for a `get` or `put` that waits: the spare one when it belongs to
+    /// `event_loop`, else a new one (`loop.create_future()`).
+    fn new_waiter(&self, event_loop: &EventLoop) -> Future<()> {
+        match self.0.spare_waiter.take() {
+            Some(spare) if spare.belongs_to(event_loop) => spare,
+            _ => event_loop.create_future(),
+        }
+    }
+
+    /// Keeps `waiter`, done, as the spare if nothing else holds it.
+    fn keep_spare_waiter(&self, waiter: Future<()>) {
+        if let Some(spare) = waiter.recycle() {
+            self.0.spare_waiter.set(Some(spare));
         }
     }
 

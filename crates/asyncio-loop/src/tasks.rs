@@ -48,6 +48,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, ThreadId};
 
 use crate::base_events::EventLoop;
+use crate::cells::put_back;
 use crate::events::ReadyHandle;
 use crate::futures::{Cancellable, Error, Future, FutureCell, FutureCore};
 use crate::wakeup::{ThreadsafeLoop, Wakeup};
@@ -180,7 +181,7 @@ impl<T: Clone + 'static> TaskInner<T> {
         self.cancel_throw.set(false);
         match poll {
             Poll::Pending => {
-                self.coroutine.set(Some(coroutine));
+                put_back(&self.coroutine, Some(coroutine));
                 if self.must_cancel.get() {
                     let waiter = self.fut_waiter();
                     if waiter.is_some_and(|waiter| waiter.cancel()) {
@@ -195,7 +196,7 @@ impl<T: Clone + 'static> TaskInner<T> {
     /// The future the task waits on (its `_fut_waiter`), if any.
     fn fut_waiter(&self) -> Option<Rc<dyn Cancellable>> {
         let waiter = self.fut_waiter.take();
-        self.fut_waiter.set(waiter.clone());
+        put_back(&self.fut_waiter, waiter.clone());
         waiter
     }
 
