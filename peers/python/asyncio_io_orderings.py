@@ -1,5 +1,6 @@
 """Orderings of CPython's asyncio I/O that crates/asyncio-loop must reproduce (issue 4, I/O part):
-StreamReader's edge cases, and the protocol callbacks of a server and a client on one loop.
+StreamReader's edge cases, the protocol callbacks of a server and a client on one loop, and
+datagram endpoints (create_datagram_endpoint, DatagramProtocol).
 
 Usage: python3 asyncio_io_orderings.py SCENARIO   prints one event per line
        python3 asyncio_io_orderings.py --list     prints the scenario names
@@ -10,6 +11,10 @@ tests/fixtures/<scenario>.txt, written by regen-fixtures.sh. streams.py's Stream
 in 3.11.7 and 3.12.1 for everything here. protocol_events runs over loopback: which callback runs
 in which pass depends on when the kernel makes each socket ready, which on loopback is at once
 (the handshake and each send complete inside the syscall), so the order is the same run after run.
+The datagram scenarios rely on the same: a loopback datagram, and the ICMP port-unreachable that
+answers one sent to a closed port, are queued inside the sendto call. _SelectorDatagramTransport
+and create_datagram_endpoint are the same code in 3.11.7 and 3.12.1 (both without
+reuse_address, removed in 3.11).
 """
 
 import asyncio
@@ -381,8 +386,218 @@ def sock_calls_order():
     asyncio.run(main())
 
 
+class DatagramPrinter(asyncio.DatagramProtocol):
+    """A DatagramProtocol that prints every callback with its name; `done` gets a result in
+    connection_lost."""
+
+    def __init__(self, name, done=None, peer=None):
+        self.name, self.done, self.peer = name, done, peer
+        self.transport = None
+
+    def connection_made(self, transport):
+        out(f"{self.name} connection_made")
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        out(f"{self.name} datagram_received {show_bytes(data)} from peer {addr == self.peer}")
+
+    def error_received(self, exc):
+        out(f"{self.name} error_received {type(exc).__name__} {exc}")
+
+    def connection_lost(self, exc):
+        out(f"{self.name} connection_lost {exc}")
+        if self.done is not None:
+            self.done.set_result(None)
+
+    def pause_writing(self):
+        out(f"{self.name} pause_writing size={self.transport.get_write_buffer_size()}")
+
+    def resume_writing(self):
+        out(f"{self.name} resume_writing size={self.transport.get_write_buffer_size()}")
+
+
+def datagram_echo():
+    """create_datagram_endpoint over loopback UDP: an unconnected server (local_addr) echoing
+    upper-cased with sendto(data, addr), a connected client (remote_addr): when each
+    connection_made runs (call_soon: after a callback queued before) and create_datagram_endpoint
+    returns, one datagram_received per pass
+    (one recvfrom per readiness event, selector_events._SelectorDatagramTransport._read_ready)
+    beside a call_soon marker, sockname/peername, and close on both sides."""
+    class Echo(DatagramPrinter):
+        def datagram_received(self, data, addr):
+            super().datagram_received(data, addr)
+            self.transport.sendto(data.upper(), addr)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server_done, client_done = loop.create_future(), loop.create_future()
+        echo = Echo("server", server_done)
+        server, _ = await loop.create_datagram_endpoint(lambda: echo,
+                                                        local_addr=("127.0.0.1", 0))
+        out("server created")
+        server_addr = server.get_extra_info("sockname")
+        out(f"server peername {server.get_extra_info('peername')}")
+        loop.call_soon(out, "call_soon before the client endpoint")
+        client, _ = await loop.create_datagram_endpoint(
+            lambda: DatagramPrinter("client", client_done, server_addr), remote_addr=server_addr)
+        out("client created")
+        out(f"client peername is server {client.get_extra_info('peername') == server_addr}")
+        echo.peer = client.get_extra_info("sockname")
+        loop.call_soon(out, "call_soon marker")
+        client.sendto(b"hello")
+        out("client sent hello")
+        for i in range(3):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        client.sendto(b"a")
+        client.sendto(b"b", server_addr)
+        out("client sent a and b")
+        for i in range(5):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        client.close()
+        out(f"client close is_closing {client.is_closing()}")
+        server.close()
+        out("server close")
+        await client_done
+        out("client done")
+        await server_done
+        out("server done")
+
+    asyncio.run(main())
+
+
+def datagram_error_received():
+    """A connected UDP endpoint whose peer port is closed: on Linux the ICMP port-unreachable
+    makes the next recvfrom fail with ECONNREFUSED, which _read_ready hands to error_received
+    one pass after the send; the transport stays open and works on. sendto with another address
+    is a ValueError; empty data sends nothing (3.11 and 3.12; 3.13 sends a zero-length datagram,
+    whose ICMP error would show here); after close a connected transport drops what it is
+    given."""
+    import socket
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()
+        probe.close()
+        done = loop.create_future()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: DatagramPrinter("client", done), remote_addr=closed)
+        out("created")
+        transport.sendto(b"ping")
+        out("sent ping")
+        for i in range(3):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        out(f"is_closing {transport.is_closing()}")
+        transport.sendto(b"again")
+        out("sent again")
+        for i in range(2):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        try:
+            transport.sendto(b"x", ("127.0.0.1", 9))
+        except ValueError as e:
+            out(f"sendto other address ValueError {str(e).replace(str(closed[1]), 'PORT')}")
+        transport.sendto(b"")
+        out("sent empty")
+        for i in range(2):
+            await asyncio.sleep(0)
+            out(f"pass {i} after empty")
+        transport.close()
+        out("closed")
+        transport.sendto(b"late")
+        out("sent late")
+        await done
+        transport.sendto(b"later")
+        out(f"sent later, buffer {transport.get_write_buffer_size()}")
+
+    asyncio.run(main())
+
+
+def datagram_close_buffered():
+    """The write buffer of a datagram transport, over a Unix datagram socket (family=AF_UNIX,
+    remote_addr=path) whose peer does not read, so that send blocks once the peer's queue is full
+    (loopback UDP never blocks on Linux): pause_writing over the high-water mark; close with
+    datagrams buffered waits for them to be sent, then resume_writing and connection_lost in the
+    same callback; abort drops them at once (get_write_buffer_size still counts them, as
+    _force_close leaves _buffer_size)."""
+    import os
+    import socket
+    import tempfile
+
+    directory = tempfile.TemporaryDirectory()
+    path = os.path.join(directory.name, "peer")
+
+    def drain(peer):
+        count = 0
+        while True:
+            try:
+                peer.recv(4096)
+            except BlockingIOError:
+                return count
+            count += 1
+
+    def fill(transport):
+        sent = 0
+        while transport.get_write_buffer_size() == 0:
+            transport.sendto(b"x" * 1000)
+            sent += 1
+        for _ in range(4):
+            transport.sendto(b"y" * 1000)
+        return sent
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        peer = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        peer.bind(path)
+        peer.setblocking(False)
+        done = loop.create_future()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: DatagramPrinter("sender", done), remote_addr=path, family=socket.AF_UNIX)
+        out(f"peername is path {transport.get_extra_info('peername') == path}")
+        out(f"sockname {transport.get_extra_info('sockname')!r}")
+        transport.set_write_buffer_limits(high=3000)
+        sent = fill(transport)
+        out(f"buffered size={transport.get_write_buffer_size()}")
+        transport.close()
+        out(f"close is_closing {transport.is_closing()}")
+        for i in range(2):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        out(f"peer drained what was sent {drain(peer) == sent - 1}")
+        for i in range(3):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        out(f"peer drained {drain(peer)}")
+        await done
+
+        done = loop.create_future()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: DatagramPrinter("aborted", done), remote_addr=path, family=socket.AF_UNIX)
+        transport.set_write_buffer_limits(high=3000)
+        sent = fill(transport)
+        transport.abort()
+        out(f"abort is_closing {transport.is_closing()} size={transport.get_write_buffer_size()}")
+        await done
+        out(f"peer drained what was sent {drain(peer) == sent - 1}")
+        for i in range(2):
+            await asyncio.sleep(0)
+            out(f"pass {i}")
+        out(f"peer drained {drain(peer)}")
+        peer.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        directory.cleanup()
+
+
 SCENARIOS = [stream_reader_edges, protocol_events, reader_level_triggered, streams_events,
-             unix_streams_events, sock_calls_order]
+             unix_streams_events, sock_calls_order, datagram_echo, datagram_error_received,
+             datagram_close_buffered]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

@@ -22,11 +22,16 @@
 //!                a socketpair the selector watches; the handler runs as a callback in the loop
 //!   sock_coroutines  sock_recv, sock_sendall, sock_accept, sock_connect: the system call
 //!                first, then a reader/writer until it succeeds; removed however they end
-//!   sockets      what a transport or server holds: a TCP or Unix socket (an enum, no box);
-//!                SocketName, a TCP address or a Unix path
+//!   sockets      what a transport or server holds: a TCP or Unix socket (an enum, no box), a
+//!                UDP or Unix datagram socket; SocketName, a TCP address or a Unix path
 //!   resolve      host names: getaddrinfo in the executor, each address tried in turn
-//!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost
+//!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost;
+//!                DatagramProtocol: datagram_received, error_received
 //!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
+//!   datagram_transport  DatagramTransport (_SelectorDatagramTransport): sendto, one recvfrom
+//!                per event, buffered datagrams while the socket would block
+//!   datagram_endpoint  create_datagram_endpoint: UDP or Unix datagram sockets, bound,
+//!                connected, SO_REUSEPORT, SO_BROADCAST
 //!   streams      open_connection/start_server, open_unix_connection/start_unix_server,
 //!                StreamReader (read, readline, readexactly, readuntil), StreamWriter
 //!                (write, drain, close, wait_closed)
@@ -48,7 +53,7 @@
 //!                3.12's fairness
 //! ```
 //!
-//! Not yet (issue 4): TLS, UDP, the other `sock_*` coroutines (`sock_recv_into`,
+//! Not yet (issue 4): TLS, the other `sock_*` coroutines (`sock_recv_into`,
 //! `sock_recvfrom`, `sock_sendto`, `sock_sendfile`), servers and connections on a socket given
 //! (`sock=`), pipes (`connect_read_pipe`/`connect_write_pipe`), 3.13's `cleanup_socket`,
 //! `BufferedProtocol`, `sendfile`, happy eyeballs, custom task
@@ -77,6 +82,8 @@
 mod all_tasks;
 mod base_events;
 mod cells;
+mod datagram_endpoint;
+mod datagram_transport;
 mod events;
 mod exception_handler;
 mod executor;
@@ -104,6 +111,8 @@ mod wait;
 mod wakeup;
 
 pub use base_events::{EventLoop, RunError, TaskFactory};
+pub use datagram_endpoint::{DatagramEndpoint, EndpointError, Family};
+pub use datagram_transport::{DatagramTransport, SendtoError};
 pub use events::{Handle, TimerHandle};
 pub use exception_handler::ExceptionContext;
 pub use executor::{to_thread, ExecutorError, ExecutorPanic};
@@ -113,7 +122,7 @@ pub use locks::{
     Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionNotAcquired, Event, Lock,
     LockNotAcquired, NoParties, ReleasedTooManyTimes, Semaphore,
 };
-pub use protocols::Protocol;
+pub use protocols::{DatagramProtocol, Protocol};
 pub use queues::{
     Fifo, Lifo, LifoQueue, Priority, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueOrder,
     TaskDoneError,

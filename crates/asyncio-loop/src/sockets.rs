@@ -1,9 +1,11 @@
 //! The sockets a transport and a server hold: TCP or Unix (`AF_INET`/`AF_INET6` or `AF_UNIX`,
-//! always `SOCK_STREAM`), and [`SocketName`], the address `getsockname()`/`getpeername()` give.
+//! `SOCK_STREAM`), UDP or Unix datagram sockets (`SOCK_DGRAM`), and [`SocketName`], the address
+//! `getsockname()`/`getpeername()`/`recvfrom()` give.
 //!
 //! ```text
 //!   Stream   Tcp(TcpStream)   | Unix(UnixStream)     a transport's connected socket
 //!   Listener Tcp(TcpListener) | Unix(UnixListener)   a server's listening socket
+//!   Datagram Udp(UdpSocket)   | Unix(UnixDatagram)   a datagram transport's socket
 //! ```
 //!
 //! Why an enum and not `Box<dyn ...>` or a generic transport: CPython's transport holds any
@@ -14,11 +16,11 @@
 
 use std::ffi::OsString;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::net::{self as unix, UnixListener, UnixStream};
+use std::os::unix::net::{self as unix, UnixDatagram, UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
 /// A socket's address as `socket.getsockname()` / `getpeername()` give it, from
@@ -66,7 +68,7 @@ impl SocketName {
         }
     }
 
-    fn from_unix(addr: &unix::SocketAddr) -> SocketName {
+    pub(crate) fn from_unix(addr: &unix::SocketAddr) -> SocketName {
         if let Some(path) = addr.as_pathname() {
             return SocketName::Unix(path.to_owned());
         }
@@ -193,6 +195,84 @@ impl AsFd for Listener {
         match self {
             Listener::Tcp(sock) => sock.as_fd(),
             Listener::Unix(sock) => sock.as_fd(),
+        }
+    }
+}
+
+/// A datagram transport's non-blocking socket, bound or connected or neither.
+pub(crate) enum Datagram {
+    Udp(UdpSocket),
+    Unix(UnixDatagram),
+}
+
+impl Datagram {
+    /// `sock.getsockname()`, `None` when it fails.
+    pub(crate) fn sockname(&self) -> Option<SocketName> {
+        match self {
+            Datagram::Udp(sock) => sock.local_addr().ok().map(SocketName::Inet),
+            Datagram::Unix(sock) => sock.local_addr().ok().map(|a| SocketName::from_unix(&a)),
+        }
+    }
+
+    /// `sock.getpeername()`: `None` when it fails, i.e. when the socket is not connected.
+    pub(crate) fn peername(&self) -> Option<SocketName> {
+        match self {
+            Datagram::Udp(sock) => sock.peer_addr().ok().map(SocketName::Inet),
+            Datagram::Unix(sock) => sock.peer_addr().ok().map(|a| SocketName::from_unix(&a)),
+        }
+    }
+
+    /// Whether `addr` is of this socket's kind (an IP address for UDP, a path for Unix).
+    pub(crate) fn takes(&self, addr: &SocketName) -> bool {
+        matches!(
+            (self, addr),
+            (Datagram::Udp(_), SocketName::Inet(_)) | (Datagram::Unix(_), SocketName::Unix(_))
+        )
+    }
+
+    /// `sock.recvfrom(len(buf))`: one datagram (the rest of a longer one is lost, as
+    /// `recvfrom(2)` drops it) and its sender.
+    #[inline]
+    pub(crate) fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketName)> {
+        match self {
+            Datagram::Udp(sock) => sock
+                .recv_from(buf)
+                .map(|(n, addr)| (n, SocketName::Inet(addr))),
+            Datagram::Unix(sock) => sock
+                .recv_from(buf)
+                .map(|(n, addr)| (n, SocketName::from_unix(&addr))),
+        }
+    }
+
+    /// `sock.send(data)` on a connected socket.
+    #[inline]
+    pub(crate) fn send(&self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Datagram::Udp(sock) => sock.send(data),
+            Datagram::Unix(sock) => sock.send(data),
+        }
+    }
+
+    /// `sock.sendto(data, addr)`; `addr` is of the socket's kind (see [`takes`](Self::takes)).
+    #[inline]
+    pub(crate) fn send_to(&self, data: &[u8], addr: &SocketName) -> io::Result<usize> {
+        match (self, addr) {
+            (Datagram::Udp(sock), SocketName::Inet(addr)) => sock.send_to(data, addr),
+            (Datagram::Unix(sock), SocketName::Unix(path)) if is_abstract(path) => {
+                let name = &path.as_os_str().as_bytes()[1..];
+                sock.send_to_addr(data, &unix::SocketAddr::from_abstract_name(name)?)
+            }
+            (Datagram::Unix(sock), SocketName::Unix(path)) => sock.send_to(data, path),
+            _ => Err(io::Error::from(io::ErrorKind::InvalidInput)),
+        }
+    }
+}
+
+impl AsFd for Datagram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        match self {
+            Datagram::Udp(sock) => sock.as_fd(),
+            Datagram::Unix(sock) => sock.as_fd(),
         }
     }
 }

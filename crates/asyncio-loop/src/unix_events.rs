@@ -79,7 +79,7 @@ impl EventLoop {
 
 /// `if stat.S_ISSOCK(os.stat(path).st_mode): os.remove(path)`; a missing file is fine; any
 /// other error: "Unable to check or remove stale UNIX socket".
-fn remove_stale_socket(path: &Path) {
+pub(crate) fn remove_stale_socket(path: &Path) {
     let removed = match std::fs::metadata(path) {
         Ok(metadata) if metadata.file_type().is_socket() => std::fs::remove_file(path),
         Ok(_) => Ok(()),

@@ -147,3 +147,5 @@ pub async fn echo_lines(
     writer.close();
     writer.wait_closed().await
 }
+
+pub mod datagram;
