@@ -37,6 +37,22 @@
 //! - [`sync`]: `Mutex` (with Go's starvation mode), `RwLock` (Go's `RWMutex`, writers preferred),
 //!   `Cond`, `WaitGroup`, `Once`.
 //!
+//! Environment variables, read when a runtime is built, each overridden by its [`Builder`]
+//! option:
+//! - `GOMAXPROCS=N`: the number of Ps ([`Builder::procs`]); by default, the cores this process
+//!   may use.
+//! - `GODEBUG`: comma-separated `key=value` settings, as Go's; keys this runtime does not know
+//!   are ignored, as Go ignores them.
+//!   - `schedtrace=N`: every N ms, sysmon prints Go's one-line scheduler summary to stderr
+//!     (`SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 ...`; [`Builder::schedtrace`]).
+//!   - `scheddetail=1`: with `schedtrace`, each trace adds Go's lines per P, per thread and per
+//!     goroutine ([`Builder::scheddetail`]). With either setting, the deadlock report and the
+//!     SIGQUIT dump start with such a trace, as Go's crash output does.
+//! - `GOROUTINES_PARK_BACKTRACE=1`: goroutine dumps show each parked goroutine's stack
+//!   ([`Builder::park_backtraces`]).
+//!
+//! [`num_goroutine`] counts the goroutines that exist (Go's `runtime.NumGoroutine`).
+//!
 //! Soundness: goroutines migrate between OS threads, which Rust's thread-local storage does not
 //! expect. The hazard is accepted once per program, by the `unsafe` of [`Builder::build`] (or
 //! [`run`]), whose `# Safety` section says what must not be held across a blocking call;
@@ -94,9 +110,9 @@ pub use chan::{chan, Receiver, RecvError, SendError, Sender, TryRecvError, TrySe
 pub use local::LocalKey;
 #[cfg(not(loom))]
 pub use runtime::{
-    blocking, go, goroutine_id, lock_os_thread, preempt_check, run, sleep, unlock_os_thread,
-    yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime, StackError, Stats,
-    DEFAULT_STACK_SIZE,
+    blocking, go, goroutine_id, lock_os_thread, num_goroutine, preempt_check, run, sleep,
+    unlock_os_thread, yield_now, BuildError, Builder, JoinError, JoinHandle, Runtime, StackError,
+    Stats, DEFAULT_STACK_SIZE,
 };
 #[cfg(not(loom))]
 pub use time::{after, after_func, tick, Ticker, Timer};

@@ -1,7 +1,8 @@
 //! Deadlock detection (Go's `checkdead`), in child processes (this binary re-run for one scenario,
 //! as rayon's `tests/stack_overflow_crash.rs` does): a program whose every goroutine is blocked for
-//! good exits with status 2 and Go's message and goroutine dump; with detection off it stays
-//! alive; a goroutine that merely sleeps is not a deadlock.
+//! good exits with status 2 and Go's message and goroutine dump (after a scheduler trace under
+//! `GODEBUG=schedtrace`); with detection off it stays alive; a goroutine that merely sleeps is
+//! not a deadlock.
 //!
 //! This test has no libtest harness (`harness = false` in Cargo.toml): the check stands down while
 //! any thread of the process might still act, and libtest's main thread, waiting for the test
@@ -291,6 +292,54 @@ fn parked_stacks_are_reported_when_recorded(child: bool) {
     }
 }
 
+/// With `GODEBUG=schedtrace` on, the report starts with a detailed scheduler trace between Go's
+/// `fatal error` line and the goroutine dump, as Go's `startpanic_m` prints it: a header, a line
+/// per P, and a line for the main goroutine waiting on its receive.
+fn deadlock_report_starts_with_a_scheduler_trace_under_schedtrace(child: bool) {
+    let name = "deadlock_report_starts_with_a_scheduler_trace_under_schedtrace";
+    if child {
+        runtime(true).run(receive_forever);
+        unreachable!("the deadlock exits the process");
+    }
+    // A period longer than the child lives: the only detailed trace is the report's.
+    let (out, killed) = run_child_with(name, &[("GODEBUG", "schedtrace=60000")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!killed, "the child hung; stderr:\n{stderr}");
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    let fatal = lines
+        .iter()
+        .position(|l| *l == "fatal error: all goroutines are asleep - deadlock!")
+        .unwrap_or_else(|| panic!("no deadlock error in stderr:\n{stderr}"));
+    let header = lines.get(fatal + 1).copied().unwrap_or_default();
+    assert!(
+        header.starts_with("SCHED ") && header.contains(" gcwaiting=false "),
+        "no detailed trace after the error:\n{stderr}"
+    );
+    let trace: Vec<&str> = lines[fatal + 2..]
+        .iter()
+        .take_while(|l| l.starts_with("  "))
+        .copied()
+        .collect();
+    assert_eq!(
+        trace.iter().filter(|l| l.starts_with("  P")).count(),
+        2,
+        "P lines:\n{stderr}"
+    );
+    let main = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("main goroutine "))
+        .unwrap_or_else(|| panic!("the child did not print its goroutine id:\n{stdout}"));
+    let main_line = format!("  G{main}: status=4(chan receive) m=nil lockedm=nil");
+    assert!(
+        trace.contains(&main_line.as_str()),
+        "no {main_line:?} in the trace:\n{stderr}"
+    );
+    // Then the dump, after a blank line.
+    assert_eq!(lines.get(fatal + 2 + trace.len()), Some(&""), "{stderr}");
+}
+
 /// The scenarios, by name.
 const TESTS: &[Scenario] = &[
     (
@@ -312,6 +361,10 @@ const TESTS: &[Scenario] = &[
     (
         "parked_stacks_are_reported_when_recorded",
         parked_stacks_are_reported_when_recorded,
+    ),
+    (
+        "deadlock_report_starts_with_a_scheduler_trace_under_schedtrace",
+        deadlock_report_starts_with_a_scheduler_trace_under_schedtrace,
     ),
 ];
 

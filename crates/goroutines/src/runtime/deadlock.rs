@@ -23,13 +23,15 @@ use crate::loom::AtomicIsize;
 /// channel or context listens for a signal): the check counts them among the accounted-for
 /// threads.
 pub(crate) static HELPER_THREADS: AtomicIsize = AtomicIsize::new(0);
-use super::proc::Sched;
 use super::proc::IDLE_MS;
+use super::proc::{Sched, ThreadCounts};
 use crate::loom::Ordering;
 
 /// Prints Go's deadlock error and the goroutine dump, then exits with status 2, if the runtime is
-/// deadlocked.
-pub(crate) fn checkdead(sched: &Sched) {
+/// deadlocked. `counts` are the thread counts under the scheduler lock, which the caller holds,
+/// for the scheduler trace that comes between the error and the dump when `GODEBUG=schedtrace`
+/// or `scheddetail` is on (as Go's `startpanic_m` prints it, after the `fatal error` line).
+pub(crate) fn checkdead(sched: &Sched, counts: ThreadCounts) {
     if !sched.config.deadlock_detection {
         return;
     }
@@ -52,7 +54,12 @@ pub(crate) fn checkdead(sched: &Sched) {
     if threads as isize > accounted {
         return;
     }
-    let mut out = String::from("fatal error: all goroutines are asleep - deadlock!\n\n");
+    let mut out = String::from("fatal error: all goroutines are asleep - deadlock!\n");
+    if super::schedtrace::on_fatal(sched) {
+        let now = probe::clock::now_ns();
+        out.push_str(&super::schedtrace::schedtrace(sched, true, counts, now));
+    }
+    out.push('\n');
     out.push_str(&goroutine_dump(sched));
     eprint!("{out}");
     super::g::exit_now(2);

@@ -7,6 +7,7 @@ pub(crate) mod netpoll;
 pub(crate) mod park;
 pub(crate) mod proc;
 pub(crate) mod runq;
+pub(crate) mod schedtrace;
 pub(crate) mod sigquit;
 pub(crate) mod stack;
 pub(crate) mod sysmon;
@@ -18,6 +19,7 @@ use std::any::Any;
 use std::fmt;
 use std::panic;
 use std::sync::Arc;
+use std::time::Duration;
 
 use self::g::{current_g, suspend, AfterSwitch};
 pub use self::g::{lock_os_thread, unlock_os_thread};
@@ -40,6 +42,10 @@ pub(crate) struct Config {
     pub(crate) max_threads: usize,
     pub(crate) sigquit_dump: bool,
     pub(crate) park_backtraces: bool,
+    /// Nanoseconds between two scheduler traces; 0: none (`schedtrace.rs`).
+    pub(crate) schedtrace_ns: u64,
+    /// Whether traces carry the per-P, per-M and per-G lines.
+    pub(crate) scheddetail: bool,
 }
 
 /// Builds a [`Runtime`].
@@ -51,6 +57,8 @@ pub struct Builder {
     max_threads: usize,
     sigquit_dump: bool,
     park_backtraces: Option<bool>,
+    schedtrace: Option<Duration>,
+    scheddetail: Option<bool>,
 }
 
 /// Go's default limit on OS threads (`sched.maxmcount`).
@@ -87,7 +95,38 @@ impl Builder {
             max_threads: DEFAULT_MAX_THREADS,
             sigquit_dump: true,
             park_backtraces: None,
+            schedtrace: None,
+            scheddetail: None,
         }
+    }
+
+    /// Prints a one-line summary of the scheduler to stderr every `period` (Go's
+    /// `GODEBUG=schedtrace=N`, in Go's format):
+    ///
+    /// ```text
+    /// SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 needspinning=0 idlethreads=1 runqueue=0 [ 0 0 ] schedticks=[ 41 37 ]
+    /// ```
+    ///
+    /// The time is since the runtime was built; then the Ps, the idle Ps, the runtime's threads
+    /// (its Ms and sysmon), the spinning Ms, Go's `needspinning` (always 0 here), the parked Ms,
+    /// the global run queue's length, each P's run queue length and each P's scheduling ticks.
+    /// sysmon prints them, between rounds of 20 us to 10 ms, so a shorter period is not kept.
+    /// A zero `period` turns the trace off. Unless set here, `GODEBUG=schedtrace=N` (N in ms)
+    /// turns it on, as in Go.
+    pub fn schedtrace(mut self, period: Duration) -> Builder {
+        self.schedtrace = Some(period);
+        self
+    }
+
+    /// Makes each scheduler trace detailed (Go's `GODEBUG=scheddetail=1`): a line per P
+    /// (`status`, `schedtick`, `syscalltick`, its `m`, `runqsize`, `gfreecnt`, `timerslen`), per
+    /// thread (`p`, `curg`, `spinning`, `blocked`, `lockedg`) and per goroutine (`status` and
+    /// wait reason, `m`, `lockedm`), with Go's numbers for the states. With either setting on,
+    /// the deadlock report and the SIGQUIT dump start with a detailed trace, as Go's crash
+    /// output does. Unless set here, `GODEBUG=scheddetail=1` turns it on.
+    pub fn scheddetail(mut self, on: bool) -> Builder {
+        self.scheddetail = Some(on);
+        self
     }
 
     /// Records each goroutine's stack as it parks, so that goroutine dumps (the deadlock report,
@@ -166,6 +205,14 @@ impl Builder {
             Some(n) => n,
             None => gomaxprocs_from_env()?.unwrap_or_else(probe::threads::available_parallelism),
         };
+        let godebug = match (self.schedtrace, self.scheddetail) {
+            (Some(_), Some(_)) => schedtrace::Godebug::default(),
+            _ => schedtrace::Godebug::from_env(),
+        };
+        let schedtrace_ns = match self.schedtrace {
+            Some(period) => u64::try_from(period.as_nanos()).unwrap_or(u64::MAX),
+            None => u64::try_from(godebug.schedtrace).unwrap_or(0) * 1_000_000,
+        };
         let sched = Sched::new(Config {
             procs,
             stack_size: self.stack_size,
@@ -175,6 +222,8 @@ impl Builder {
             park_backtraces: self.park_backtraces.unwrap_or_else(|| {
                 std::env::var(traceback::ENV).is_ok_and(|value| value.trim() == "1")
             }),
+            schedtrace_ns,
+            scheddetail: self.scheddetail.unwrap_or(godebug.scheddetail != 0),
         })
         .map_err(|e| BuildError {
             message: format!("cannot start the runtime (network poller or SIGQUIT watcher): {e}"),
@@ -416,6 +465,29 @@ where
 pub fn goroutine_id() -> Option<u64> {
     // SAFETY: the current goroutine is alive while it runs.
     current_g().map(|g| unsafe { g.as_ref() }.id.load(Ordering::Relaxed))
+}
+
+/// The number of goroutines that exist now (Go's `runtime.NumGoroutine`): running, runnable or
+/// parked, the caller included; a goroutine that has returned no longer counts, and the
+/// runtime keeps no goroutines of its own. Called from a goroutine, it counts that goroutine's
+/// runtime; from a plain thread, every runtime of the process that has not been dropped
+/// (usually the one), and 0 when there is none.
+///
+/// A snapshot, as Go's: the counts of the Ps are read one after another while goroutines start
+/// and exit, so the number is exact only while none does. A goroutine that has been joined may
+/// still count for a moment: `join` returns once its value is ready, just before the
+/// goroutine's stack is released.
+pub fn num_goroutine() -> usize {
+    match current_sched() {
+        // At least the caller, as Go's `gcount` says ("at least the current goroutine is
+        // running").
+        Some(sched) => sched.gcount().max(1) as usize,
+        None => proc::all_runtimes()
+            .into_iter()
+            .filter(|sched| !sched.shutdown.load(Ordering::Relaxed))
+            .map(|sched| sched.gcount().max(0) as usize)
+            .sum(),
+    }
 }
 
 /// Pauses the current goroutine for at least `d` (Go's `time.Sleep`); the thread runs other

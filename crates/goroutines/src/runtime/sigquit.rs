@@ -36,14 +36,29 @@ pub(crate) fn install() -> io::Result<()> {
     crate::signal::sigqueue::install_dump()
 }
 
-/// Prints `SIGQUIT: quit` and every live runtime's goroutines on stderr, then exits with status
+/// Prints `SIGQUIT: quit` and every live runtime's goroutines on stderr (after a detailed
+/// scheduler trace of each runtime that traces), then exits with status
 /// 2, as Go's `dieFromSignal` path does for SIGQUIT.
 pub(crate) fn dump_and_exit() -> ! {
     let runtimes: Vec<&'static Sched> = all_runtimes()
         .into_iter()
         .filter(|sched| !sched.shutdown.load(Ordering::Relaxed))
         .collect();
-    let mut out = String::from("SIGQUIT: quit\n\n");
+    // Go's `sighandler` prints the scheduler trace (from `startpanic_m`) before `SIGQUIT: quit`.
+    let mut out = String::new();
+    for sched in runtimes
+        .iter()
+        .filter(|sched| super::schedtrace::on_fatal(sched))
+    {
+        let now = probe::clock::now_ns();
+        out.push_str(&super::schedtrace::schedtrace(
+            sched,
+            true,
+            sched.thread_counts(),
+            now,
+        ));
+    }
+    out.push_str("SIGQUIT: quit\n\n");
     for (i, sched) in runtimes.iter().enumerate() {
         // Goroutine ids are per runtime: say whose they are when there is more than one.
         if runtimes.len() > 1 {

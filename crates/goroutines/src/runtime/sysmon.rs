@@ -8,6 +8,7 @@
 //!       in `blocking` for a tick, with work waiting (or for 10 ms)  -> take it: handoffp
 //!       same goroutine for 10 ms                                    -> mark it for preemption
 //!       same goroutine for 10 ms more, work waiting, mark ignored   -> take it: handoffp
+//!     print the scheduler trace if it is on and due (`schedtrace.rs`)
 //! ```
 //!
 //! Preemption without signals (DESIGN.md): a marked goroutine yields to the global queue at its
@@ -175,15 +176,16 @@ fn register_heavy_side(registered: &mut bool) {
 }
 
 fn run(sched: &'static Sched) {
-    let started = probe::clock::now_ns();
+    let started = sched.started_ns;
+    let mut tracer = super::schedtrace::Tracer::new(sched);
     let mut registered = false;
     let mut ticks = vec![Tick::default(); sched.ps.len()];
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0u32;
     while !sched.shutdown.load(Ordering::Relaxed) {
-        if sched.idle.npidle() == sched.ps.len() {
+        if sched.idle.npidle() == sched.ps.len() && !tracer.on() {
             // Nothing runs: sleep until a P is taken (Go's `sysmonwait`), so an idle program
-            // wakes no thread at all.
+            // wakes no thread at all. Not while tracing, as in Go: the trace is due on time.
             register_heavy_side(&mut registered);
             publish_wait_clock(0);
             sched.sysmon_waiting.store(true, Ordering::SeqCst);
@@ -220,6 +222,7 @@ fn run(sched: &'static Sched) {
         }
         let deferring = settle_deferred_wakes(sched, &mut ticks);
         let (retook, suspicious) = retake(sched, &mut ticks, now);
+        tracer.tick(sched, now);
         if retook {
             idle_rounds = 0;
         } else {

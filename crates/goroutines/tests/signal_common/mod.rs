@@ -1,7 +1,8 @@
-//! Helpers for the signal tests (tests/signal_*.rs and tests/sigquit.rs). Signals are process-wide, so each scenario runs in a child
-//! process (this test binary re-run for one test, as rayon's `tests/stack_overflow_crash.rs`
-//! does), which signals itself or is signalled by the parent, and the parent checks how it
-//! ended.
+//! Helpers for the signal tests (tests/signal_*.rs and tests/sigquit.rs) and for other tests
+//! that run a child process (tests/schedtrace.rs). Signals are process-wide, so each scenario
+//! runs in a child process (this test binary re-run for one test, as rayon's
+//! `tests/stack_overflow_crash.rs` does), which signals itself or is signalled by the parent,
+//! and the parent checks how it ended.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -58,15 +59,32 @@ pub fn run_child(test: &str, on_line: impl FnMut(&str, libc::pid_t)) -> Ended {
 pub fn run_child_within(
     test: &str,
     limit: Duration,
+    on_line: impl FnMut(&str, libc::pid_t),
+) -> Ended {
+    run_child_with_env(test, &[], limit, on_line)
+}
+
+/// [`run_child_within`], with environment variables set (`Some`) or removed (`None`) in the
+/// child.
+pub fn run_child_with_env(
+    test: &str,
+    env: &[(&str, Option<&str>)],
+    limit: Duration,
     mut on_line: impl FnMut(&str, libc::pid_t),
 ) -> Ended {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .args(["--exact", test, "--nocapture", "--include-ignored"])
         .env(CHILD_ENV, test)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for &(name, value) in env {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let mut child = command.spawn().unwrap();
     let pid = child.id() as libc::pid_t;
     let (lines_tx, lines_rx) = mpsc::channel();
     let stdout = child.stdout.take().unwrap();

@@ -135,6 +135,9 @@ pub(crate) struct P {
     stacks: UnsafeCell<StackCache>,
     /// Owner only: dead Gs for reuse.
     gfree: UnsafeCell<Vec<GRef>>,
+    /// The length of `gfree`, for the scheduler trace (Go's `gFree.size`, which `schedtrace`
+    /// reads racily). Written only by the owner, one relaxed store per change of `gfree`.
+    pub(crate) gfreecnt: AtomicU32,
     /// Owner only: scratch for `runqputslow`.
     overflow: UnsafeCell<Vec<GRef>>,
     /// Goroutines started on this P minus those that exited on it. Written only by the owner
@@ -163,6 +166,27 @@ pub(crate) struct Counters {
     pub(crate) hog_retakes: AtomicU64,
     pub(crate) thread_parks: AtomicU64,
     pub(crate) threads_started: AtomicU64,
+}
+
+/// The thread counts `sched.lock` guards, copied out for the scheduler trace.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ThreadCounts {
+    /// Ms started (Go's `mcount`, less Go's own sysmon M, which is not an M here).
+    pub(crate) mcount: usize,
+    /// Ms parked for lack of work (Go's `sched.nmidle`).
+    pub(crate) nmidle: usize,
+    /// Ms waiting for their locked goroutine (Go's `sched.nmidlelocked`).
+    pub(crate) nmidlelocked: isize,
+}
+
+impl SchedLocked {
+    fn thread_counts(&self) -> ThreadCounts {
+        ThreadCounts {
+            mcount: self.mcount,
+            nmidle: self.midle.len(),
+            nmidlelocked: self.nmidlelocked,
+        }
+    }
 }
 
 struct SchedLocked {
@@ -201,6 +225,10 @@ pub(crate) struct Sched {
     pub(crate) sysmon_note: super::idle::Note,
     pub(crate) sysmon_waiting: AtomicBool,
     next_mid: AtomicUsize,
+    /// Every M ever started (Go's `allm`), for the scheduler trace; pushed once per thread start.
+    pub(crate) allm: Mutex<Vec<Arc<M>>>,
+    /// `probe::clock::now_ns()` when the runtime was built: the scheduler trace's time zero.
+    pub(crate) started_ns: u64,
 }
 
 // SAFETY: GRefs in the locked state are plain pointers to Sync Gs; all else is Sync.
@@ -215,8 +243,15 @@ pub(crate) struct M {
     note: Note,
     next_p: AtomicUsize,
     next_spinning: AtomicBool,
+    /// A copy of `spinning` for the scheduler trace, which runs on another thread: stored where
+    /// `spinning` changes, which happens beside an update of `nmspinning`; never read by the
+    /// scheduler.
+    pub(crate) spinning_traced: AtomicBool,
+    /// True while the M sleeps on its note (Go's `m.blocked`), for the scheduler trace.
+    pub(crate) blocked: AtomicBool,
     // Own thread only:
     p: Cell<usize>,
+    /// Whether the M looks for work (counted in `nmspinning`); changed through `set_spinning`.
     spinning: Cell<bool>,
     /// The goroutine running on this M (read by sysmon to mark it for preemption).
     pub(crate) curg: AtomicPtr<G>,
@@ -251,6 +286,11 @@ pub(crate) fn current_m() -> Option<&'static M> {
 }
 
 impl M {
+    fn set_spinning(&self, on: bool) {
+        self.spinning.set(on);
+        self.spinning_traced.store(on, Ordering::Relaxed);
+    }
+
     pub(crate) fn set_after_switch(&self, a: AfterSwitch) {
         self.after_switch.set(a);
     }
@@ -285,7 +325,9 @@ impl M {
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::ThreadPark);
         }
+        self.blocked.store(true, Ordering::Relaxed);
         self.note.sleep();
+        self.blocked.store(false, Ordering::Relaxed);
         if probe::trace::enabled() {
             probe::trace::record(probe::trace::EventKind::ThreadUnpark);
         }
@@ -314,6 +356,7 @@ impl Sched {
                 timers: Timers::new(),
                 stacks: UnsafeCell::new(StackCache::new()),
                 gfree: UnsafeCell::new(Vec::new()),
+                gfreecnt: AtomicU32::new(0),
                 overflow: UnsafeCell::new(Vec::new()),
                 ngoroutines: AtomicI64::new(0),
             })
@@ -343,6 +386,8 @@ impl Sched {
             sysmon_note: super::idle::Note::new(),
             sysmon_waiting: AtomicBool::new(false),
             next_mid: AtomicUsize::new(0),
+            allm: Mutex::new(Vec::new()),
+            started_ns: probe::clock::now_ns(),
             config,
         }));
         RUNTIMES
@@ -420,7 +465,7 @@ impl Sched {
     /// Runs the deadlock check if every M of this runtime is idle (the caller holds the lock).
     fn checkdead_if_idle(&self, st: &SchedLocked) {
         if st.midle.len() as isize + st.nmidlelocked == st.mcount as isize && !self.any_work() {
-            super::deadlock::checkdead(self);
+            super::deadlock::checkdead(self, st.thread_counts());
         }
     }
 
@@ -437,6 +482,12 @@ impl Sched {
                 .iter()
                 .map(|p| p.ngoroutines.load(Ordering::SeqCst))
                 .sum::<i64>()
+    }
+
+    /// The scheduler's thread counts now, for the scheduler trace (takes the scheduler lock
+    /// for as long as it takes to copy three integers, as Go's `schedtrace` holds `sched.lock`).
+    pub(crate) fn thread_counts(&self) -> ThreadCounts {
+        self.lock().thread_counts()
     }
 
     fn lock(&self) -> crate::loom::MutexGuard<'_, SchedLocked> {
@@ -529,11 +580,14 @@ impl Sched {
             let at = st.gfree.len() - n;
             gfree.extend(st.gfree.drain(at..));
         }
-        gfree.pop()
+        let g = gfree.pop();
+        p.gfreecnt.store(gfree.len() as u32, Ordering::Relaxed);
+        g
     }
 
     /// # Safety
     /// The caller's M holds `p`, and `g` is dead and held by nobody.
+    #[inline]
     unsafe fn gfput(&self, p: &P, g: GRef) {
         // SAFETY: the caller holds `p`.
         let gfree = unsafe { &mut *p.gfree.get() };
@@ -542,6 +596,7 @@ impl Sched {
             let mut st = self.lock();
             st.gfree.extend(gfree.drain(GFREE_MAX / 2..));
         }
+        p.gfreecnt.store(gfree.len() as u32, Ordering::Relaxed);
     }
 
     /// Puts a runnable G on this runtime: the current P's `runnext` when the caller holds one of
@@ -691,6 +746,8 @@ impl Sched {
             next_spinning: AtomicBool::new(spinning),
             p: Cell::new(NO_P),
             spinning: Cell::new(false),
+            spinning_traced: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             curg: AtomicPtr::new(ptr::null_mut()),
             in_user: AtomicBool::new(false),
             after_switch: Cell::new(AfterSwitch::None),
@@ -702,6 +759,10 @@ impl Sched {
         self.counters
             .threads_started
             .fetch_add(1, Ordering::Relaxed);
+        self.allm
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(m.clone());
         let spawned = thread::Builder::new()
             .name(format!("goroutines-m{id}"))
             .spawn(move || mstart(m));

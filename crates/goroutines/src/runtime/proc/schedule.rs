@@ -24,7 +24,7 @@ pub(super) fn mstart(m: Arc<M>) {
     CURRENT_M.with(|c| c.set(Arc::as_ptr(&m)));
     stack::ensure_altstack();
     take_p(&m, m.next_p.swap(NO_P, Ordering::Acquire));
-    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+    m.set_spinning(m.next_spinning.load(Ordering::Relaxed));
     loop {
         if let Some(g) = NonNull::new(m.locked_g.get().cast_mut()) {
             // Our goroutine is wired to this thread and has parked or yielded: give the P away
@@ -39,7 +39,7 @@ pub(super) fn mstart(m: Arc<M>) {
             break;
         };
         if m.spinning.get() {
-            m.spinning.set(false);
+            m.set_spinning(false);
             if m.sched.idle.end_spinning() {
                 // The last spinner found work: make sure another takes over the search
                 // (Go's `resetspinning`).
@@ -271,7 +271,7 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         }
         if m.spinning.get() || sched.idle.may_spin(sched.ps.len()) {
             if !m.spinning.get() {
-                m.spinning.set(true);
+                m.set_spinning(true);
                 sched.idle.begin_spinning();
             }
             if let Some(g) = steal_work(m, p) {
@@ -305,14 +305,14 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             m.p.set(NO_P);
         }
         if m.spinning.get() {
-            m.spinning.set(false);
+            m.set_spinning(false);
             sched.idle.end_spinning();
             // Re-check everything a submitter may have published while we were still counted
             // as spinning (the other half of `Idle::should_wake`).
             if sched.any_work() {
                 if let Some(pid) = sched.acquire_idle_p() {
                     take_p(m, pid);
-                    m.spinning.set(true);
+                    m.set_spinning(true);
                     sched.idle.begin_spinning();
                     continue 'top;
                 }
@@ -342,7 +342,7 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
                             return Some((g, false));
                         }
                         // Timers may be due on any P: search them all, as a spinner does.
-                        m.spinning.set(true);
+                        m.set_spinning(true);
                         sched.idle.begin_spinning();
                     }
                     None => {
@@ -378,7 +378,7 @@ pub(super) fn stopm(m: &M) {
     }
     m.notesleep();
     take_p(m, m.next_p.swap(NO_P, Ordering::Acquire));
-    m.spinning.set(m.next_spinning.load(Ordering::Relaxed));
+    m.set_spinning(m.next_spinning.load(Ordering::Relaxed));
 }
 
 /// Steals from other Ps (Go's `stealWork`): four passes in random order; the last one also runs
