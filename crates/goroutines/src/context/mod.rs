@@ -38,19 +38,26 @@
 //! left behind by a forgotten call); values are keyed by their type, not by an `any` key; a
 //! [`Cause`] is an `Arc<dyn Error + Send + Sync>`, see there; a [`StopFunc`] does not stop when
 //! dropped, as Go's `stop` is a function one may ignore and `time::after_func`'s `Timer` does not.
+//!
+//! Parts: this file, the API (`Context`, its constructors and cancel functions); `tree.rs`, the
+//! nodes and the cancellation that runs down them; `after_func.rs`, functions started when a
+//! context is done.
 
-use std::any::{Any, TypeId};
+mod after_func;
+mod tree;
+
+use std::any::TypeId;
 use std::collections::HashMap;
 use std::error::Error;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::chan::{chan, Receiver, Sender};
-use crate::runtime::proc::Sched;
-use crate::runtime::{current_sched, spawn_detached};
-use crate::time::Timer;
+pub use after_func::{after_func, StopFunc};
+use tree::{lock, never_done, CancelState, Canceller, Child, Kind, Node, NEXT_ID};
+
+use crate::chan::{chan, Receiver};
 
 /// Why a context was cancelled (Go's `context.Canceled` and `context.DeadlineExceeded`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,64 +123,6 @@ pub struct Context {
     node: Arc<Node>,
 }
 
-struct Node {
-    parent: Option<Arc<Node>>,
-    kind: Kind,
-}
-
-enum Kind {
-    /// The root: never cancelled, no deadline, no values.
-    Background,
-    /// One value, found by its type.
-    Value {
-        key: TypeId,
-        value: Box<dyn Any + Send + Sync>,
-    },
-    /// Go's `cancelCtx` (and, with a deadline, `timerCtx`).
-    Cancel(Canceller),
-    /// Go's `withoutCancelCtx`: its parent's values, and nothing of its cancellation.
-    WithoutCancel,
-}
-
-struct Canceller {
-    /// Identifies it among its parent's children.
-    id: u64,
-    /// Its own deadline (None: it has none of its own; an ancestor's may apply).
-    deadline: Option<Instant>,
-    /// Closed when cancelled.
-    done: Receiver<()>,
-    state: Mutex<CancelState>,
-}
-
-struct CancelState {
-    /// The sending side of `done`; closed when cancelled.
-    closer: Sender<()>,
-    /// Why it was cancelled and the cause: set together, by the first cancellation only.
-    err: Option<(ContextError, Cause)>,
-    /// What its cancellation cancels or starts: cancellable descendants whose nearest
-    /// cancellable ancestor this is, and the functions of `after_func`s on it.
-    children: HashMap<u64, Child>,
-    /// Cancels this node at its deadline.
-    timer: Option<Timer>,
-}
-
-enum Child {
-    /// Weak: a context's own cancellation removes it, and its `CancelFunc` always cancels.
-    Context(Weak<Node>),
-    /// Strong: the function must run even if nobody keeps its [`StopFunc`].
-    AfterFunc(Arc<AfterFunc>),
-}
-
-/// A function registered by [`after_func`] (Go's `afterFuncCtx`).
-struct AfterFunc {
-    /// Identifies it among its context's children.
-    id: u64,
-    /// Taken once (Go's `once`): by the cancellation that starts it, or by `stop`.
-    f: Mutex<Option<Box<dyn FnOnce() + Send>>>,
-    /// The runtime of the goroutine that registered it; None: a plain thread did.
-    sched: Option<&'static Sched>,
-}
-
 /// Cancels its context when called or dropped (Go's `CancelFunc`, used as `defer cancel()`).
 /// Calling it again does nothing. Cancelling a context cancels its descendants, never its
 /// ancestors.
@@ -187,102 +136,6 @@ pub struct CancelFunc {
 #[must_use = "dropping a CancelCauseFunc cancels its context at once"]
 pub struct CancelCauseFunc {
     node: Arc<Node>,
-}
-
-/// Stops an [`after_func`] from starting its function (Go's `stop func() bool`). Dropping it
-/// stops nothing: the function still starts when the context is done.
-pub struct StopFunc {
-    /// The context the function waits on, whose children hold it.
-    ctx: Arc<Node>,
-    after: Arc<AfterFunc>,
-}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// The `done` channel of contexts that are never cancelled: never closed (Go returns nil).
-fn never_done() -> &'static Receiver<()> {
-    static NEVER: OnceLock<(Sender<()>, Receiver<()>)> = OnceLock::new();
-    &NEVER.get_or_init(|| chan(0)).1
-}
-
-fn lock(state: &Mutex<CancelState>) -> MutexGuard<'_, CancelState> {
-    // Every update leaves the state consistent before anything that could panic.
-    state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Node {
-    /// This node or its nearest ancestor that can be cancelled; None past a `without_cancel`.
-    fn canceller(self: &Arc<Node>) -> Option<&Canceller> {
-        let mut node = self;
-        loop {
-            match &node.kind {
-                Kind::Cancel(c) => return Some(c),
-                Kind::WithoutCancel => return None,
-                Kind::Background | Kind::Value { .. } => node = node.parent.as_ref()?,
-            }
-        }
-    }
-
-    /// Go's `cancelCtx.cancel`: the first call sets `err` and `cause` (`err` itself when
-    /// `cause` is None), closes `done` and cancels the children with the same pair;
-    /// `remove_from_parent` when cancelled by its own `CancelFunc` or deadline.
-    fn cancel(self: &Arc<Node>, remove_from_parent: bool, err: ContextError, cause: Option<Cause>) {
-        let Kind::Cancel(c) = &self.kind else {
-            return;
-        };
-        let timer = {
-            let mut state = lock(&c.state);
-            if state.err.is_some() {
-                return;
-            }
-            let cause = cause.unwrap_or_else(|| Arc::new(err));
-            state.err = Some((err, cause.clone()));
-            state.closer.close();
-            for child in std::mem::take(&mut state.children).into_values() {
-                match child {
-                    Child::Context(child) => {
-                        if let Some(child) = child.upgrade() {
-                            child.cancel(false, err, Some(cause.clone()));
-                        }
-                    }
-                    Child::AfterFunc(after) => after.start(),
-                }
-            }
-            state.timer.take()
-        };
-        if let Some(timer) = timer {
-            timer.stop();
-        }
-        if remove_from_parent {
-            if let Some(parent) = self.parent.as_ref().and_then(|p| p.canceller()) {
-                lock(&parent.state).children.remove(&c.id);
-            }
-        }
-    }
-}
-
-impl AfterFunc {
-    /// The function, unless a cancellation or `stop` took it first.
-    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
-        self.f.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-
-    /// Go's `go a.f()`: starts the function, if nothing took it, in a goroutine of the runtime
-    /// that registered it, or on a thread of its own if a plain thread did (as
-    /// `time::after_func` does, whose helper also drops a call the OS gives no thread for).
-    fn start(&self) {
-        let Some(f) = self.take() else {
-            return;
-        };
-        match self.sched {
-            Some(sched) => spawn_detached(sched, f),
-            None => {
-                let _ = std::thread::Builder::new()
-                    .name("goroutines-after-func".into())
-                    .spawn(f);
-            }
-        }
-    }
 }
 
 impl Context {
@@ -498,70 +351,6 @@ impl Context {
     }
 }
 
-/// Starts `f` in a goroutine of its own once `ctx` is done, or at once if it is already (Go's
-/// `context.AfterFunc`). Registered from a goroutine, `f` runs as a goroutine of the same
-/// runtime; from a plain thread, on a thread of its own (as [`time::after_func`] does).
-///
-/// Each call is independent of the others on the same context. The returned [`StopFunc`]
-/// stops `f` from starting; dropping it does not. Until `ctx` is done or `stop` is called, `f`
-/// is kept by `ctx`: a function that holds the only cancel function of the context it waits
-/// on keeps both alive. On a context that is never cancelled, `f` never starts.
-///
-/// [`time::after_func`]: crate::time::after_func
-///
-/// ```
-/// use goroutines::chan;
-/// use goroutines::context::{after_func, Context};
-///
-/// // SAFETY: these goroutines hold no thread-locals or std guards across blocking calls.
-/// unsafe {
-///     goroutines::run(|| {
-///         let (ctx, cancel) = Context::background().with_cancel();
-///         let (tx, rx) = chan(1);
-///         let _stop = after_func(&ctx, move || tx.send("cleaned up").unwrap());
-///         cancel.cancel();
-///         assert_eq!(rx.recv(), Ok("cleaned up"));
-///     })
-/// };
-/// ```
-pub fn after_func(ctx: &Context, f: impl FnOnce() + Send + 'static) -> StopFunc {
-    let after = Arc::new(AfterFunc {
-        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-        f: Mutex::new(Some(Box::new(f))),
-        sched: current_sched(),
-    });
-    if let Some(c) = ctx.node.canceller() {
-        let mut state = lock(&c.state);
-        match state.err {
-            Some(_) => after.start(),
-            None => {
-                state
-                    .children
-                    .insert(after.id, Child::AfterFunc(after.clone()));
-            }
-        }
-    }
-    StopFunc {
-        ctx: ctx.node.clone(),
-        after,
-    }
-}
-
-impl StopFunc {
-    /// Stops the function from starting (Go's `stop()`) and drops it. Returns true if this call
-    /// stopped it; false if the context is done and the function has been started, or it was
-    /// stopped already. Does not wait for a started function to return.
-    pub fn stop(&self) -> bool {
-        if self.after.take().is_none() {
-            return false;
-        }
-        if let Some(c) = self.ctx.canceller() {
-            lock(&c.state).children.remove(&self.after.id);
-        }
-        true
-    }
-}
-
 impl CancelFunc {
     /// Cancels the context and its descendants, with [`ContextError::Canceled`] unless it
     /// was already cancelled (Go's `cancel()`).
@@ -600,12 +389,6 @@ impl fmt::Debug for CancelFunc {
 impl fmt::Debug for CancelCauseFunc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("CancelCauseFunc")
-    }
-}
-
-impl fmt::Debug for StopFunc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("StopFunc")
     }
 }
 
