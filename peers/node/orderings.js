@@ -403,6 +403,219 @@ const scenarios = {
     process.nextTick(() => log('tick main'));
     log('sync end');
   },
+  // 19. dgram: bind (the address lookup answers on a nextTick, so 'listening' comes in
+  // main's first tick), send to itself (Node tries the kernel at once: the send callback
+  // is a nextTick), the datagram in the poll phase, close ('close' on a nextTick).
+  dgram_self_send() {
+    const dgram = require('dgram');
+    const s = dgram.createSocket('udp4');
+    s.on('listening', () => {
+      log('listening');
+      process.nextTick(() => log('tick from listening'));
+      Promise.resolve().then(() => log('microtask from listening'));
+      setImmediate(() => log('immediate from listening'));
+      setTimeout(() => log('timeout from listening'), 0);
+      s.send('hello', s.address().port, '127.0.0.1', (err, n) => {
+        log('send callback ' + err + ' ' + n);
+        process.nextTick(() => log('tick from send callback'));
+        Promise.resolve().then(() => log('microtask from send callback'));
+      });
+      log('sent');
+    });
+    s.on('message', (msg, rinfo) => {
+      log('message ' + msg + ' ' + rinfo.address + ' ' + rinfo.family + ' ' + rinfo.size +
+          ' own port ' + (rinfo.port === s.address().port));
+      process.nextTick(() => log('tick from message'));
+      Promise.resolve().then(() => log('microtask from message'));
+      setTimeout(() => log('timeout from message'), 0);
+      setImmediate(() => {
+        log('immediate from message');
+        s.close(() => log('close callback'));
+        process.nextTick(() => log('tick after close'));
+        setImmediate(() => log('immediate after close'));
+        busyWait(2); // the message's 1 ms timer is due at this iteration's end
+      });
+    });
+    s.on('close', () => log('close'));
+    s.bind(0, '127.0.0.1', () => log('bind callback'));
+    process.nextTick(() => {
+      log('tick main');
+      // The 1 ms timers set so far (main's, the listening listener's) are due when the loop
+      // starts, for any runtime: they run before the first poll.
+      busyWait(2);
+    });
+    Promise.resolve().then(() => log('microtask main'));
+    setImmediate(() => log('immediate main'));
+    setTimeout(() => log('timeout main'), 0);
+    log('sync end');
+  },
+  // 20. The same program under --test-udp-no-try-send (run as a child): every send is a
+  // uv_udp_send request, written at once, its callback run when the handle is fed: the
+  // first iteration's pending phase, after the timers, before the datagram is read.
+  dgram_no_try_send() {
+    const { execFileSync } = require('child_process');
+    process.stdout.write(execFileSync(process.execPath,
+      ['--test-udp-no-try-send', __filename, 'dgram_self_send']));
+  },
+  // 21. dgram: two sockets exchange three datagrams each way; closing both from a message
+  // callback emits both 'close' events on nextTicks, before that callback's microtasks.
+  dgram_exchange() {
+    const dgram = require('dgram');
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    let ready = 0;
+    let pongs = 0;
+    const start = () => {
+      if (++ready < 2) return;
+      for (let i = 1; i <= 3; i++) {
+        a.send('ping ' + i, b.address().port, '127.0.0.1', () => log('a sent ' + i));
+      }
+      log('a sent 3');
+    };
+    a.bind(0, '127.0.0.1', () => { log('a listening'); start(); });
+    b.bind(0, '127.0.0.1', () => { log('b listening'); start(); });
+    b.on('message', (msg, rinfo) => {
+      log('b got ' + msg + ' from a ' + (rinfo.port === a.address().port) + ' size ' + rinfo.size);
+      process.nextTick(() => log('b tick'));
+      const n = String(msg).slice(5);
+      b.send('pong ' + n, rinfo.port, rinfo.address, () => log('b replied ' + n));
+    });
+    a.on('message', (msg) => {
+      log('a got ' + msg);
+      Promise.resolve().then(() => log('a microtask'));
+      setImmediate(() => log('a immediate ' + msg));
+      if (++pongs === 3) {
+        a.close(() => log('a close callback'));
+        b.close();
+        log('closing both');
+      }
+    });
+    a.on('close', () => log('a close'));
+    b.on('close', () => {
+      log('b close');
+      setImmediate(() => log('immediate after close'));
+    });
+  },
+  // 22. dgram errors: a second bind and a disconnect while unconnected throw; binding a port
+  // in use emits 'error' (EADDRINUSE) from the bind's tick; a closed socket throws
+  // ERR_SOCKET_DGRAM_NOT_RUNNING.
+  dgram_errors() {
+    const dgram = require('dgram');
+    const a = dgram.createSocket('udp4');
+    a.bind(0, '127.0.0.1', () => {
+      log('a listening');
+      const port = a.address().port;
+      try { a.bind(0); } catch (e) { log('bind again: ' + e.code + ' ' + e.message); }
+      try { a.disconnect(); } catch (e) { log('disconnect: ' + e.code + ' ' + e.message); }
+      try { a.remoteAddress(); } catch (e) { log('remoteAddress: ' + e.code + ' ' + e.message); }
+      const b = dgram.createSocket('udp4');
+      b.on('error', (e) => {
+        log('b error ' + e.code + ' ' + e.syscall + ' ' + e.address + ' ' + (e.port === port) +
+            ' ' + e.message.replace(String(port), 'PORT'));
+        process.nextTick(() => log('tick after error'));
+        b.close(() => log('b close'));
+        a.close(() => log('a close'));
+        try { a.send('x', port, '127.0.0.1'); } catch (e) { log('send after close: ' + e.code + ' ' + e.message); }
+        try { a.close(); } catch (e) { log('close again: ' + e.code + ' ' + e.message); }
+        try { a.address(); } catch (e) { log('address after close: ' + e.code + ' ' + e.message); }
+      });
+      b.bind(port, '127.0.0.1');
+      process.nextTick(() => log('tick after bind'));
+      setImmediate(() => log('immediate'));
+    });
+  },
+  // 23. dgram connect: 'connect' on a nextTick after the lookup's; a connected socket sends
+  // without an address (an address throws); after disconnect it needs one again. A send on
+  // an unbound socket binds it and waits for 'listening'.
+  dgram_connect() {
+    const dgram = require('dgram');
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    b.bind(0, '127.0.0.1', () => {
+      const port = b.address().port;
+      a.connect(port, '127.0.0.1', (err) => {
+        log('connect callback ' + err + ' remote port ' + (a.remoteAddress().port === port));
+        try { a.connect(port, '127.0.0.1'); } catch (e) { log('connect again: ' + e.code + ' ' + e.message); }
+        const x = Buffer.from('x');
+        try { a.send(x, 0, 1, port, '127.0.0.1'); } catch (e) { log('send with address: ' + e.code + ' ' + e.message); }
+        a.send('connected hello', (err, n) => log('send callback ' + err + ' ' + n));
+      });
+      a.on('listening', () => log('a listening'));
+      log('a connecting');
+      process.nextTick(() => log('tick after connect'));
+    });
+    b.once('message', (msg) => {
+      log('b got ' + msg);
+      a.disconnect();
+      try { a.remoteAddress(); } catch (e) { log('remoteAddress: ' + e.code); }
+      try { a.disconnect(); } catch (e) { log('disconnect again: ' + e.code); }
+      a.send('disconnected', b.address().port, '127.0.0.1', () => log('sent after disconnect'));
+      const c = dgram.createSocket('udp4');
+      c.on('listening', () => log('c listening'));
+      c.send('unbound', b.address().port, '127.0.0.1', () => {
+        log('c sent');
+        c.close(() => log('c close'));
+      });
+      log('c queued');
+      let left = 2;
+      b.on('message', (m, rinfo) => {
+        log('b got ' + m + ' ' + rinfo.address);
+        if (--left === 0) { a.close(); b.close(() => log('b close')); }
+      });
+    });
+  },
+  // 24. dgram: three sends in a row. Each resolves its address on a nextTick, then Node
+  // tries the kernel: each callback is one more nextTick, after a tick queued behind the
+  // sends; the datagrams are read in the first poll, after the timers.
+  dgram_three_sends() {
+    const dgram = require('dgram');
+    const a = dgram.createSocket('udp4');
+    a.bind(0, '127.0.0.1', () => {
+      const port = a.address().port;
+      for (const word of ['one', 'two', 'three']) {
+        a.send(word, port, '127.0.0.1', (err, n) => log('sent ' + word + ' ' + err + ' ' + n));
+      }
+      // Queued behind the three lookups' ticks, ahead of the callbacks' own ticks.
+      process.nextTick(() => log('tick after sends'));
+      setTimeout(() => log('timeout'), 0);
+      setImmediate(() => log('immediate'));
+      a.on('message', (m) => {
+        log('got ' + m);
+        if (String(m) === 'three') a.close();
+      });
+      busyWait(2);
+    });
+  },
+  // 25. The same under --test-udp-no-try-send (a child): the first send is written at once
+  // (queue empty) and fed; the next two find a request outstanding and start the write
+  // watcher; the pending phase writes them, then runs all three callbacks, before the poll
+  // phase reads the datagrams.
+  dgram_three_sends_no_try_send() {
+    const { execFileSync } = require('child_process');
+    process.stdout.write(execFileSync(process.execPath,
+      ['--test-udp-no-try-send', __filename, 'dgram_three_sends']));
+  },
+  // 26. dgram: a readable event reads at most 32 datagrams (uv__udp_recvmsg's count), so
+  // the check phase runs after the 32nd of 100 queued datagrams, then the rest are read.
+  dgram_recv_budget() {
+    const dgram = require('dgram');
+    const a = dgram.createSocket('udp4');
+    const b = dgram.createSocket('udp4');
+    let got = 0;
+    b.on('message', (m) => {
+      got++;
+      if (got === 1) setImmediate(() => log('immediate from first message, got ' + got));
+      if (got === 100) {
+        log('got 100, last ' + m);
+        a.close();
+        b.close();
+      }
+    });
+    b.bind(0, '127.0.0.1', () => a.bind(0, '127.0.0.1', () => {
+      for (let i = 0; i < 100; i++) a.send('d' + i, b.address().port, '127.0.0.1');
+      setImmediate(() => log('immediate after sends, got ' + got));
+    }));
+  },
 };
 
 const name = process.argv[2];

@@ -29,11 +29,12 @@
 //!     fs::promises       fs/promises: the same requests; the promise settles in the poll
 //!                        phase, its reactions run after that callback
 //!     net                TCP server and sockets on epoll readiness (data, end, drain, close)
+//!     dgram              UDP sockets (bind, send, message, connect, close) on a uv UDP handle
 //!     worker             a thread with its own loop; messages through async handles
 //!   libuv layer (module `uv`)
 //!     Loop::run          timers ─ pending ─ idle ─ prepare ─ poll ─ check ─ closing ─ timers
 //!     handles            TimerHandle, IdleHandle, PrepareHandle, CheckHandle, AsyncHandle,
-//!                        and I/O watchers (mio, epoll) for `net`
+//!                        UdpHandle, and I/O watchers (mio, epoll) for `net` and `dgram`
 //!     threadpool         one FIFO queue, slow I/O capped at half the pool, 4 threads default
 //! ```
 //!
@@ -61,6 +62,7 @@
 //! ```
 
 pub mod crypto;
+pub mod dgram;
 pub mod dns;
 pub mod events;
 pub mod fs;

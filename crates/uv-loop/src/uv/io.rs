@@ -56,23 +56,60 @@ impl Loop {
         source: &mut impl mio::event::Source,
         callback: IoCallback,
     ) -> io::Result<HandleId> {
-        let id = self.state_mut().init_handle(HandleKind::Io);
-        let token = mio::Token(id.index as usize + 1);
-        let registered = self.inner.io.borrow().poll.registry().register(
-            source,
-            token,
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        );
-        if let Err(error) = registered {
+        let id = self.io_init_unregistered(callback);
+        if let Err(error) = self.io_register(id, source) {
             let mut state = self.state_mut();
+            state.io_callbacks.remove(&id.index);
             state.finish_close(id);
             return Err(error);
         }
-        self.state_mut()
+        Ok(id)
+    }
+
+    /// A watcher with no descriptor yet (libuv's `uv__io_init` with `fd == -1`, as
+    /// `uv_udp_init` leaves a UDP handle until its bind): it can be referenced, unreferenced
+    /// and closed; [`Loop::io_register`] gives it its descriptor.
+    pub(crate) fn io_init_unregistered(&self, callback: IoCallback) -> HandleId {
+        let mut state = self.state_mut();
+        let id = state.init_handle(HandleKind::Io);
+        state
             .io_callbacks
             .insert(id.index, (id.generation, callback));
+        id
+    }
+
+    /// Registers `source` as the descriptor of watcher `id`, for reading and writing
+    /// readiness.
+    pub(crate) fn io_register(
+        &self,
+        id: HandleId,
+        source: &mut impl mio::event::Source,
+    ) -> io::Result<()> {
+        let token = mio::Token(id.index as usize + 1);
+        self.inner.io.borrow().poll.registry().register(
+            source,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )?;
         self.inner.io_watchers.set(self.inner.io_watchers.get() + 1);
-        Ok(id)
+        Ok(())
+    }
+
+    /// Registers `source` again (`EPOLL_CTL_MOD`): epoll checks its readiness afresh, so the
+    /// next poll reports what is readable or writable *now* although no new edge came. This
+    /// is how a watcher gets libuv's level-triggered report for what it left behind (a read
+    /// budget spent, a write watcher started on a writable socket).
+    pub(crate) fn io_rearm(
+        &self,
+        id: HandleId,
+        source: &mut impl mio::event::Source,
+    ) -> io::Result<()> {
+        let token = mio::Token(id.index as usize + 1);
+        self.inner.io.borrow().poll.registry().reregister(
+            source,
+            token,
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        )
     }
 
     /// Makes the watcher active: it keeps the loop alive while referenced.
@@ -105,6 +142,15 @@ impl Loop {
             .io_watchers
             .set(self.inner.io_watchers.get().saturating_sub(1));
         Ok(())
+    }
+
+    /// Closes a watcher that never got a descriptor ([`Loop::io_init_unregistered`]).
+    pub(crate) fn io_close_unregistered(
+        &self,
+        id: HandleId,
+        close_cb: Box<dyn FnOnce()>,
+    ) -> Result<(), HandleClosed> {
+        self.close_handle(id, Some(close_cb))
     }
 
     pub(super) fn io_dispatch(&self, token: mio::Token, readiness: Readiness) {

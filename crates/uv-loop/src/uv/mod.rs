@@ -50,6 +50,7 @@ mod run;
 pub(crate) mod threadpool;
 pub(crate) mod time;
 mod timer;
+mod udp;
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -68,6 +69,7 @@ pub(crate) use handle::{handle_common, run_callback};
 pub use loop_watcher::{CheckHandle, IdleHandle, PrepareHandle};
 pub use threadpool::{threadpool_size_from_env, WorkKind};
 pub use timer::TimerHandle;
+pub use udp::{RecvCallback, SendCallback, UdpHandle, DATAGRAM_MAX_SIZE, RECV_PER_EVENT};
 
 use async_handle::Wakeup;
 use threadpool::{Completions, Threadpool, WorkResult};
