@@ -27,7 +27,9 @@
 //!   resolve      host names: getaddrinfo in the executor, each address tried in turn
 //!   protocols    Protocol: connection_made, data_received, eof_received, connection_lost;
 //!                DatagramProtocol: datagram_received, error_received
-//!   transports   Transport (_SelectorSocketTransport): write buffering, water marks
+//!   selector_transport  SelectorTransport (_SelectorTransport, _FlowControlMixin): the state
+//!                and methods both transports share (close, abort, _force_close, water marks)
+//!   transports   Transport (_SelectorSocketTransport): write buffering, write_eof
 //!   datagram_transport  DatagramTransport (_SelectorDatagramTransport): sendto, one recvfrom
 //!                per event, buffered datagrams while the socket would block
 //!   datagram_endpoint  create_datagram_endpoint: UDP or Unix datagram sockets, bound,
@@ -97,6 +99,7 @@ mod resolve;
 mod runners;
 mod selector;
 mod selector_events;
+mod selector_transport;
 mod signals;
 mod sleep;
 mod sock_coroutines;
