@@ -117,7 +117,44 @@ def eager_taskgroup():
     asyncio.run(main())
 
 
-SCENARIOS = [eager_start, eager_taskgroup]
+def eager_task_names():
+    """Names of eager tasks. `loop.create_task(coro, name=...)` on the eager factory calls the
+    factory without the name and renames the task after its first step (3.12's
+    base_events.py), so that step runs as `Task-N` and the task takes a number;
+    `Task(coro, name=..., eager_start=True)` runs its first step under its name; a task in its
+    eager first step is among `all_tasks()`. `Task+K` counts from main's `Task-N`."""
+    def relative(name):
+        if name.startswith("Task-") and name[5:].isdigit():
+            return f"Task+{int(name[5:]) - base}"
+        return name
+
+    def all_names():
+        return " ".join(sorted(relative(t.get_name()) for t in asyncio.all_tasks()))
+
+    async def child(label):
+        out(f"{label} first step as {relative(asyncio.current_task().get_name())}; "
+            f"all: {all_names()}")
+        await asyncio.sleep(0)
+        out(f"{label} later as {relative(asyncio.current_task().get_name())}")
+
+    async def main():
+        nonlocal base
+        loop = asyncio.get_running_loop()
+        base = int(asyncio.current_task().get_name().removeprefix("Task-"))
+        loop.set_task_factory(asyncio.eager_task_factory)
+        a = loop.create_task(child("a"), name="alpha")
+        out(f"a is {a.get_name()}")
+        b = asyncio.Task(child("b"), loop=loop, name="beta", eager_start=True)
+        out(f"b is {b.get_name()}")
+        c = loop.create_task(child("c"))
+        out(f"c is {relative(c.get_name())}")
+        await asyncio.gather(a, b, c)
+
+    base = 0
+    asyncio.run(main())
+
+
+SCENARIOS = [eager_start, eager_taskgroup, eager_task_names]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

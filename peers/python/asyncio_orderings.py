@@ -978,13 +978,162 @@ def run_sigint_twice():
     _sigint_main(twice=True)
 
 
+def _relative_name(name, base):
+    """A default name `Task-N` as `Task+K`, K counted from `Task-base` (the counter is
+    process-wide, so N itself depends on what ran before); a custom name as it is."""
+    if name.startswith("Task-") and name[5:].isdigit():
+        return f"Task+{int(name[5:]) - base}"
+    return name
+
+
+def _task_number(task):
+    return int(task.get_name().removeprefix("Task-"))
+
+
+def _sorted_names(base):
+    """`all_tasks()` is a set: its names, sorted."""
+    return " ".join(sorted(_relative_name(t.get_name(), base) for t in asyncio.all_tasks()))
+
+
+def task_names_default():
+    """Default names `Task-N` in creation order: `loop.create_task(coro, name=...)` takes no
+    number; `asyncio.create_task(coro, name=...)` takes one (it creates the task unnamed, then
+    calls `set_name`)."""
+    async def noop(label):
+        out(f"{label} runs as {_relative_name(asyncio.current_task().get_name(), base)}")
+
+    async def main():
+        nonlocal base
+        loop = asyncio.get_running_loop()
+        base = _task_number(asyncio.current_task())
+        out(f"main is {_relative_name(asyncio.current_task().get_name(), base)}")
+        t1 = loop.create_task(noop("t1"))
+        t2 = loop.create_task(noop("t2"), name="second")
+        t3 = loop.create_task(noop("t3"))
+        t4 = asyncio.create_task(noop("t4"), name="fourth")
+        t5 = loop.create_task(noop("t5"))
+        for label, task in (("t1", t1), ("t2", t2), ("t3", t3), ("t4", t4), ("t5", t5)):
+            out(f"{label} {_relative_name(task.get_name(), base)}")
+        await asyncio.gather(t1, t2, t3, t4, t5)
+        out(f"t5 after {_relative_name(t5.get_name(), base)}")
+
+    base = 0
+    asyncio.run(main())
+
+
+def task_names_custom():
+    """Custom names seen from inside the task through current_task(): given to create_task,
+    set from outside before the first step, set from inside (`str()` of an int); the names in
+    `repr(task)` (up to its `coro=`) as the task goes pending, cancelling, cancelled, finished."""
+    async def named(label):
+        out(f"{label} inside sees {asyncio.current_task().get_name()}")
+        await asyncio.sleep(0)
+        asyncio.current_task().set_name(42)
+        out(f"{label} renamed itself {asyncio.current_task().get_name()}")
+        await asyncio.sleep(0)
+
+    async def waiter():
+        await asyncio.sleep(10)
+
+    def repr_head(task):
+        return repr(task).split(" coro=")[0]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        a = loop.create_task(named("a"), name="alpha")
+        b = loop.create_task(named("b"))
+        b.set_name("beta")
+        out(f"outside a={a.get_name()} b={b.get_name()}")
+        c = loop.create_task(waiter(), name="it's")
+        out(repr_head(c))
+        await asyncio.sleep(0)
+        out(f"after one pass a={a.get_name()} b={b.get_name()}")
+        c.cancel()
+        out(repr_head(c))
+        await asyncio.gather(a, b, return_exceptions=True)
+        out(f"after gather a={a.get_name()} b={b.get_name()}")
+        out(repr_head(c))
+        out(repr_head(a))
+
+    asyncio.run(main())
+
+
+def all_tasks_pending():
+    """`asyncio.all_tasks()` from main (a set: printed sorted): the pending tasks, main among
+    them; a task drops out once done, whether it finished, failed or was cancelled."""
+    async def quick():
+        await asyncio.sleep(0)
+
+    async def slow():
+        await asyncio.sleep(0.01)
+
+    async def waits(event):
+        await event.wait()
+
+    async def fails():
+        await asyncio.sleep(0)
+        raise ValueError("x")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        base = _task_number(asyncio.current_task())
+        event = asyncio.Event()
+        quick_task = loop.create_task(quick(), name="quick")
+        slow_task = loop.create_task(slow(), name="slow")
+        waits_task = loop.create_task(waits(event), name="waits")
+        unnamed = loop.create_task(waits(event))
+        failing = loop.create_task(fails(), name="fails")
+        out(f"created: {_sorted_names(base)}")
+        await asyncio.sleep(0)
+        out(f"one pass: {_sorted_names(base)}")
+        await asyncio.sleep(0)
+        out(f"two passes: {_sorted_names(base)}")
+        unnamed.cancel()
+        out(f"cancel requested: {_sorted_names(base)}")
+        await asyncio.sleep(0)
+        out(f"cancelled: {_sorted_names(base)}")
+        await slow_task
+        out(f"slow done: {_sorted_names(base)}")
+        event.set()
+        await waits_task
+        out(f"waits done: {_sorted_names(base)}")
+        out(f"done: {quick_task.done()} {failing.exception() is not None} {unnamed.cancelled()}")
+
+    asyncio.run(main())
+
+
+def taskgroup_names():
+    """`TaskGroup.create_task(coro, name=...)`: the child sees its name; as the group creates
+    the task unnamed and then renames it, a named child takes a `Task-N` number too."""
+    async def child(label):
+        out(f"{label} inside sees {_relative_name(asyncio.current_task().get_name(), base)}")
+        await asyncio.sleep(0)
+
+    async def main():
+        nonlocal base
+        base = _task_number(asyncio.current_task())
+        async with asyncio.TaskGroup() as tg:
+            first = tg.create_task(child("first"), name="first-child")
+            second = tg.create_task(child("second"))
+            third = tg.create_task(child("third"), name=3)
+            out(f"created {first.get_name()} {_relative_name(second.get_name(), base)} "
+                f"{third.get_name()}")
+            out(f"in group: {_sorted_names(base)}")
+        out(f"after group: {_sorted_names(base)}")
+        out(f"next {_relative_name(asyncio.create_task(asyncio.sleep(0)).get_name(), base)}")
+
+    base = 0
+    asyncio.run(main())
+
+
 SCENARIOS = [main_sleep0, done_callbacks, call_later_negative, call_at_heap_order,
              cancel_before_start, cancel_at_await, cancel_while_ready, wait_for_timeout, wait_for_zero,
              gather_errors, gather_cancel, queue_bounded, queue_unbounded, event_wait,
              lock_fifo, semaphore_fair, queue_cancel_getter, semaphore_cancel, run_shutdown,
              run_shutdown_error, taskgroup_error, taskgroup_ok, timeouts, wait_return_when,
              shield_cancel, condition_notify, as_completed_order, queue_lifo_priority,
-             barrier_phases, signal_handler_order, run_sigint_once, run_sigint_twice]
+             barrier_phases, signal_handler_order, run_sigint_once, run_sigint_twice,
+             task_names_default, task_names_custom, all_tasks_pending, taskgroup_names]
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--list"]:

@@ -17,7 +17,8 @@
 //!
 //! Invariants:
 //! - a slot is in `free` exactly when it holds `None`;
-//! - a task's id is unique in the process, so a stale `(slot, id)` never finds another task.
+//! - a task's id is unique in the process (see [`crate::task_names`]), so a stale `(slot, id)`
+//!   never finds another task.
 
 use std::rc::Rc;
 
@@ -60,11 +61,10 @@ impl AllTasks {
         task
     }
 
-    /// The tasks, in creation order (`asyncio.all_tasks` iterates a set; the order here is
-    /// fixed so that `asyncio.run`'s shutdown cancels them in a reproducible order).
-    pub(crate) fn in_creation_order(&self) -> Vec<Rc<dyn TaskControl>> {
-        let mut tasks: Vec<_> = self.slots.iter().flatten().cloned().collect();
-        tasks.sort_unstable_by_key(|task| task.id());
-        tasks
+    /// The tasks, in slot order (`EventLoop::all_tasks` sorts them in creation order, so
+    /// that `asyncio.run`'s shutdown cancels them in a reproducible order; `asyncio.all_tasks`
+    /// iterates a set).
+    pub(crate) fn tasks(&self) -> Vec<Rc<dyn TaskControl>> {
+        self.slots.iter().flatten().cloned().collect()
     }
 }

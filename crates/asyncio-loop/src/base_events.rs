@@ -55,7 +55,6 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +66,7 @@ use crate::executor::ThreadPoolExecutor;
 use crate::futures::{Error, Future};
 use crate::heapq::{heapify, heappop, heappush};
 use crate::selector::{IoHandle, Selector};
+use crate::task_names::{self, TaskNames};
 use crate::tasks::{Task, TaskControl, TaskWaker};
 use crate::wakeup::{ThreadsafeLoop, Wakeup};
 
@@ -82,9 +82,6 @@ const MAXIMUM_SELECT_TIMEOUT: f64 = 24.0 * 3600.0;
 /// `time.get_clock_info('monotonic').resolution` on Linux.
 const CLOCK_RESOLUTION: f64 = 1e-9;
 
-/// Task ids are unique in the process, so a stale waker can never wake another loop's task.
-static NEXT_TASK_ID: AtomicU64 = AtomicU64::new(0);
-
 thread_local! {
     /// `events._running_loop`: the loop running on this thread, if any.
     static RUNNING_LOOP: RefCell<Option<EventLoop>> = const { RefCell::new(None) };
@@ -99,6 +96,8 @@ pub(crate) struct LoopInner {
     closed: Cell<bool>,
     epoch: Instant,
     tasks: RefCell<AllTasks>,
+    /// The custom names of its tasks (see [`crate::task_names`]).
+    task_names: RefCell<TaskNames>,
     /// `loop.set_task_factory`'s choice.
     task_factory: Cell<TaskFactory>,
     wakeup: Arc<Wakeup>,
@@ -238,6 +237,7 @@ impl EventLoop {
             closed: Cell::new(false),
             epoch: Instant::now(),
             tasks: RefCell::new(AllTasks::default()),
+            task_names: RefCell::new(TaskNames::default()),
             task_factory: Cell::new(TaskFactory::Default),
             wakeup: Arc::new(wakeup),
             lent_wakers: RefCell::new(Vec::new()),
@@ -340,7 +340,27 @@ impl EventLoop {
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
         let eager = self.0.task_factory.get() == TaskFactory::Eager;
-        self.new_task(coroutine, eager)
+        self.new_task(coroutine, eager, None)
+    }
+
+    /// `loop.create_task(coroutine, name=name)` (`name` as `str(name)`). With the default
+    /// factory the task is made with its name and takes no `Task-N` number; with
+    /// [`TaskFactory::Eager`], as CPython 3.12 calls a factory without the name, the task is
+    /// made as [`create_task`](Self::create_task) makes it (its eager first step runs as
+    /// `Task-N`) and renamed afterwards (`tasks._set_task_name`).
+    pub fn create_task_named<T, F>(&self, coroutine: F, name: impl fmt::Display) -> Task<T>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        match self.0.task_factory.get() {
+            TaskFactory::Default => self.new_task(coroutine, false, Some(name.to_string())),
+            TaskFactory::Eager => {
+                let task = self.new_task(coroutine, true, None);
+                task.set_name(name);
+                task
+            }
+        }
     }
 
     /// `Task(coroutine, loop=loop, eager_start=True)` (3.12): while the loop runs, the task's
@@ -354,19 +374,32 @@ impl EventLoop {
         T: Clone + 'static,
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
-        self.new_task(coroutine, true)
+        self.new_task(coroutine, true, None)
     }
 
-    /// `Task.__init__`: registers the task, then starts it eagerly (`__eager_start`) or
-    /// schedules its first step.
-    fn new_task<T, F>(&self, coroutine: F, eager_start: bool) -> Task<T>
+    /// `Task(coroutine, loop=loop, name=name, eager_start=True)`: as
+    /// [`create_eager_task`](Self::create_eager_task), named before its first step.
+    pub fn create_eager_task_named<T, F>(&self, coroutine: F, name: impl fmt::Display) -> Task<T>
     where
         T: Clone + 'static,
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
-        let id = NEXT_TASK_ID.fetch_add(1, Ordering::Relaxed);
+        self.new_task(coroutine, true, Some(name.to_string()))
+    }
+
+    /// `Task.__init__`: names the task, registers it, then starts it eagerly
+    /// (`__eager_start`) or schedules its first step.
+    fn new_task<T, F>(&self, coroutine: F, eager_start: bool, name: Option<String>) -> Task<T>
+    where
+        T: Clone + 'static,
+        F: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        let id = task_names::next_task_id(name.is_some());
         let coroutine_name = std::any::type_name::<F>;
         let task = Task::new(self.clone(), id, coroutine_name, Box::pin(coroutine));
+        if let Some(name) = name {
+            task.set_name(name);
+        }
         if trace::enabled() {
             trace::record(EventKind::Spawn {
                 task: id + 1,
@@ -410,9 +443,34 @@ impl EventLoop {
         drop(task);
     }
 
-    /// `asyncio.all_tasks(loop)`: the tasks not yet done, in creation order.
+    /// The tasks in the task table (those not yet done), in creation order.
     pub(crate) fn all_tasks(&self) -> Vec<Rc<dyn TaskControl>> {
-        self.0.tasks.borrow().in_creation_order()
+        let mut tasks = self.0.tasks.borrow().tasks();
+        let names = self.0.task_names.borrow();
+        tasks.sort_unstable_by_key(|task| names.creation_key(task.id()));
+        tasks
+    }
+
+    /// The custom name of task `id`, if it has one.
+    pub(crate) fn task_name(&self, id: u64) -> Option<String> {
+        self.0.task_names.borrow().get(id).map(str::to_owned)
+    }
+
+    /// Task `id` is called `name` from now on.
+    pub(crate) fn set_task_name(&self, id: u64, name: String) {
+        self.0.task_names.borrow_mut().set(id, name);
+    }
+
+    /// How many custom names the loop keeps.
+    #[cfg(test)]
+    pub(crate) fn custom_task_names(&self) -> usize {
+        self.0.task_names.borrow().len()
+    }
+
+    /// Task `id`, which had a custom name, is gone.
+    pub(crate) fn forget_task_name(&self, id: u64) {
+        let name = self.0.task_names.borrow_mut().remove(id);
+        drop(name);
     }
 
     /// Schedule the next step of `task` (`Task.__wakeup` → `__step`), unless it is already
@@ -513,7 +571,7 @@ impl EventLoop {
         }
         self.0.executor_waiters.borrow_mut().clear();
         let tasks = std::mem::take(&mut *self.0.tasks.borrow_mut());
-        for task in tasks.in_creation_order() {
+        for task in tasks.tasks() {
             task.clear_fut_waiter();
         }
         drop(tasks);

@@ -40,6 +40,8 @@
 //!   executor     run_in_executor and to_thread on a lazily grown pool of min(32, cpus + 4) threads
 //!   futures      Future: result or error, done-callbacks always through call_soon
 //!   tasks        Task (one poll per step; 3.12's eager first step), wait_for, current_task
+//!   task_names   Task-N default names (the task's id is CPython's _task_name_counter), custom
+//!                names in a side table of the loop, all_tasks()
 //!   sleep        sleep: its timer handle and its future in one allocation
 //!   gather       gather and _GatheringFuture: results in argument order, cancel the children
 //!   wait         wait (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, timeout), shield,
@@ -105,6 +107,7 @@ mod sleep;
 mod sock_coroutines;
 mod sockets;
 mod streams;
+mod task_names;
 mod taskgroups;
 mod tasks;
 mod timeouts;
@@ -144,6 +147,7 @@ pub use streams::{
     start_unix_server_with_limit, IncompleteReadError, LimitOverrunError, StreamError,
     StreamReader, StreamWriter, DEFAULT_LIMIT,
 };
+pub use task_names::{all_tasks, NoRunningLoop};
 pub use taskgroups::{TaskGroup, TaskGroupError};
 pub use tasks::{current_task, wait_for, CurrentTask, Task};
 pub use timeouts::{timeout, timeout_at, Timeout, TimeoutStateError};

@@ -128,6 +128,33 @@ impl TaskGroup {
         U: Clone + 'static,
         F: std::future::Future<Output = Result<U, Error>> + 'static,
     {
+        self.create_task_with_name(coroutine, None::<&str>)
+    }
+
+    /// `TaskGroup.create_task(coroutine, name=name)`. As CPython 3.12 does, the task is
+    /// created without a name (it takes a `Task-N` number, and with the eager task factory
+    /// its first step runs as `Task-N`) and then renamed (`tasks._set_task_name`).
+    pub fn create_task_named<U, F>(
+        &self,
+        coroutine: F,
+        name: impl fmt::Display,
+    ) -> Result<Task<U>, TaskGroupError>
+    where
+        U: Clone + 'static,
+        F: std::future::Future<Output = Result<U, Error>> + 'static,
+    {
+        self.create_task_with_name(coroutine, Some(name))
+    }
+
+    fn create_task_with_name<U, F>(
+        &self,
+        coroutine: F,
+        name: Option<impl fmt::Display>,
+    ) -> Result<Task<U>, TaskGroupError>
+    where
+        U: Clone + 'static,
+        F: std::future::Future<Output = Result<U, Error>> + 'static,
+    {
         let state = &self.0;
         if !state.entered.get() {
             return Err(TaskGroupError::NotEntered);
@@ -144,6 +171,9 @@ impl TaskGroup {
             .clone()
             .ok_or(TaskGroupError::NotEntered)?;
         let task = event_loop.create_task(coroutine);
+        if let Some(name) = name {
+            task.set_name(name);
+        }
         let control = task.control();
         // 3.12: a task that finished in its eager first step is done with at once, without a
         // scheduled done-callback.

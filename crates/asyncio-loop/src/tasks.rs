@@ -98,6 +98,10 @@ pub(crate) trait TaskControl {
     fn cancelling(&self) -> u32;
     fn uncancel(&self) -> u32;
     fn event_loop(&self) -> EventLoop;
+    /// `Task.get_name`.
+    fn name(&self) -> String;
+    /// `Task.set_name` (with `str(value)` done).
+    fn set_name(&self, name: String);
     /// `repr(task)`, for debug mode's reports.
     fn describe(&self) -> String;
 }
@@ -132,6 +136,14 @@ pub(crate) fn await_future(waiter: Rc<dyn Cancellable>) -> Option<rc::Weak<dyn T
     })
 }
 
+/// The bit of `TaskInner::cancels_and_name_flag` set while the task has a custom name in its
+/// loop's table ([`crate::task_names`]); the bits below count `_num_cancels_requested`.
+///
+/// A flag of its own (a ninth byte after the four `bool`s and the `u32`) would grow every task
+/// by 8 bytes of padding; cancellation requests never come near 2^31, and only the cold
+/// `cancel`/`cancelling`/`uncancel` read the count.
+const HAS_CUSTOM_NAME: u32 = 1 << 31;
+
 struct TaskInner<T> {
     id: u64,
     /// Its slot in the loop's task table ([`crate::all_tasks`]).
@@ -146,7 +158,8 @@ struct TaskInner<T> {
     cancel_throw: Cell<bool>,
     started: Cell<bool>,
     scheduled: Cell<bool>,
-    num_cancels_requested: Cell<u32>,
+    /// `_num_cancels_requested` below [`HAS_CUSTOM_NAME`], and that flag.
+    cancels_and_name_flag: Cell<u32>,
     fut_waiter: Cell<Option<Rc<dyn Cancellable>>>,
 }
 
@@ -191,6 +204,21 @@ impl<T: Clone + 'static> TaskInner<T> {
             }
             Poll::Ready(outcome) => self.finish(outcome),
         }
+    }
+
+    /// `_num_cancels_requested`.
+    fn cancels_requested(&self) -> u32 {
+        self.cancels_and_name_flag.get() & !HAS_CUSTOM_NAME
+    }
+
+    fn set_cancels_requested(&self, count: u32) {
+        let flag = self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME;
+        self.cancels_and_name_flag
+            .set(flag | (count & !HAS_CUSTOM_NAME));
+    }
+
+    fn has_custom_name(&self) -> bool {
+        self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME != 0
     }
 
     /// The future the task waits on (its `_fut_waiter`), if any.
@@ -247,8 +275,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         if self.future.done() {
             return false;
         }
-        self.num_cancels_requested
-            .set(self.num_cancels_requested.get() + 1);
+        self.set_cancels_requested(self.cancels_requested() + 1);
         let waiter = self.fut_waiter();
         if waiter.is_some_and(|waiter| waiter.cancel()) {
             return true;
@@ -277,12 +304,12 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     }
 
     fn cancelling(&self) -> u32 {
-        self.num_cancels_requested.get()
+        self.cancels_requested()
     }
 
     fn uncancel(&self) -> u32 {
-        let count = self.num_cancels_requested.get().saturating_sub(1);
-        self.num_cancels_requested.set(count);
+        let count = self.cancels_requested().saturating_sub(1);
+        self.set_cancels_requested(count);
         count
     }
 
@@ -290,19 +317,51 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         self.future.event_loop().clone()
     }
 
-    /// `<Task pending name='Task-1' coro=<...>>`: CPython's shape, with the coroutine's Rust
-    /// type name for its `coro=<main() running at file:line>`; names count from 1 per process.
+    fn name(&self) -> String {
+        if self.has_custom_name() {
+            if let Some(name) = self.future.event_loop().task_name(self.id) {
+                return name;
+            }
+        }
+        crate::task_names::default_name(self.id)
+    }
+
+    fn set_name(&self, name: String) {
+        self.future.event_loop().set_task_name(self.id, name);
+        self.cancels_and_name_flag
+            .set(self.cancels_and_name_flag.get() | HAS_CUSTOM_NAME);
+    }
+
+    /// `base_tasks._task_repr`: `<Task pending name='Task-1' coro=<...>>`, its state
+    /// `pending`, `cancelling` (a cancellation requested and not withdrawn), `cancelled` or
+    /// `finished`, its name as `%r` prints a `str`, and the coroutine's Rust type name where
+    /// CPython prints `main() running at file:line`. Left out: CPython's `wait_for=<Future
+    /// ...>`, `cb=[...]`, `result=`/`exception=` (a Rust value has no `repr`) and `created
+    /// at`.
     fn describe(&self) -> String {
-        let state = if self.future.done() {
+        let state = if self.future.cancelled() {
+            "cancelled"
+        } else if self.future.done() {
             "finished"
+        } else if self.cancels_requested() > 0 {
+            "cancelling"
         } else {
             "pending"
         };
         format!(
-            "<Task {state} name='Task-{}' coro=<{}>>",
-            self.id + 1,
+            "<Task {state} name={} coro=<{}>>",
+            crate::task_names::python_str_repr(&self.name()),
             (self.coroutine_name)()
         )
+    }
+}
+
+/// The name leaves the loop's table with the task (see [`crate::task_names`]).
+impl<T> Drop for TaskInner<T> {
+    fn drop(&mut self) {
+        if self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME != 0 {
+            self.future.event_loop().forget_task_name(self.id);
+        }
     }
 }
 
@@ -481,7 +540,7 @@ impl<T: Clone + 'static> Task<T> {
             cancel_throw: Cell::new(false),
             started: Cell::new(false),
             scheduled: Cell::new(false),
-            num_cancels_requested: Cell::new(0),
+            cancels_and_name_flag: Cell::new(0),
             fut_waiter: Cell::new(None),
         }))
     }
@@ -525,6 +584,24 @@ impl<T: Clone + 'static> Task<T> {
     /// `Task.done`.
     pub fn done(&self) -> bool {
         self.0.future.done()
+    }
+
+    /// `Task.get_name`: the name given (`create_task_named`, [`set_name`](Self::set_name)),
+    /// or `Task-N`, numbered in creation order among the tasks of the process created without
+    /// a name.
+    pub fn get_name(&self) -> String {
+        self.0.name()
+    }
+
+    /// `Task.set_name(value)`: the task is called `str(value)` from now on.
+    pub fn set_name(&self, value: impl std::fmt::Display) {
+        self.0.set_name(value.to_string());
+    }
+
+    /// `repr(task)`: `<Task pending name='Task-1' coro=<...>>` (see [`current_task`]'s
+    /// [`CurrentTask::describe`]).
+    pub fn describe(&self) -> String {
+        TaskControl::describe(&*self.0)
     }
 
     /// `Task.cancelled`.
@@ -573,6 +650,32 @@ impl<T> PartialEq<Task<T>> for CurrentTask {
 }
 
 impl CurrentTask {
+    pub(crate) fn from_control(task: Rc<dyn TaskControl>) -> Self {
+        CurrentTask(task)
+    }
+
+    /// `Task.get_name`.
+    pub fn get_name(&self) -> String {
+        self.0.name()
+    }
+
+    /// `Task.set_name(value)`: `str(value)`.
+    pub fn set_name(&self, value: impl std::fmt::Display) {
+        self.0.set_name(value.to_string());
+    }
+
+    /// `Task.done`.
+    pub fn done(&self) -> bool {
+        self.0.done()
+    }
+
+    /// `repr(task)` as CPython 3.12 prints it: `<Task pending name='Task-1' coro=<...>>`, the
+    /// state `pending`, `cancelling`, `cancelled` or `finished`, and the coroutine's Rust type
+    /// name where CPython prints `main() running at file:line`.
+    pub fn describe(&self) -> String {
+        self.0.describe()
+    }
+
     /// `Task.cancel` on the current task.
     pub fn cancel(&self) -> bool {
         self.0.cancel()
@@ -647,4 +750,35 @@ where
     crate::timeouts::timeout_at(Some(task.event_loop().time() + timeout))
         .run(awaitable)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskInner;
+    use crate::EventLoop;
+
+    /// Names cost a task nothing: no field for them (120 bytes before names existed).
+    #[test]
+    fn a_task_has_no_room_for_a_name() {
+        assert_eq!(std::mem::size_of::<TaskInner<()>>(), 120);
+    }
+
+    /// Only custom names go in the loop's table (a default name is formatted when asked),
+    /// and a custom name leaves the table with its task.
+    #[test]
+    fn a_dropped_task_takes_its_name_along() {
+        let event_loop = EventLoop::new();
+        let unnamed = event_loop.create_task(async { Ok(()) });
+        let named = event_loop.create_task_named(async { Ok(()) }, "named");
+        let renamed = event_loop.create_task(async { Ok(()) });
+        assert_eq!(event_loop.custom_task_names(), 1);
+        renamed.set_name("renamed");
+        event_loop
+            .run_until_complete(async { Ok(()) })
+            .expect("runs");
+        assert!(unnamed.get_name().starts_with("Task-"));
+        assert_eq!(event_loop.custom_task_names(), 2);
+        drop((named, renamed));
+        assert_eq!(event_loop.custom_task_names(), 0);
+    }
 }

@@ -26,6 +26,50 @@ pub fn assert_matches_fixture(scenario: &str) {
     assert_eq!(actual, expected, "ordering differs from CPython's ({path})");
 }
 
+thread_local! {
+    static FIRST_TASK_NUMBER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts default names from the current task's (`Task-N`'s N, process-wide, depends on the
+/// tests that ran before): the scenarios' `base = _task_number(asyncio.current_task())`.
+#[allow(dead_code)]
+pub fn count_names_from_current_task() {
+    let name = asyncio_loop::current_task().map_or_else(String::new, |task| task.get_name());
+    let number = name.strip_prefix("Task-").and_then(|n| n.parse().ok());
+    FIRST_TASK_NUMBER.set(number.expect("the current task has a default name"));
+}
+
+/// The scenarios' `_relative_name`: `Task-N` as `Task+K`, K counted from the number that
+/// [`count_names_from_current_task`] took; a custom name as it is.
+#[allow(dead_code)]
+pub fn relative_name(name: &str) -> String {
+    match name
+        .strip_prefix("Task-")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
+        Some(number) => format!("Task+{}", number - FIRST_TASK_NUMBER.get()),
+        None => name.to_owned(),
+    }
+}
+
+/// The scenarios' `_sorted_names`: the names of `asyncio.all_tasks()`, relative, sorted.
+#[allow(dead_code)]
+pub fn sorted_task_names() -> Result<String, asyncio_loop::Error> {
+    let tasks = asyncio_loop::all_tasks()?;
+    let mut names: Vec<String> = tasks
+        .iter()
+        .map(|task| relative_name(&task.get_name()))
+        .collect();
+    names.sort();
+    Ok(names.join(" "))
+}
+
+/// The current task's name, relative.
+#[allow(dead_code)]
+pub fn current_name() -> String {
+    relative_name(&asyncio_loop::current_task().map_or_else(String::new, |task| task.get_name()))
+}
+
 /// Compare the events recorded so far with `expected`, for orders no fixture records.
 #[allow(dead_code)]
 pub fn assert_lines(expected: &[&str]) {
