@@ -200,15 +200,35 @@ struct SchedLocked {
     gfree: Vec<GRef>,
 }
 
+/// A value alone on its cache line (and the next: 128 bytes, as crossbeam's `CachePadded` on
+/// x86-64, whose prefetcher pulls lines in pairs). For the scheduler's shared atomics that one
+/// thread writes while others read in a loop: `next_goid` (every spawn adds to it), `idle`'s
+/// counts (a spinning thread reads them each pass; a thread that parks or spins writes them) and
+/// `global_len`. Packed together with the rest of `Sched`, which fields shared a line was up to
+/// the compiler's field order: adding two fields for the scheduler trace (7d647d0) moved them and
+/// made spawn on 2 Ps about 7% slower (218 against 234 ns, 17 of 20 rounds); padded, it is back
+/// (BENCHMARKS.md).
+#[repr(align(128))]
+pub(crate) struct CacheLine<T>(pub(crate) T);
+
+impl<T> std::ops::Deref for CacheLine<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// One runtime's scheduler state (Go's `sched` plus `allp`). Leaked: lives until the process exits,
 /// since parked goroutines may be woken by threads that outlive the `Runtime` handle.
 pub(crate) struct Sched {
     pub(crate) config: Config,
     pub(crate) ps: Box<[P]>,
     lock: Mutex<SchedLocked>,
-    global_len: AtomicUsize,
-    pub(crate) idle: Idle,
-    pub(crate) next_goid: AtomicU64,
+    /// The three below each on a cache line of its own (see [`CacheLine`]).
+    global_len: CacheLine<AtomicUsize>,
+    pub(crate) idle: CacheLine<Idle>,
+    pub(crate) next_goid: CacheLine<AtomicU64>,
     /// Goroutines started by threads without a P (they exit on some P; see `gcount`).
     ngoroutines_no_p: AtomicI64,
     pub(crate) stacks: StackPool,
@@ -372,9 +392,9 @@ impl Sched {
                 nmidlelocked: 0,
                 gfree: Vec::new(),
             }),
-            global_len: AtomicUsize::new(0),
-            idle: Idle::new(nprocs),
-            next_goid: AtomicU64::new(1),
+            global_len: CacheLine(AtomicUsize::new(0)),
+            idle: CacheLine(Idle::new(nprocs)),
+            next_goid: CacheLine(AtomicU64::new(1)),
             ngoroutines_no_p: AtomicI64::new(0),
             stacks,
             steal_strides: (1..=nprocs).filter(|&c| gcd(c, nprocs) == 1).collect(),
