@@ -15,7 +15,8 @@
 //!
 //! This test has no libtest harness (`harness = false` in Cargo.toml): libtest runs a test on a
 //! thread of its own, not the main thread. So `main` speaks the small part of libtest's command
-//! line that cargo and nextest use (`--list`, `--exact NAME`, name filters).
+//! line that cargo and nextest use (`--list`, `--exact NAME`, name filters: the scenario-harness
+//! crate, shared with goroutines' deadlock tests).
 
 mod common;
 
@@ -27,6 +28,7 @@ use std::time::Duration;
 use asyncio_loop::{run, sleep, Error, EventLoop, RunError, SignalError};
 use common::{assert_matches_fixture, out};
 use rustix::process::{getpid, kill_process, Signal};
+use scenario_harness::ScenarioPair;
 use signal_hook::consts::{SIGINT, SIGKILL, SIGSEGV, SIGSTOP, SIGUSR1, SIGUSR2};
 
 /// Set in a child process to the name of the scenario it runs.
@@ -264,9 +266,7 @@ fn run_sigint_twice() {
 }
 
 /// (name, parent side, child side).
-type Scenario = (&'static str, fn(), fn());
-
-const TESTS: &[Scenario] = &[
+const TESTS: &[ScenarioPair] = &[
     (
         "signal_handler_order",
         signal_handler_order,
@@ -292,68 +292,5 @@ const TESTS: &[Scenario] = &[
 ];
 
 fn main() {
-    if let Ok(name) = std::env::var(CHILD_ENV) {
-        match TESTS.iter().find(|(n, _, _)| *n == name) {
-            Some((_, _, child)) => child(),
-            None => panic!("no scenario {name}"),
-        }
-        return;
-    }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |f: &str| args.iter().any(|a| a == f);
-    // Name filters: the arguments that are neither flags nor the values of libtest's options.
-    const WITH_VALUE: &[&str] = &[
-        "--format",
-        "--logfile",
-        "--test-threads",
-        "--skip",
-        "--color",
-        "-Z",
-    ];
-    let mut filters: Vec<&String> = Vec::new();
-    let mut args_iter = args.iter();
-    while let Some(a) = args_iter.next() {
-        if WITH_VALUE.contains(&a.as_str()) {
-            args_iter.next();
-        } else if !a.starts_with('-') {
-            filters.push(a);
-        }
-    }
-    let selected = |name: &str| {
-        filters.is_empty()
-            || filters.iter().any(|f| {
-                if flag("--exact") {
-                    name == *f
-                } else {
-                    name.contains(f.as_str())
-                }
-            })
-    };
-    if flag("--list") {
-        // No scenario is ignored, so the `--ignored` listing is empty.
-        if !flag("--ignored") {
-            for (name, _, _) in TESTS.iter().filter(|(n, _, _)| selected(n)) {
-                println!("{name}: test");
-            }
-        }
-        return;
-    }
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test, _) in TESTS.iter().filter(|(n, _, _)| selected(n)) {
-        let ok = std::panic::catch_unwind(test).is_ok();
-        println!("test {name} ... {}", if ok { "ok" } else { "FAILED" });
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-    }
-    let filtered = TESTS.len() - passed - failed;
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {filtered} filtered out"
-    );
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    scenario_harness::scenarios_main(CHILD_ENV, TESTS);
 }

@@ -7,12 +7,10 @@
 //! This test has no libtest harness (`harness = false` in Cargo.toml): the check stands down while
 //! any thread of the process might still act, and libtest's main thread, waiting for the test
 //! thread, is such a thread. So `main` speaks the small part of libtest's command line that cargo
-//! and nextest use (`--list`, `--exact NAME`, name filters: tests/harness), and a child runs its
-//! scenario on the process's main thread, as a real program would.
+//! and nextest use (`--list`, `--exact NAME`, name filters: the scenario-harness crate), and a
+//! child runs its scenario on the process's main thread, as a real program would.
 
-mod harness;
-
-use harness::Scenario;
+use scenario_harness::ScenarioFn;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
@@ -341,7 +339,7 @@ fn deadlock_report_starts_with_a_scheduler_trace_under_schedtrace(child: bool) {
 }
 
 /// The scenarios, by name.
-const TESTS: &[Scenario] = &[
+const TESTS: &[ScenarioFn] = &[
     (
         "receive_with_no_sender_is_reported_as_a_deadlock",
         receive_with_no_sender_is_reported_as_a_deadlock,
@@ -369,5 +367,5 @@ const TESTS: &[Scenario] = &[
 ];
 
 fn main() {
-    harness::scenarios_main(CHILD_ENV, TESTS);
+    scenario_harness::scenarios_main(CHILD_ENV, TESTS);
 }

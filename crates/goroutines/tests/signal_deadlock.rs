@@ -9,9 +9,7 @@
 
 mod signal_common;
 
-mod harness;
-
-use harness::Scenario;
+use scenario_harness::ScenarioFn;
 
 use goroutines::signal::{self, Signal, SIGUSR1};
 use goroutines::{chan, Runtime};
@@ -76,7 +74,7 @@ fn waiting_after_stop_is_a_deadlock(child: bool) {
     );
 }
 
-const TESTS: &[Scenario] = &[
+const TESTS: &[ScenarioFn] = &[
     (
         "waiting_for_a_signal_is_not_a_deadlock",
         waiting_for_a_signal_is_not_a_deadlock,
@@ -88,5 +86,5 @@ const TESTS: &[Scenario] = &[
 ];
 
 fn main() {
-    harness::scenarios_main(CHILD_ENV, TESTS);
+    scenario_harness::scenarios_main(CHILD_ENV, TESTS);
 }
