@@ -8,10 +8,9 @@
 //!   task, and the wake polls the task right there, inside that microtask. So `await null`
 //!   (`Promise::resolve(()).await`) costs one microtask turn, as in V8.
 //! - An `await` inside a task allocates nothing: its reaction job is the task itself, and
-//!   the await's number (`seq`) travels beside the job. As the job enters the microtask queue
-//!   the task records the number; as it runs, the task takes the oldest recorded number (the
-//!   queue is FIFO, so that is this job's) and only the await with that number is ready.
-//!   Two awaits pending at once (a `join` in the body) thus each resume in their own
+//!   the await's number (`seq`) travels beside the job, in the promise's reaction list and
+//!   then in the microtask queue; the job runs with it, and only the await with that number
+//!   is ready. Two awaits pending at once (a `join` in the body) thus each resume in their own
 //!   reaction's microtask, as two JavaScript awaits would.
 //! - The body's `Ok` fulfills the promise and its `Err` rejects it (a throw).
 //! - A task is polled only on its own thread. A wake from another thread (a foreign future's
@@ -24,7 +23,6 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
@@ -49,31 +47,12 @@ pub(crate) struct Task {
     /// reaction ran: the await is over when they match (see [`AwaitInTask`]).
     await_seq: Cell<u64>,
     fired_seq: Cell<u64>,
-    /// The `seq` of each of the task's reactions in the microtask queue, in queue order: the
-    /// task is the job of every reaction it adds, and this says which one is running. The
-    /// oldest is apart (0: none), since a task mostly awaits one promise at a time.
-    next_queued_seq: Cell<u64>,
-    later_queued_seqs: RefCell<VecDeque<u64>>,
-    later_queued: Cell<usize>,
 }
 
 impl SharedJob for Task {
-    fn queued(&self, seq: u64) {
-        if self.next_queued_seq.get() == 0 {
-            self.next_queued_seq.set(seq);
-        } else {
-            self.later_queued_seqs.borrow_mut().push_back(seq);
-            self.later_queued.set(self.later_queued.get() + 1);
-        }
-    }
-
-    fn run(self: Rc<Self>) {
-        let seq = self.next_queued_seq.replace(0);
-        if self.later_queued.get() > 0 {
-            let next = self.later_queued_seqs.borrow_mut().pop_front();
-            self.later_queued.set(self.later_queued.get() - 1);
-            self.next_queued_seq.set(next.unwrap_or(0));
-        }
+    /// The reaction of the task's await number `seq`: the task is the job of every reaction
+    /// it adds, and `seq` says which one is running.
+    fn run(self: Rc<Self>, seq: u64) {
         resume(self, seq);
     }
 }
@@ -271,9 +250,6 @@ pub fn call_async<T: Clone + 'static>(
             index,
             await_seq: Cell::new(0),
             fired_seq: Cell::new(0),
-            next_queued_seq: Cell::new(0),
-            later_queued_seqs: RefCell::new(VecDeque::new()),
-            later_queued: Cell::new(0),
         });
         tasks.slots.borrow_mut()[index as usize].1 = Some(task.clone());
         poll_task(index, &task);

@@ -11,6 +11,10 @@
 //!   exits the process: [`throw`] (and an unhandled rejection) unwinds to [`run`], which
 //!   returns it as [`RunError`]. No `RefCell` is borrowed while user code runs, so unwinding
 //!   leaves nothing half-borrowed; the environment is dropped whole.
+//! - Code that may run user code holds its own reference to the environment ([`with_env`],
+//!   [`installed`]): a callback could reach the end of [`run`], which drops the
+//!   environment. Only steps that run none (a queue push, the spare) borrow it without one
+//!   ([`installed_unchecked`]).
 //!
 //! ```text
 //!   run(main):  env = Env::new()          uv timer (unref), check handle (unref), idle handle
@@ -211,6 +215,23 @@ pub(crate) fn installed() -> Option<Rc<Env>> {
         Rc::increment_strong_count(current);
         Some(Rc::from_raw(current))
     }
+}
+
+/// The installed environment, if any, borrowed: a plain load, where [`installed`] also
+/// counts a reference up and, at the end, down again. For the few steps of every promise
+/// reaction that only touch the queues or the spare.
+///
+/// # Safety
+///
+/// While the returned reference is in use, the caller runs no code that could drop the
+/// environment: no user callback and no drop of a user value (either could reach the end of
+/// [`run_with`], which uninstalls the environment and drops it).
+#[inline(always)]
+pub(crate) unsafe fn installed_unchecked<'a>() -> Option<&'a Env> {
+    let current = CURRENT_ENV.with(Cell::get);
+    // SAFETY: non-null, `current` points at the environment that `CURRENT` holds (see
+    // `installed`), and the caller lets nothing drop it while the borrow is in use.
+    unsafe { current.as_ref() }
 }
 
 impl Env {

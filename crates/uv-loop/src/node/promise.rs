@@ -34,9 +34,9 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::async_fn::AwaitInTask;
-use super::spare::Spare;
-use super::task_queues::{once_job, Job, Rejection, SharedJob};
-use super::{env, installed, with_env, JsError};
+use super::spare::{put_spare, take_spare};
+use super::task_queues::{enqueue_reaction, once_job, Job, Rejection, SharedJob};
+use super::{with_env, JsError};
 
 enum State<T> {
     /// The reactions, in the order they were added, each with its `seq` (see
@@ -60,7 +60,7 @@ pub(crate) struct PromiseCell<T> {
 }
 
 impl<T> PromiseCell<T> {
-    /// Back to a new promise's state, dropping the old value (for [`Spare::put`]).
+    /// Back to a new promise's state, dropping the old value (for [`put_spare`]).
     fn reset(&mut self) {
         let state = self.state.get_mut();
         let fresh = State::Pending {
@@ -105,7 +105,7 @@ unsafe trait PromiseObject<T> {
 
     /// Resets the object and keeps it as the environment's spare, when nothing else refers
     /// to it (otherwise just drops this reference).
-    fn recycle(self: Rc<Self>, spare: &Spare);
+    fn recycle(self: Rc<Self>);
 }
 
 // SAFETY: the object is the cell itself.
@@ -114,10 +114,10 @@ unsafe impl<T: Clone + 'static> PromiseObject<T> for PromiseCell<T> {
         self
     }
 
-    fn recycle(mut self: Rc<Self>, spare: &Spare) {
+    fn recycle(mut self: Rc<Self>) {
         if let Some(cell) = Rc::get_mut(&mut self) {
             cell.reset();
-            spare.put(self);
+            put_spare(self);
         }
     }
 }
@@ -156,12 +156,12 @@ where
         self
     }
 
-    fn recycle(mut self: Rc<Self>, spare: &Spare) {
+    fn recycle(mut self: Rc<Self>) {
         if let Some(derived) = Rc::get_mut(&mut self) {
             derived.cell.reset();
             *derived.source.get_mut() = None;
             *derived.handler.get_mut() = None;
-            spare.put(self);
+            put_spare(self);
         }
     }
 }
@@ -185,7 +185,7 @@ where
     S: Clone + 'static,
     F: FnOnce(Result<S, JsError>, &Promise<T>) + 'static,
 {
-    fn run(self: Rc<Self>) {
+    fn run(self: Rc<Self>, _seq: u64) {
         let Some(handler) = self.handler.take() else {
             return;
         };
@@ -199,9 +199,7 @@ where
             // Usually the last reference (a `then` whose promise nobody kept): the object
             // becomes the spare for the next `then` of this type.
             if Rc::strong_count(&target.0) == 1 {
-                if let Some(env) = installed() {
-                    target.0.recycle(&env.spare);
-                }
+                target.0.recycle();
             }
         }
     }
@@ -257,10 +255,8 @@ impl<T> fmt::Debug for Resolver<T> {
 impl<T: Clone + 'static> Promise<T> {
     #[inline]
     fn pending() -> Promise<T> {
-        if let Some(env) = installed() {
-            if let Some(spare) = env.spare.take::<PromiseCell<T>>() {
-                return Promise(spare);
-            }
+        if let Some(spare) = take_spare::<PromiseCell<T>>() {
+            return Promise(spare);
         }
         // Written in place: `Rc::new(PromiseCell::new())` builds the cell on the stack and
         // copies it, reloading its flags wider than they were stored (a stall, see `derive`).
@@ -367,14 +363,12 @@ impl<T: Clone + 'static> Promise<T> {
         &self,
         handler: impl FnOnce(Result<T, JsError>, &Promise<U>) + 'static,
     ) -> Promise<U> {
-        if let Some(env) = installed() {
-            if let Some(mut spare) = env.spare.take::<Derived<U, T, _>>() {
-                if let Some(derived) = Rc::get_mut(&mut spare) {
-                    *derived.source.get_mut() = Some(self.clone());
-                    *derived.handler.get_mut() = Some(handler);
-                    self.add_reaction(Job::new(spare.clone()), 0);
-                    return Promise(spare);
-                }
+        if let Some(mut spare) = take_spare::<Derived<U, T, _>>() {
+            if let Some(derived) = Rc::get_mut(&mut spare) {
+                *derived.source.get_mut() = Some(self.clone());
+                *derived.handler.get_mut() = Some(handler);
+                self.add_reaction(Job::new(spare.clone()), 0);
+                return Promise(spare);
             }
         }
         // The derived promise is written field by field into its allocation. `Rc::new` of the
@@ -400,8 +394,9 @@ impl<T: Clone + 'static> Promise<T> {
     }
 
     /// `PerformPromiseThen` without a derived promise: `job` runs as a microtask once this
-    /// promise settles (at once if it has). Marks the promise handled. `seq` goes to
-    /// [`Job::queued`] as the job is queued: a task's `await` numbers its reactions with it.
+    /// promise settles (at once if it has). Marks the promise handled. `seq` goes with the
+    /// job into the microtask queue and back to it as it runs ([`SharedJob::run`]): a task's
+    /// `await` numbers its reactions with it.
     #[inline(always)]
     pub(crate) fn add_reaction(&self, job: Job, seq: u64) {
         let cell = self.cell();
@@ -422,8 +417,7 @@ impl<T: Clone + 'static> Promise<T> {
             }
             _ => {
                 drop(state);
-                job.queued(seq);
-                env().queues.enqueue_microtask(job);
+                enqueue_reaction(job, seq);
             }
         }
     }
@@ -433,45 +427,58 @@ impl<T: Clone + 'static> Promise<T> {
     fn settle(&self, outcome: Result<T, JsError>) {
         let cell = self.cell();
         let rejected = outcome.is_err();
-        // The new state is built inside the replace (built first and moved in, it makes a
-        // stack copy that this CPU reloads wider than it stored: a store-forwarding stall).
-        let old = {
+        let (first, first_seq, rest) = {
             let mut state = cell.state.borrow_mut();
-            if !matches!(&*state, State::Pending { .. }) {
+            let State::Pending {
+                first,
+                first_seq,
+                rest,
+            } = &mut *state
+            else {
                 return;
-            }
+            };
+            // The reactions are taken out in place: moving the whole pending state out copies
+            // it through the stack and then runs its drop glue.
+            let reactions = (first.take(), *first_seq);
+            // Most promises get one reaction or none: their `rest` never allocated.
+            let rest = if rest.capacity() == 0 {
+                None
+            } else {
+                Some(std::mem::take(rest))
+            };
+            // The old state is now pending with no job and a `Vec` that never allocated:
+            // forgetting it leaks nothing. The new state is built inside the replace (built
+            // first and moved in, it makes a stack copy that this CPU reloads wider than it
+            // stored: a store-forwarding stall).
             match outcome {
-                Ok(value) => std::mem::replace(&mut *state, State::Fulfilled(value)),
-                Err(error) => std::mem::replace(&mut *state, State::Rejected(error)),
+                Ok(value) => {
+                    std::mem::forget(std::mem::replace(&mut *state, State::Fulfilled(value)))
+                }
+                Err(error) => {
+                    std::mem::forget(std::mem::replace(&mut *state, State::Rejected(error)))
+                }
             }
+            (reactions.0, reactions.1, rest)
         };
         cell.resolved.set(true);
-        let State::Pending {
-            first,
-            first_seq,
-            rest,
-        } = old
-        else {
-            return;
-        };
-        if first.is_none() && !rejected {
-            return;
-        }
-        with_env(|env| {
-            if let Some(first) = first {
-                first.queued(first_seq);
-                env.queues.enqueue_microtask(first);
-                if !rest.is_empty() {
+        match first {
+            Some(first) => {
+                enqueue_reaction(first, first_seq);
+                if let Some(rest) = rest {
                     for (job, seq) in rest {
-                        job.queued(seq);
-                        env.queues.enqueue_microtask(job);
+                        enqueue_reaction(job, seq);
                     }
                 }
-            } else if rejected && !cell.handled.get() {
-                env.queues
-                    .reject_with_no_handler(self.0.clone().into_rejection());
             }
-        });
+            None => {
+                if rejected && !cell.handled.get() {
+                    with_env(|env| {
+                        env.queues
+                            .reject_with_no_handler(self.0.clone().into_rejection())
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -541,7 +548,7 @@ struct AwaitReaction {
 }
 
 impl SharedJob for AwaitReaction {
-    fn run(self: Rc<Self>) {
+    fn run(self: Rc<Self>, _seq: u64) {
         self.fired.set(true);
         let waker = self.waker.borrow_mut().take();
         if let Some(waker) = waker {
@@ -617,9 +624,7 @@ impl<T: Clone + 'static> Future for PromiseFuture<T> {
         // was used and dropped): it becomes the spare for the next promise of its type.
         if let Some(promise) = this.promise.take() {
             if Rc::strong_count(&promise.0) == 1 {
-                if let Some(env) = installed() {
-                    promise.0.recycle(&env.spare);
-                }
+                promise.0.recycle();
             }
         }
         Poll::Ready(outcome)

@@ -5,6 +5,9 @@
 //!   reference when it was put here), already reset to a fresh pending state: dropping it runs
 //!   no user code and taking it gives an object as good as a new one.
 //! - `type_id` is the spare's concrete type; [`Spare::take`] hands it out only as that type.
+//! - [`take_spare`] and [`put_spare`] borrow the environment without counting a reference
+//!   (`installed_unchecked`), so nothing they do while borrowing it runs user code: `put`
+//!   gives the spare it replaces back, to be dropped after the borrow.
 //!
 //! V8 bump-allocates promises and frees them in bulk; here a promise is an `Rc` and `malloc`
 //! plus `free` were a quarter of a `then` reaction. A `then` callback that chains the next
@@ -20,6 +23,8 @@
 use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::rc::Rc;
+
+use super::installed_unchecked;
 
 pub(crate) struct Spare {
     type_id: Cell<TypeId>,
@@ -37,13 +42,14 @@ impl Default for Spare {
 }
 
 impl Spare {
-    /// Keeps `object` as the spare (the old one is dropped). The caller has reset it and held
-    /// its only reference.
+    /// Keeps `object` as the spare and returns the old one, for the caller to drop. The caller
+    /// has reset `object` and held its only reference.
     #[inline]
-    pub(crate) fn put<O: 'static>(&self, object: Rc<O>) {
+    #[must_use]
+    pub(crate) fn put<O: 'static>(&self, object: Rc<O>) -> Option<Rc<dyn Any>> {
         let old = self.object.replace(Some(object));
         self.type_id.set(TypeId::of::<O>());
-        drop(old);
+        old
     }
 
     /// The spare, if it is an `O`.
@@ -63,4 +69,24 @@ impl Spare {
     pub(crate) fn clear(&self) {
         drop(self.object.take());
     }
+}
+
+/// [`Spare::take`] on the installed environment's spare (`None` without an environment).
+#[inline]
+pub(crate) fn take_spare<O: 'static>() -> Option<Rc<O>> {
+    // SAFETY: `take` compares a type and moves an `Rc` out of a cell: no user code runs.
+    let env = unsafe { installed_unchecked() }?;
+    env.spare.take()
+}
+
+/// [`Spare::put`] on the installed environment's spare; without one, `object` is dropped.
+#[inline]
+pub(crate) fn put_spare<O: 'static>(object: Rc<O>) {
+    // SAFETY: `put` only moves `Rc`s in and out of cells; what it replaces is dropped after
+    // the borrow's last use.
+    let old = match unsafe { installed_unchecked() } {
+        Some(env) => env.spare.put(object),
+        None => Some(object as Rc<dyn Any>),
+    };
+    drop(old);
 }

@@ -25,7 +25,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 
-use super::{raise_unhandled_rejection, with_env, Env, JsError};
+use super::{installed_unchecked, raise_unhandled_rejection, with_env, Env, JsError};
 
 /// A queued callback: an object that is its own job (a derived promise, an `await`'s
 /// reaction, a task, a closure in a [`once_job`]).
@@ -33,18 +33,15 @@ use super::{raise_unhandled_rejection, with_env, Env, JsError};
 /// One fat pointer (16 bytes), on purpose: the compiler keeps a pointer pair in two registers
 /// wherever it moves, where a 24-byte enum of job kinds went through stack copies that this
 /// CPU reloads wider than it stored them (a store-forwarding stall on every `then`, settle
-/// and `await`).
+/// and `await`). The microtask queue stores each job with its reaction's `seq` beside it, as
+/// three words written and read one by one.
 pub(crate) struct Job(Rc<dyn SharedJob>);
 
 /// A job that lives in an `Rc` shared with its creator.
 pub(crate) trait SharedJob {
-    fn run(self: Rc<Self>);
-
-    /// Called as the job enters the microtask queue, with the `seq` its reaction was added
-    /// with (0 for a reaction that is not a task's `await`, see `Promise::add_reaction`).
-    fn queued(&self, seq: u64) {
-        let _ = seq;
-    }
+    /// Runs the job with the `seq` its reaction was added with (0 for a reaction that is not
+    /// a task's `await`, see `Promise::add_reaction`).
+    fn run(self: Rc<Self>, seq: u64);
 }
 
 impl Job {
@@ -53,14 +50,8 @@ impl Job {
     }
 
     #[inline]
-    fn run(self) {
-        self.0.run();
-    }
-
-    /// See [`SharedJob::queued`].
-    #[inline]
-    pub(crate) fn queued(&self, seq: u64) {
-        self.0.queued(seq);
+    fn run(self, seq: u64) {
+        self.0.run(seq);
     }
 }
 
@@ -72,7 +63,7 @@ pub(crate) fn once_job(callback: impl FnOnce() + 'static) -> Job {
 struct OnceJob<F>(Cell<Option<F>>);
 
 impl<F: FnOnce()> SharedJob for OnceJob<F> {
-    fn run(self: Rc<Self>) {
+    fn run(self: Rc<Self>, _seq: u64) {
         if let Some(callback) = self.0.take() {
             callback();
         }
@@ -90,14 +81,15 @@ pub(crate) trait Rejection {
 /// What [`TaskQueues::take_all`] took out, to be dropped.
 pub(crate) struct Drained {
     _ticks: VecDeque<Box<dyn FnOnce()>>,
-    _microtasks: VecDeque<Job>,
+    _microtasks: VecDeque<(Job, u64)>,
     _rejections: Vec<Rc<dyn Rejection>>,
 }
 
 #[derive(Default)]
 pub(crate) struct TaskQueues {
     ticks: RefCell<VecDeque<Box<dyn FnOnce()>>>,
-    microtasks: RefCell<VecDeque<Job>>,
+    /// Each job with its reaction's `seq` ([`SharedJob::run`]).
+    microtasks: RefCell<VecDeque<(Job, u64)>>,
     pending_unhandled: RefCell<Vec<Rc<dyn Rejection>>>,
     has_rejection_to_warn: Cell<bool>,
 }
@@ -105,7 +97,13 @@ pub(crate) struct TaskQueues {
 impl TaskQueues {
     #[inline]
     pub(crate) fn enqueue_microtask(&self, job: Job) {
-        self.microtasks.borrow_mut().push_back(job);
+        self.enqueue_reaction(job, 0);
+    }
+
+    /// Queues a promise reaction's job, to run with `seq` (see [`SharedJob::run`]).
+    #[inline]
+    pub(crate) fn enqueue_reaction(&self, job: Job, seq: u64) {
+        self.microtasks.borrow_mut().push_back((job, seq));
     }
 
     pub(crate) fn reject_with_no_handler(&self, promise: Rc<dyn Rejection>) {
@@ -131,6 +129,18 @@ impl TaskQueues {
 /// (`process.nextTick`).
 pub fn next_tick(callback: impl FnOnce() + 'static) {
     with_env(|env| env.queues.ticks.borrow_mut().push_back(Box::new(callback)));
+}
+
+/// Queues a promise reaction's job on this thread's environment, to run with `seq` (see
+/// [`SharedJob::run`]); creates the environment if there is none yet.
+#[inline]
+pub(crate) fn enqueue_reaction(job: Job, seq: u64) {
+    // SAFETY: the borrow is used for one push onto the queue, which runs and drops no user
+    // code.
+    match unsafe { installed_unchecked() } {
+        Some(env) => env.queues.enqueue_reaction(job, seq),
+        None => with_env(|env| env.queues.enqueue_reaction(job, seq)),
+    }
 }
 
 /// Queues `callback` as a microtask (`queueMicrotask`): it runs with promise jobs, in order.
@@ -189,7 +199,7 @@ pub(crate) fn run_microtasks(env: &Env) {
     loop {
         let job = env.queues.microtasks.borrow_mut().pop_front();
         match job {
-            Some(job) => job.run(),
+            Some((job, seq)) => job.run(seq),
             None => break,
         }
     }
