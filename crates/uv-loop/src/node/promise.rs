@@ -427,7 +427,7 @@ impl<T: Clone + 'static> Promise<T> {
     fn settle(&self, outcome: Result<T, JsError>) {
         let cell = self.cell();
         let rejected = outcome.is_err();
-        let (first, first_seq, rest) = {
+        let (first, first_seq) = {
             let mut state = cell.state.borrow_mut();
             let State::Pending {
                 first,
@@ -437,19 +437,18 @@ impl<T: Clone + 'static> Promise<T> {
             else {
                 return;
             };
-            // The reactions are taken out in place: moving the whole pending state out copies
-            // it through the stack and then runs its drop glue.
-            let reactions = (first.take(), *first_seq);
-            // Most promises get one reaction or none: their `rest` never allocated.
-            let rest = if rest.capacity() == 0 {
-                None
-            } else {
-                Some(std::mem::take(rest))
-            };
-            // The old state is now pending with no job and a `Vec` that never allocated:
-            // forgetting it leaks nothing. The new state is built inside the replace (built
-            // first and moved in, it makes a stack copy that this CPU reloads wider than it
-            // stored: a store-forwarding stall).
+            if rest.capacity() != 0 {
+                drop(state);
+                self.settle_with_many_reactions(outcome);
+                return;
+            }
+            // Most promises get one reaction or none. It is taken out in place (moving the
+            // whole pending state out copies it through the stack and then runs its drop
+            // glue), which leaves a pending state with no job and a `Vec` that never
+            // allocated: forgetting it leaks nothing. The new state is built inside the
+            // replace (built first and moved in, it makes a stack copy that this CPU reloads
+            // wider than it stored: a store-forwarding stall).
+            let reaction = (first.take(), *first_seq);
             match outcome {
                 Ok(value) => {
                     std::mem::forget(std::mem::replace(&mut *state, State::Fulfilled(value)))
@@ -458,18 +457,11 @@ impl<T: Clone + 'static> Promise<T> {
                     std::mem::forget(std::mem::replace(&mut *state, State::Rejected(error)))
                 }
             }
-            (reactions.0, reactions.1, rest)
+            reaction
         };
         cell.resolved.set(true);
         match first {
-            Some(first) => {
-                enqueue_reaction(first, first_seq);
-                if let Some(rest) = rest {
-                    for (job, seq) in rest {
-                        enqueue_reaction(job, seq);
-                    }
-                }
-            }
+            Some(first) => enqueue_reaction(first, first_seq),
             None => {
                 if rejected && !cell.handled.get() {
                     with_env(|env| {
@@ -477,6 +469,31 @@ impl<T: Clone + 'static> Promise<T> {
                             .reject_with_no_handler(self.0.clone().into_rejection())
                     });
                 }
+            }
+        }
+    }
+
+    /// [`Promise::settle`] of a pending promise with more than one reaction.
+    #[cold]
+    #[inline(never)]
+    fn settle_with_many_reactions(&self, outcome: Result<T, JsError>) {
+        let cell = self.cell();
+        let old = {
+            let mut state = cell.state.borrow_mut();
+            match outcome {
+                Ok(value) => std::mem::replace(&mut *state, State::Fulfilled(value)),
+                Err(error) => std::mem::replace(&mut *state, State::Rejected(error)),
+            }
+        };
+        cell.resolved.set(true);
+        if let State::Pending {
+            first,
+            first_seq,
+            rest,
+        } = old
+        {
+            for (job, seq) in first.map(|job| (job, first_seq)).into_iter().chain(rest) {
+                enqueue_reaction(job, seq);
             }
         }
     }

@@ -101,9 +101,17 @@ impl TaskQueues {
     }
 
     /// Queues a promise reaction's job, to run with `seq` (see [`SharedJob::run`]).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn enqueue_reaction(&self, job: Job, seq: u64) {
-        self.microtasks.borrow_mut().push_back((job, seq));
+        let mut microtasks = self.microtasks.borrow_mut();
+        if microtasks.len() == microtasks.capacity() {
+            grow_and_push(&mut microtasks, job, seq);
+            return;
+        }
+        // Not full: the push cannot grow the queue, so the compiler drops its call to grow
+        // and keeps the three words in registers (across that call, it stored them on the
+        // stack and reloaded them wider than it stored them: a store-forwarding stall).
+        microtasks.push_back((job, seq));
     }
 
     pub(crate) fn reject_with_no_handler(&self, promise: Rc<dyn Rejection>) {
@@ -131,9 +139,18 @@ pub fn next_tick(callback: impl FnOnce() + 'static) {
     with_env(|env| env.queues.ticks.borrow_mut().push_back(Box::new(callback)));
 }
 
+/// [`TaskQueues::enqueue_reaction`] into a full queue.
+#[cold]
+#[inline(never)]
+fn grow_and_push(microtasks: &mut VecDeque<(Job, u64)>, job: Job, seq: u64) {
+    microtasks.push_back((job, seq));
+}
+
 /// Queues a promise reaction's job on this thread's environment, to run with `seq` (see
-/// [`SharedJob::run`]); creates the environment if there is none yet.
-#[inline]
+/// [`SharedJob::run`]); creates the environment if there is none yet. Never inlined: inside
+/// a caller as large as an async function's body, the compiler stops inlining the queue's
+/// push and passes the three words to it through the stack.
+#[inline(never)]
 pub(crate) fn enqueue_reaction(job: Job, seq: u64) {
     // SAFETY: the borrow is used for one push onto the queue, which runs and drops no user
     // code.
