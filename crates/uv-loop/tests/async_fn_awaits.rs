@@ -1,15 +1,17 @@
-//! Two `await`s pending at once in one task (a Rust combinator; JavaScript cannot express it,
-//! so there is no Node fixture): each is ready in its own reaction's microtask, not in the
-//! first microtask that polls the task after its promise settled. A task is the job of every
-//! reaction it adds; it tells its reactions apart by the order they were queued.
+//! Awaits in tasks that JavaScript cannot express (so there is no Node fixture). Two
+//! `await`s pending at once in one task (a Rust combinator): each is ready in its own
+//! reaction's microtask, not in the first microtask that polls the task after its promise
+//! settled. A task is the job of every reaction it adds; it tells its reactions apart by the
+//! number each carries. An await moved to another task before it finished waits for a
+//! reaction of its own; a reaction that comes after its task finished does nothing.
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future, IntoFuture};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 
-use uv_loop::{call_async, queue_microtask, run, Promise};
+use uv_loop::{call_async, queue_microtask, run, Promise, PromiseFuture};
 
 #[test]
 fn each_await_resumes_in_its_own_reaction() {
@@ -97,4 +99,89 @@ fn a_dropped_await_does_not_count_for_the_next() {
     });
     assert!(result.is_ok(), "{result:?}");
     assert_eq!(*log.borrow(), ["marker", "next Ok(7)"]);
+}
+
+#[test]
+fn an_await_moved_to_another_task_resumes_that_task() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let out = log.clone();
+    let result = run(move || {
+        let (promise, resolve) = Promise::<u32>::with_resolvers();
+        let moved: Rc<RefCell<Option<PromiseFuture<u32>>>> = Rc::new(RefCell::new(None));
+        let (give, take) = (moved.clone(), moved);
+        // The first task polls the await once (its reaction will resume that task) and hands
+        // the future over, unfinished.
+        call_async(async move {
+            let mut future = promise.into_future();
+            poll_fn(|cx| {
+                let _ = Pin::new(&mut future).poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+            *give.borrow_mut() = Some(future);
+            Ok(())
+        });
+        let task_log = out.clone();
+        call_async(async move {
+            let future = take.borrow_mut().take();
+            if let Some(future) = future {
+                let value = future.await;
+                task_log.borrow_mut().push(format!("moved {value:?}"));
+            }
+            Ok(())
+        });
+        queue_microtask(move || resolve.resolve(5));
+    });
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(*log.borrow(), ["moved Ok(5)"]);
+}
+
+#[test]
+fn a_reaction_after_its_task_finished_leaves_other_tasks_wakeable() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let out = log.clone();
+    let result = run(move || {
+        let (abandoned, resolve_abandoned) = Promise::<u32>::with_resolvers();
+        // This task registers an await, drops it and finishes: its reaction is still to come.
+        call_async(async move {
+            let mut pending = pin!(abandoned.into_future());
+            poll_fn(|cx| {
+                let _ = pending.as_mut().poll(cx);
+                Poll::Ready(())
+            })
+            .await;
+            Ok(())
+        });
+        // The next task takes the finished one's slot and waits for a plain waker's wake.
+        let parked: Rc<RefCell<Option<Waker>>> = Rc::new(RefCell::new(None));
+        let (park, unpark) = (parked.clone(), parked);
+        let task_log = out.clone();
+        call_async(async move {
+            let mut woken = false;
+            poll_fn(|cx| {
+                if woken {
+                    return Poll::Ready(());
+                }
+                woken = true;
+                *park.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            })
+            .await;
+            task_log.borrow_mut().push("woken".into());
+            Ok(())
+        });
+        queue_microtask(move || {
+            // The finished task's reaction runs first; then the wake must still find the
+            // second task in its slot.
+            resolve_abandoned.resolve(0);
+            queue_microtask(move || {
+                let waker = unpark.borrow_mut().take();
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            });
+        });
+    });
+    assert!(result.is_ok(), "{result:?}");
+    assert_eq!(*log.borrow(), ["woken"]);
 }

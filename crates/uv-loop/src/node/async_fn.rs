@@ -11,7 +11,11 @@
 //!   the await's number (`seq`) travels beside the job, in the promise's reaction list and
 //!   then in the microtask queue; the job runs with it, and only the await with that number
 //!   is ready. Two awaits pending at once (a `join` in the body) thus each resume in their own
-//!   reaction's microtask, as two JavaScript awaits would.
+//!   reaction's microtask, as two JavaScript awaits would. An await polled by a task other
+//!   than the one it was registered by (its future moved) adds a reaction of its own.
+//! - A reaction that resumes a task that has finished (the reaction of an await the task
+//!   dropped) does nothing: in particular it leaves the task's old slot, maybe another
+//!   task's by now, alone.
 //! - The body's `Ok` fulfills the promise and its `Err` rejects it (a throw).
 //! - A task is polled only on its own thread. A wake from another thread (a foreign future's
 //!   waker) goes through an async handle and polls the task in the poll phase, followed by the
@@ -25,7 +29,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
@@ -43,6 +47,9 @@ pub(crate) struct Task {
     notified: Cell<bool>,
     waker: Waker,
     index: u32,
+    /// A number no other task of this environment has had, so that an [`AwaitInTask`] knows
+    /// whether the task being polled is the one it was registered by.
+    id: u64,
     /// The number of the task's latest `await` of a promise, and of the latest one whose
     /// reaction ran: the await is over when they match (see [`AwaitInTask`]).
     await_seq: Cell<u64>,
@@ -75,9 +82,11 @@ impl Drop for CurrentTaskGuard {
     }
 }
 
-/// An `await` by the task being polled: its reaction resumes the task directly.
+/// An `await` by the task being polled: its reaction resumes the task directly. It names the
+/// task by its id and holds no reference (nothing to count up, nothing to drop): while its
+/// own task polls it, that task is [`CURRENT_TASK`].
 pub(crate) struct AwaitInTask {
-    task: Weak<Task>,
+    task_id: u64,
     seq: u64,
 }
 
@@ -100,23 +109,27 @@ impl AwaitInTask {
         let seq = task.await_seq.get() + 1;
         task.await_seq.set(seq);
         let record = AwaitInTask {
-            task: Rc::downgrade(task),
+            task_id: task.id,
             seq,
         };
         Some((Job::new(task.clone()), seq, record))
     }
 
-    /// Whether the reaction has run (the task is resumed by it).
+    /// Whether the reaction has run (the task is resumed by it); `None` when the poll is not
+    /// the registering task's (the future was moved out of it).
     #[inline]
-    pub(crate) fn fired(&self) -> bool {
-        if self.task.strong_count() == 0 {
-            return false;
+    pub(crate) fn fired(&self) -> Option<bool> {
+        let current = CURRENT_TASK.with(Cell::get);
+        if current.is_null() {
+            return None;
         }
-        // SAFETY: the task has a strong reference, so the value behind the weak pointer is
-        // alive; `Rc` is single-threaded and nothing runs between the count check and this
-        // read. (Upgrading would only add a reference and drop it again.)
-        let task = unsafe { &*self.task.as_ptr() };
-        task.fired_seq.get() == self.seq
+        // SAFETY: as in `register`: a non-null `CURRENT_TASK` points at the `Rc` that the
+        // running `poll_task` holds, and this code runs inside that poll.
+        let task = unsafe { &*current };
+        if task.id != self.task_id {
+            return None;
+        }
+        Some(task.fired_seq.get() == self.seq)
     }
 }
 
@@ -181,6 +194,8 @@ impl Wake for TaskWaker {
 
 pub(crate) struct Tasks {
     slots: RefCell<Vec<(u32, Option<Rc<Task>>)>>,
+    /// The next [`Task::id`].
+    next_id: Cell<u64>,
     free: RefCell<Vec<u32>>,
     remote: Arc<RemoteWakes>,
     _remote_handle: AsyncHandle,
@@ -192,6 +207,7 @@ impl Tasks {
         handle.unref();
         Tasks {
             slots: RefCell::new(Vec::new()),
+            next_id: Cell::new(0),
             free: RefCell::new(Vec::new()),
             remote: Arc::new(RemoteWakes {
                 queue: Mutex::new(Vec::new()),
@@ -248,6 +264,7 @@ pub fn call_async<T: Clone + 'static>(
             notified: Cell::new(false),
             waker,
             index,
+            id: tasks.next_id.replace(tasks.next_id.get() + 1),
             await_seq: Cell::new(0),
             fired_seq: Cell::new(0),
         });
@@ -286,7 +303,9 @@ fn poll_task(index: u32, task: &Rc<Task>) {
                 let mut cx = Context::from_waker(&task.waker);
                 running.as_mut().poll(&mut cx).is_ready()
             }
-            None => true,
+            // Finished already, and resumed by the reaction of an await it dropped: its
+            // slot may be another task's by now, so there is nothing to remove.
+            None => false,
         }
     };
     drop(current);

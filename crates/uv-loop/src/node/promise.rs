@@ -594,6 +594,22 @@ impl<T> fmt::Debug for PromiseFuture<T> {
     }
 }
 
+/// Adds the reaction of an `await` of `promise` polled with `waker`: the task itself when
+/// `waker` is the polling task's, else an [`AwaitReaction`].
+#[inline(always)]
+fn register_await<T: Clone + 'static>(promise: &Promise<T>, waker: &Waker) -> AwaitState {
+    if let Some((job, seq, await_in_task)) = AwaitInTask::register(waker) {
+        promise.add_reaction(job, seq);
+        return AwaitState::InTask(await_in_task);
+    }
+    let reaction = Rc::new(AwaitReaction {
+        fired: Cell::new(false),
+        waker: RefCell::new(Some(waker.clone())),
+    });
+    promise.add_reaction(Job::new(reaction.clone()), 0);
+    AwaitState::Reaction(reaction)
+}
+
 impl<T: Clone + 'static> Future for PromiseFuture<T> {
     type Output = Result<T, JsError>;
 
@@ -607,20 +623,18 @@ impl<T: Clone + 'static> Future for PromiseFuture<T> {
         };
         let fired = match &this.state {
             AwaitState::Unregistered => {
-                if let Some((job, seq, await_in_task)) = AwaitInTask::register(cx.waker()) {
-                    promise.add_reaction(job, seq);
-                    this.state = AwaitState::InTask(await_in_task);
-                } else {
-                    let reaction = Rc::new(AwaitReaction {
-                        fired: Cell::new(false),
-                        waker: RefCell::new(Some(cx.waker().clone())),
-                    });
-                    promise.add_reaction(Job::new(reaction.clone()), 0);
-                    this.state = AwaitState::Reaction(reaction);
-                }
+                this.state = register_await(promise, cx.waker());
                 return Poll::Pending;
             }
-            AwaitState::InTask(await_in_task) => await_in_task.fired(),
+            AwaitState::InTask(await_in_task) => match await_in_task.fired() {
+                Some(fired) => fired,
+                None => {
+                    // Moved out of the task that registered it: its reaction resumes that
+                    // task, so it waits for a reaction of its own.
+                    this.state = register_await(promise, cx.waker());
+                    return Poll::Pending;
+                }
+            },
             AwaitState::Reaction(reaction) => {
                 if !reaction.fired.get() {
                     let mut waker = reaction.waker.borrow_mut();
