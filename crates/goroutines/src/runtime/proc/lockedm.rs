@@ -1,5 +1,4 @@
-//! Ms wired to one goroutine by `lock_os_thread` (Go's `startlockedm`, `stoplockedm`), and
-//! `handoffp`, which gives away the P of an M that will not run goroutines for a while.
+//! Ms wired to one goroutine by `lock_os_thread` (Go's `startlockedm`, `stoplockedm`).
 
 use super::*;
 
@@ -46,23 +45,4 @@ pub(super) fn stoplockedm(m: &M) -> bool {
     }
     take_p(m, m.next_p.swap(NO_P, Ordering::Acquire));
     m.p().is_some()
-}
-
-/// Gives away a P whose M will not run goroutines for a while (Go's `handoffp`): to a new M if
-/// it has work or timers, else to the idle list.
-pub(crate) fn handoffp(sched: &'static Sched, p: &P) {
-    if !p.runq.is_empty()
-        || sched.global_len.load(Ordering::SeqCst) > 0
-        || p.timers.next_when() != u64::MAX
-    {
-        sched.startm(Some(p.id), false);
-        return;
-    }
-    let mut st = sched.lock();
-    sched.pidleput(&mut st, p.id);
-    drop(st);
-    // Someone may have published work before the P went idle.
-    if sched.any_work() {
-        sched.wakep();
-    }
 }

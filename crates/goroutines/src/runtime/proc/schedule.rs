@@ -4,6 +4,15 @@
 
 use super::*;
 
+/// Go checks the global queue once every 61 scheduler ticks so a busy local queue cannot starve it.
+const GLOBAL_QUEUE_TICK: u32 = 61;
+/// Passes over all Ps in `steal_work` (Go's `stealTries`).
+const STEAL_TRIES: usize = 4;
+/// How long a spinning M keeps looking for work before it gives up its P.
+const SPIN_NS: u64 = 50_000;
+/// How long a spinning M pauses between two searches.
+const SPIN_BACKOFF_NS: u64 = 500;
+
 /// Busy-waits for about `ns` nanoseconds without touching shared memory.
 pub(super) fn spin_for(ns: u64) {
     let until = probe::clock::now_ns() + ns;
