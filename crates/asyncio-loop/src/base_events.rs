@@ -47,7 +47,7 @@
 //! (the handle, with its callback inline: see [`crate::events`]).
 //!
 //! The I/O methods (`add_reader`, transports, servers) live in [`crate::selector_events`],
-//! `run_in_executor` in [`crate::executor`], the task table in [`crate::all_tasks`].
+//! `run_in_executor` in [`crate::executor`], the task table in [`mod@crate::all_tasks`].
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

@@ -14,7 +14,7 @@
 //!                                   ▼            ├─ HandleInner<F>  call_soon, done-callbacks
 //!   Rc ─► [strong|weak| cancelled | Option<F> ]  ├─ TimerInner<F>   a due timer
 //!                                                ├─ SleepTimer      a due sleep (sleep.rs)
-//!                                                ├─ TaskInner<T>    a task's step (tasks.rs)
+//!                                                ├─ TaskInner<T>    a task's step (tasks/inner.rs)
 //!                                                └─ IoHandle        a reader or writer (selector.rs)
 //! ```
 //!

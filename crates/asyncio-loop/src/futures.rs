@@ -87,7 +87,7 @@ enum DoneCallback {
     /// A user callback: `call_soon` its handle (made when the callback was added).
     Call(Handle),
     /// A task awaiting the future: schedule its next step (`Task.__wakeup`). Weak: the loop's
-    /// task table owns a pending task (see [`crate::all_tasks`]).
+    /// task table owns a pending task (see [`mod@crate::all_tasks`]).
     WakeTask(Weak<dyn TaskControl>),
     /// A foreign executor awaiting the future: wake its waker from a `call_soon` handle.
     Wake(Waker),

@@ -1,7 +1,7 @@
 //! What the two selector transports share: `selector_events._SelectorTransport` and
 //! `transports._FlowControlMixin` (CPython 3.12.1), the base classes of
-//! `_SelectorSocketTransport` ([`Transport`](crate::Transport), `transports.rs`) and
-//! `_SelectorDatagramTransport` ([`DatagramTransport`](crate::DatagramTransport),
+//! `_SelectorSocketTransport` ([`Transport`], `transports.rs`) and
+//! `_SelectorDatagramTransport` ([`DatagramTransport`],
 //! `datagram_transport.rs`).
 //!
 //! ```text
@@ -248,7 +248,7 @@ pub(crate) struct State<C: TransportClass> {
 }
 
 /// `_SelectorTransport` (with `_FlowControlMixin`), generic over its subclass `C`: the field of
-/// [`Transport`](crate::Transport) and [`DatagramTransport`](crate::DatagramTransport).
+/// [`Transport`] and [`DatagramTransport`].
 /// Cloning gives another reference to the same transport.
 pub(crate) struct SelectorTransport<C: TransportClass>(pub(crate) Rc<State<C>>);
 

@@ -61,7 +61,7 @@ impl<T: Clone + 'static> Task<T> {
         self.0.clone()
     }
 
-    /// Where the loop's task table keeps it (see [`crate::all_tasks`]).
+    /// Where the loop's task table keeps it (see [`mod@crate::all_tasks`]).
     pub(crate) fn set_slot(&self, slot: usize) {
         self.0.slot.set(slot);
     }

@@ -24,7 +24,7 @@ const HAS_CUSTOM_NAME: u32 = 1 << 31;
 
 pub(super) struct TaskInner<T> {
     pub(super) id: u64,
-    /// Its slot in the loop's task table ([`crate::all_tasks`]).
+    /// Its slot in the loop's task table ([`mod@crate::all_tasks`]).
     pub(super) slot: Cell<usize>,
     /// `std::any::type_name` of the coroutine, for `describe` (a function: 8 bytes, not 16).
     coroutine_name: fn() -> &'static str,
