@@ -16,11 +16,11 @@
 
 use std::fmt;
 use std::io;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::{handle_common, HandleClosed, HandleId, HandleKind, Loop};
+use super::{handle_common, HandleClosed, HandleId, HandleKind, Loop, LoopInner};
 
 pub(crate) const WAKE_TOKEN: mio::Token = mio::Token(0);
 
@@ -54,14 +54,23 @@ impl Wakeup {
 
 /// An async handle (`uv_async_t`): its callback runs in the poll phase after some thread
 /// called [`AsyncSender::send`]. Active from creation, until closed.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AsyncHandle {
-    event_loop: Loop,
+    event_loop: Weak<LoopInner>,
+    wakeup: Arc<Wakeup>,
     id: HandleId,
     pending: Arc<AtomicBool>,
 }
 
 handle_common!(AsyncHandle);
+
+impl fmt::Debug for AsyncHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncHandle")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
 
 /// The sending side of an [`AsyncHandle`] (`uv_async_send`), for any thread.
 #[derive(Clone)]
@@ -101,7 +110,8 @@ impl AsyncHandle {
         state.handle_start(id);
         drop(state);
         AsyncHandle {
-            event_loop: event_loop.clone(),
+            event_loop: event_loop.inner_weak(),
+            wakeup: event_loop.inner.wakeup.clone(),
             id,
             pending,
         }
@@ -111,7 +121,7 @@ impl AsyncHandle {
     pub fn sender(&self) -> AsyncSender {
         AsyncSender {
             pending: self.pending.clone(),
-            wakeup: self.event_loop.inner.wakeup.clone(),
+            wakeup: self.wakeup.clone(),
         }
     }
 }

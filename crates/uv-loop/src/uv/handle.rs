@@ -6,8 +6,10 @@
 //!   reads it. Starting, stopping, `ref` and `unref` keep it exact.
 //! - A handle id is (slot index, generation): once the close callback has run, the slot is
 //!   free and its generation moves on, so an old id finds nothing (`HandleClosed`).
-//! - `close` stops the handle at once; its callback runs in the closing phase (the loop stays
-//!   alive until then).
+//! - `close` stops the handle at once; its close callback runs in the closing phase (the loop
+//!   stays alive until then), after the slot has dropped the handle's callback.
+//! - A callback or watcher dropped by the loop is dropped with the state released: it may hold
+//!   the last reference to anything, a handle whose drop reads the state among them.
 //!
 //! ```text
 //!   init ──start──> ACTIVE (counted if REF) ──stop──> inactive ──close──> CLOSING ──closing phase──> freed
@@ -15,7 +17,16 @@
 
 use probe::trace::EventKind;
 
-use super::{HandleClosed, HandleId, HandleKind, Loop, LoopState, Slot, ACTIVE, CLOSING, REF};
+use super::{
+    Callback, HandleClosed, HandleId, HandleKind, Loop, LoopState, Slot, ACTIVE, CLOSING, REF,
+};
+
+/// What [`LoopState::finish_close`] takes out of a freed slot.
+#[derive(Default)]
+pub(super) struct Closed {
+    pub(super) close_cb: Option<Box<dyn FnOnce()>>,
+    pub(super) callback: Option<Callback>,
+}
 
 impl LoopState {
     pub(super) fn slot(&self, id: HandleId) -> Option<&Slot> {
@@ -116,15 +127,21 @@ impl LoopState {
         self.slot(id).is_none_or(|s| s.flags & CLOSING != 0)
     }
 
-    /// `uv__finish_close`: frees the slot and returns the close callback.
-    pub(super) fn finish_close(&mut self, id: HandleId) -> Option<Box<dyn FnOnce()>> {
-        let slot = self.slot_mut(id)?;
-        let close_cb = slot.close_cb.take();
-        slot.callback = None;
+    /// `uv__finish_close`: frees the slot and returns its close callback and its callback,
+    /// for the caller to run and to drop once the state is released (a closure dropped may
+    /// drop anything, a handle or a loop among them).
+    pub(super) fn finish_close(&mut self, id: HandleId) -> Closed {
+        let Some(slot) = self.slot_mut(id) else {
+            return Closed::default();
+        };
+        let closed = Closed {
+            close_cb: slot.close_cb.take(),
+            callback: slot.callback.take(),
+        };
         slot.async_pending = None;
         slot.in_use = false;
         self.free.push(id.index);
-        close_cb
+        closed
     }
 }
 
@@ -143,50 +160,62 @@ pub(crate) fn run_callback(index: u32, callback: &dyn Fn()) {
 }
 
 /// The operations every handle type has (`uv_handle_t`): ref counting, activity, close.
+/// A handle holds its loop weakly (see the parent module): once the loop is dropped, each
+/// operation finds nothing, as on a closed handle.
 macro_rules! handle_common {
     ($name:ident) => {
         impl $name {
             /// Makes the handle keep the loop alive while active (`uv_ref`).
             pub fn ref_(&self) {
-                self.event_loop.state_mut().handle_ref(self.id, true);
+                if let Some(event_loop) = self.event_loop() {
+                    event_loop.state_mut().handle_ref(self.id, true);
+                }
             }
 
             /// Makes the handle not keep the loop alive (`uv_unref`).
             pub fn unref(&self) {
-                self.event_loop.state_mut().handle_ref(self.id, false);
+                if let Some(event_loop) = self.event_loop() {
+                    event_loop.state_mut().handle_ref(self.id, false);
+                }
             }
 
             /// Whether the handle is referenced (`uv_has_ref`).
             pub fn has_ref(&self) -> bool {
-                self.event_loop
-                    .state()
-                    .slot(self.id)
-                    .is_some_and(|s| s.flags & $crate::uv::REF != 0)
+                self.event_loop().is_some_and(|event_loop| {
+                    event_loop
+                        .state()
+                        .slot(self.id)
+                        .is_some_and(|s| s.flags & $crate::uv::REF != 0)
+                })
             }
 
             /// Whether the handle is active (`uv_is_active`).
             pub fn is_active(&self) -> bool {
-                self.event_loop
-                    .state()
-                    .slot(self.id)
-                    .is_some_and(|s| s.flags & $crate::uv::ACTIVE != 0)
+                self.event_loop().is_some_and(|event_loop| {
+                    event_loop
+                        .state()
+                        .slot(self.id)
+                        .is_some_and(|s| s.flags & $crate::uv::ACTIVE != 0)
+                })
             }
 
-            /// Whether `close` was called (`uv_is_closing`).
+            /// Whether `close` was called (`uv_is_closing`); also true once the loop is gone.
             pub fn is_closing(&self) -> bool {
-                self.event_loop.state().is_closing(self.id)
+                self.event_loop()
+                    .is_none_or(|event_loop| event_loop.state().is_closing(self.id))
             }
 
             /// Closes the handle (`uv_close`): stops it now, and runs `close_cb` in the
             /// closing phase of this iteration. A second close is refused.
             pub fn close(&self, close_cb: impl FnOnce() + 'static) -> Result<(), HandleClosed> {
-                self.event_loop
+                self.event_loop()
+                    .ok_or(HandleClosed)?
                     .close_handle(self.id, Some(Box::new(close_cb)))
             }
 
-            /// The loop this handle belongs to.
-            pub fn event_loop(&self) -> &Loop {
-                &self.event_loop
+            /// The loop this handle belongs to; `None` once every [`Loop`] value is dropped.
+            pub fn event_loop(&self) -> Option<Loop> {
+                self.event_loop.upgrade().map(Loop::from_inner)
             }
         }
     };
@@ -204,6 +233,7 @@ impl Loop {
             return Err(HandleClosed);
         }
         let kind = state.slot(id).map(|s| s.kind).ok_or(HandleClosed)?;
+        let mut watcher = None;
         match kind {
             HandleKind::Timer => state.timer_stop(id),
             HandleKind::Idle => state.watcher_stop(HandleKind::Idle, id),
@@ -214,7 +244,7 @@ impl Loop {
                 state.handle_stop(id);
             }
             HandleKind::Io => {
-                state.io_callbacks.remove(&id.index);
+                watcher = state.io_callbacks.remove(&id.index);
                 state.handle_stop(id);
             }
         }
@@ -223,6 +253,10 @@ impl Loop {
             slot.close_cb = close_cb;
         }
         state.closing.push(id);
+        drop(state);
+        // The watcher's callback may hold the last reference to anything: dropped with the
+        // state released.
+        drop(watcher);
         Ok(())
     }
 }

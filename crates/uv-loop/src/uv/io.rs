@@ -46,7 +46,24 @@ impl Readiness {
     }
 }
 
-pub(crate) type IoCallback = Rc<dyn Fn(Readiness)>;
+/// What a watcher's slot holds: its callback, and what the loop's end asks of it.
+pub(crate) trait IoWatcher {
+    /// The callback: runs in the poll phase with each event.
+    fn ready(&self, readiness: Readiness);
+
+    /// The loop is dropped with this watcher still open (nothing can run on it again): drop
+    /// what the handle holds that may hold the handle (its callbacks, queued requests),
+    /// calling none of it. A plain callback has nothing beyond itself.
+    fn teardown(&self) {}
+}
+
+impl<F: Fn(Readiness)> IoWatcher for F {
+    fn ready(&self, readiness: Readiness) {
+        self(readiness);
+    }
+}
+
+pub(crate) type IoCallback = Rc<dyn IoWatcher>;
 
 impl Loop {
     /// Registers `source` for reading and writing readiness; `callback` runs in the poll
@@ -58,9 +75,11 @@ impl Loop {
     ) -> io::Result<HandleId> {
         let id = self.io_init_unregistered(callback);
         if let Err(error) = self.io_register(id, source) {
-            let mut state = self.state_mut();
-            state.io_callbacks.remove(&id.index);
-            state.finish_close(id);
+            let (watcher, closed) = {
+                let mut state = self.state_mut();
+                (state.io_callbacks.remove(&id.index), state.finish_close(id))
+            };
+            drop((watcher, closed.callback));
             return Err(error);
         }
         Ok(id)
@@ -170,7 +189,7 @@ impl Loop {
             }
         };
         if let Some(callback) = callback {
-            callback(readiness);
+            callback.ready(readiness);
         }
     }
 }

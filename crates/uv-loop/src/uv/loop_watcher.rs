@@ -5,16 +5,18 @@
 //! replace its callback. The phase moves the list aside before it calls out (see
 //! `Loop::run_watcher_list` and src/uv/run.rs).
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
-use super::{handle_common, Callback, HandleClosed, HandleId, HandleKind, Loop, LoopState, ACTIVE};
+use super::{
+    handle_common, Callback, HandleClosed, HandleId, HandleKind, Loop, LoopInner, LoopState, ACTIVE,
+};
 
 macro_rules! loop_watcher {
     ($name:ident, $kind:expr, $uv:literal, $phase:literal) => {
         #[doc = concat!("A `", $uv, "` handle: its callback runs once per iteration in the ", $phase, " phase while it is active.")]
         #[derive(Clone, Debug)]
         pub struct $name {
-            event_loop: Loop,
+            event_loop: Weak<LoopInner>,
             id: HandleId,
         }
 
@@ -25,20 +27,23 @@ macro_rules! loop_watcher {
             pub fn new(event_loop: &Loop) -> $name {
                 let id = event_loop.state_mut().init_handle($kind);
                 $name {
-                    event_loop: event_loop.clone(),
+                    event_loop: event_loop.inner_weak(),
                     id,
                 }
             }
 
             #[doc = concat!("Starts it (`", $uv, "_start`); a started handle keeps its callback.")]
             pub fn start(&self, callback: impl Fn() + 'static) -> Result<(), HandleClosed> {
-                let mut state = self.event_loop.state_mut();
+                let event_loop = self.event_loop().ok_or(HandleClosed)?;
+                let mut state = event_loop.state_mut();
                 state.watcher_start($kind, self.id, Rc::new(callback))
             }
 
             #[doc = concat!("Stops it (`", $uv, "_stop`).")]
             pub fn stop(&self) {
-                self.event_loop.state_mut().watcher_stop($kind, self.id);
+                if let Some(event_loop) = self.event_loop() {
+                    event_loop.state_mut().watcher_stop($kind, self.id);
+                }
             }
         }
     };

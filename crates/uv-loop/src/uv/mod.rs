@@ -35,9 +35,17 @@
 //! ```
 //!
 //! Handles live in a slab owned by the loop; the handle types ([`TimerHandle`], [`IdleHandle`],
-//! [`PrepareHandle`], [`CheckHandle`], [`AsyncHandle`]) are (loop, index, generation) triples, so
-//! a handle used after its close callback ran gets [`HandleClosed`] instead of touching a reused
-//! slot. Polling is epoll through `mio`; the only source today is the loop's async wake-up
+//! [`PrepareHandle`], [`CheckHandle`], [`AsyncHandle`], [`UdpHandle`]) are (loop, index,
+//! generation) triples, so a handle used after its close callback ran gets [`HandleClosed`]
+//! instead of touching a reused slot.
+//!
+//! Ownership: a handle holds its loop *weakly*, as libuv's `handle->loop` owns nothing. The
+//! loop lives while a [`Loop`] value does; when the last one goes, the slab goes with it, and
+//! with the slab every callback (an open UDP handle is torn down first: its receive callback
+//! and queued sends dropped, none called). So callbacks that hold their own handles (a timer
+//! that stops itself) form no cycle; a handle whose loop is gone reads as closed. A closed
+//! handle drops its callback in the closing phase (`uv_close` ends its life). A callback
+//! that holds a [`Loop`] clone keeps the loop alive: close its handle, or [`Loop::close`]. Polling is epoll through `mio`; the only source today is the loop's async wake-up
 //! (an eventfd), which the thread pool and [`AsyncSender`] write. With no other I/O source and a
 //! zero timeout, `io_poll` reads the wake-up flag instead of making an `epoll_wait(0)` system
 //! call: the same events, seen at the same point of the iteration, without the syscall.
@@ -207,6 +215,18 @@ pub(crate) struct LoopInner {
     work: RefCell<Option<WorkState>>,
     threadpool_size: usize,
     io_watchers: Cell<usize>,
+}
+
+impl Drop for LoopInner {
+    /// The last [`Loop`] is gone: the slab's callbacks drop with the state. A watcher still
+    /// open may hold callbacks that hold it (a UDP handle's receive callback, which holds
+    /// the socket, which holds the handle): each is torn down first.
+    fn drop(&mut self) {
+        let watchers = std::mem::take(&mut self.state.get_mut().io_callbacks);
+        for (_, watcher) in watchers.into_values() {
+            watcher.teardown();
+        }
+    }
 }
 
 /// A libuv event loop (`uv_loop_t`). Cloning gives another reference to the same loop.
@@ -445,11 +465,11 @@ impl Loop {
     fn run_closing_list(&self) {
         let closing = std::mem::take(&mut self.state_mut().closing);
         for id in closing.into_iter().rev() {
-            let close_cb = {
-                let mut state = self.state_mut();
-                state.finish_close(id)
-            };
-            if let Some(close_cb) = close_cb {
+            let closed = self.state_mut().finish_close(id);
+            // `uv_close` ends the handle's life: its callback goes, and with it whatever the
+            // callback held (often the handle itself), before the close callback runs.
+            drop(closed.callback);
+            if let Some(close_cb) = closed.close_cb {
                 close_cb();
             }
         }

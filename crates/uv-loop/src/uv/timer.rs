@@ -19,16 +19,17 @@
 //! ```
 
 use std::cmp::Reverse;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use super::{
-    handle_common, run_callback, HandleClosed, HandleId, HandleKind, Loop, LoopState, ACTIVE,
+    handle_common, run_callback, HandleClosed, HandleId, HandleKind, Loop, LoopInner, LoopState,
+    ACTIVE,
 };
 
 /// A timer handle (`uv_timer_t`).
 #[derive(Clone, Debug)]
 pub struct TimerHandle {
-    event_loop: Loop,
+    event_loop: Weak<LoopInner>,
     id: HandleId,
 }
 
@@ -39,7 +40,7 @@ impl TimerHandle {
     pub fn new(event_loop: &Loop) -> TimerHandle {
         let id = event_loop.state_mut().init_handle(HandleKind::Timer);
         TimerHandle {
-            event_loop: event_loop.clone(),
+            event_loop: event_loop.inner_weak(),
             id,
         }
     }
@@ -61,26 +62,33 @@ impl TimerHandle {
         timeout: u64,
         repeat: u64,
     ) -> Result<(), HandleClosed> {
-        let mut state = self.event_loop.state_mut();
+        let event_loop = self.event_loop().ok_or(HandleClosed)?;
+        let mut state = event_loop.state_mut();
         if state.is_closing(self.id) {
             return Err(HandleClosed);
         }
-        if let Some(slot) = state.slot_mut(self.id) {
-            slot.callback = Some(callback);
-        }
+        let old = state
+            .slot_mut(self.id)
+            .and_then(|slot| slot.callback.replace(callback));
         state.timer_start(self.id, timeout, repeat);
+        drop(state);
+        // The callback replaced may hold anything: dropped with the state released.
+        drop(old);
         Ok(())
     }
 
     /// Stops the timer (`uv_timer_stop`); the callback stays for [`TimerHandle::again`].
     pub fn stop(&self) {
-        self.event_loop.state_mut().timer_stop(self.id);
+        if let Some(event_loop) = self.event_loop() {
+            event_loop.state_mut().timer_stop(self.id);
+        }
     }
 
     /// Restarts a repeating timer with its repeat as the timeout (`uv_timer_again`); does
     /// nothing to a timer without repeat. Fails if the timer was never started.
     pub fn again(&self) -> Result<(), HandleClosed> {
-        let mut state = self.event_loop.state_mut();
+        let event_loop = self.event_loop().ok_or(HandleClosed)?;
+        let mut state = event_loop.state_mut();
         match state.slot(self.id) {
             Some(slot) if slot.callback.is_some() => {
                 state.timer_again(self.id);
@@ -92,22 +100,26 @@ impl TimerHandle {
 
     /// Sets the repeat interval used from the next time it fires (`uv_timer_set_repeat`).
     pub fn set_repeat(&self, repeat: u64) {
-        if let Some(slot) = self.event_loop.state_mut().slot_mut(self.id) {
-            slot.repeat = repeat;
+        if let Some(event_loop) = self.event_loop() {
+            if let Some(slot) = event_loop.state_mut().slot_mut(self.id) {
+                slot.repeat = repeat;
+            }
         }
     }
 
     /// The repeat interval (`uv_timer_get_repeat`).
     pub fn repeat(&self) -> u64 {
-        self.event_loop
-            .state()
-            .slot(self.id)
-            .map_or(0, |slot| slot.repeat)
+        self.event_loop()
+            .and_then(|event_loop| event_loop.state().slot(self.id).map(|slot| slot.repeat))
+            .unwrap_or(0)
     }
 
     /// Milliseconds until it is due, 0 if due or stopped (`uv_timer_get_due_in`).
     pub fn due_in(&self) -> u64 {
-        let state = self.event_loop.state();
+        let Some(event_loop) = self.event_loop() else {
+            return 0;
+        };
+        let state = event_loop.state();
         match state.slot(self.id) {
             Some(slot) if slot.flags & ACTIVE != 0 => slot.timeout.saturating_sub(state.time),
             _ => 0,

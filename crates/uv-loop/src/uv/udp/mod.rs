@@ -120,6 +120,22 @@ impl std::fmt::Debug for UdpHandle {
     }
 }
 
+/// The watcher is the handle itself: its loop holds it until close, and drops what it holds
+/// when the loop is dropped with the handle still open.
+impl super::io::IoWatcher for UdpHandle {
+    fn ready(&self, readiness: Readiness) {
+        self.on_io(readiness);
+    }
+
+    fn teardown(&self) {
+        let recv_cb = self.0.recv_cb.borrow_mut().take();
+        let queued = std::mem::take(&mut *self.0.write_queue.borrow_mut());
+        let completed = std::mem::take(&mut *self.0.write_completed_queue.borrow_mut());
+        // The socket stays, for whoever still holds the handle (its address reads on).
+        drop((recv_cb, queued, completed));
+    }
+}
+
 impl UdpHandle {
     /// A handle with no socket yet (`uv_udp_init`): referenced, inactive.
     pub fn new(event_loop: &Loop) -> UdpHandle {
@@ -140,14 +156,11 @@ impl UdpHandle {
         // a libuv handle stays reachable from its loop: queued sends complete even if every
         // other reference is gone. The handle holds its loop weakly, so no cycle outlives
         // the loop.
-        let watcher = handle.clone();
-        event_loop.state_mut().io_callbacks.insert(
-            id.index,
-            (
-                id.generation,
-                Rc::new(move |readiness| watcher.on_io(readiness)),
-            ),
-        );
+        let watcher: super::io::IoCallback = Rc::new(handle.clone());
+        event_loop
+            .state_mut()
+            .io_callbacks
+            .insert(id.index, (id.generation, watcher));
         handle
     }
 
