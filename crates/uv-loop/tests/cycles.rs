@@ -11,6 +11,8 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 
+use uv_loop::dgram::{self, SocketType};
+use uv_loop::run;
 use uv_loop::uv::{CheckHandle, IdleHandle, Loop, RunMode, TimerHandle, UdpHandle};
 
 /// A value to capture, and the `Weak` that tells whether it was dropped.
@@ -151,4 +153,37 @@ fn an_open_udp_handle_holding_itself_goes_with_its_loop() {
     }
     assert!(!sent.get(), "a torn-down request is not called back");
     assert!(weak.upgrade().is_none(), "the UDP handle outlived its loop");
+}
+
+/// Nothing is emitted on a socket after `close`: its listeners go then, with the socket they
+/// hold (a `message` listener that closes its own socket, the usual shape).
+#[test]
+fn a_closed_socket_drops_its_listeners() {
+    let (token, weak) = token();
+    let got = Rc::new(Cell::new(0));
+    let seen = got.clone();
+    run(move || {
+        let socket = dgram::create_socket(SocketType::Udp4);
+        let itself = socket.clone();
+        socket.on_message(move |_, _| {
+            let _ = &token;
+            seen.set(seen.get() + 1);
+            itself.close().expect("close");
+        });
+        let sender = socket.clone();
+        socket
+            .bind_then(0, "127.0.0.1", move || {
+                let port = sender.address().expect("bound").port();
+                sender
+                    .send(b"ping", port, "127.0.0.1", |_| {})
+                    .expect("send");
+            })
+            .expect("bind");
+    })
+    .expect("run");
+    assert_eq!(got.get(), 1);
+    assert!(
+        weak.upgrade().is_none(),
+        "the closed socket kept its listener"
+    );
 }

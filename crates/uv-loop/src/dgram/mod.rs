@@ -19,7 +19,12 @@
 //! - Each datagram is one `message` emit as a callback from the loop (`OnRecv` is a
 //!   `MakeCallback`): nextTicks and microtasks run after each, before the next datagram.
 //! - `close` closes the handle at once and emits `close` on a nextTick (`socketCloseNT`),
-//!   not from the closing phase.
+//!   not from the closing phase. Nothing is emitted after `close` (every later call is an
+//!   `Err`), so the listeners are dropped then: a listener that holds its socket (the usual
+//!   `socket.on('message', ...)` that replies) would otherwise keep the two alive for ever.
+//!   An open socket lives while its handle does: the loop holds the handle, the handle's
+//!   receive callback holds the socket; when the loop is dropped (the run's end), the
+//!   handle's callbacks go (see [`crate::uv`]).
 //! - Synchronous misuse is an `Err` (Node throws): a closed socket is
 //!   `ERR_SOCKET_DGRAM_NOT_RUNNING`, a second bind `ERR_SOCKET_ALREADY_BOUND`; a failed bind
 //!   or a receive error is an `error` event, thrown when nobody listens.

@@ -396,7 +396,12 @@ impl Socket {
         let _ = handle.close(|| {});
         self.0.handle.borrow_mut().take();
         let socket = self.clone();
-        next_tick(move || socket.emit("close"));
+        next_tick(move || {
+            socket.emit("close");
+            // `close` is the last event (every later call throws): the listeners go, and
+            // with them the cycles through those that hold the socket.
+            socket.0.emitter.drop_listeners();
+        });
         Ok(())
     }
 

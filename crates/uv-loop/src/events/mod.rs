@@ -266,6 +266,15 @@ impl<A: Clone + fmt::Debug + 'static> EventEmitter<A> {
         }
     }
 
+    /// Drops every listener at once, announcing none: for an emitter its owner will never
+    /// emit on again (a socket after its `close` event), whose listeners JavaScript's
+    /// collector would free with it. Listeners often hold their emitter's owner: this is
+    /// where that cycle ends.
+    pub(crate) fn drop_listeners(&self) {
+        let events = std::mem::take(&mut *self.0.events.borrow_mut());
+        drop(events);
+    }
+
     /// `emitter.emit(name, payload)`: calls a copy of `name`'s listeners in order, each with
     /// `&payload`; `true` if there were any. An `error` event with no listener throws (see
     /// the module docs).
