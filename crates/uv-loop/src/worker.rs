@@ -11,6 +11,9 @@
 //!   and its `exit` has been delivered (unless [`Worker::unref`]). The worker's
 //!   [`ParentPort`] keeps the worker's loop alive while it has a message handler, until
 //!   [`ParentPort::close`], as `parentPort.on('message')` does.
+//! - A handler often holds its own end (a reply needs the port, or the `Worker`), a cycle
+//!   through the handler slot: the worker's handler is dropped when its loop has run out, the
+//!   parent's once the exit is delivered (no message comes after either).
 //!
 //! ```text
 //!   parent loop                                   worker thread: run(body(port))
@@ -138,6 +141,10 @@ where
                             if let Some(callback) = callback {
                                 with_env(|env| env.make_callback(|| callback(exit)));
                             }
+                            // No message comes after the exit: the handler goes, and with it
+                            // the cycle through a handler that holds its `Worker`.
+                            let handler = on_message.borrow_mut().take();
+                            drop(handler);
                         }
                     }
                 }
@@ -151,10 +158,16 @@ where
         .name("uv-worker".into())
         .spawn(move || {
             let outbox = worker_outbox.clone();
+            let on_message: Handler<In> = Rc::new(RefCell::new(None));
+            let port_handler = on_message.clone();
             let exit = crate::run(move || {
-                let port = ParentPort::attach(worker_inbox, worker_outbox);
+                let port = ParentPort::attach(worker_inbox, worker_outbox, port_handler);
                 body(port);
             });
+            // The worker's loop is done: its port's handler goes with it (a handler that
+            // holds the port would otherwise keep the two alive for ever).
+            let handler = on_message.borrow_mut().take();
+            drop(handler);
             outbox.send(ToParent::Exit(exit.map_err(|error| error.to_string())));
         });
     if let Err(error) = spawned {
@@ -204,8 +217,11 @@ impl<In, Out> Worker<In, Out> {
 }
 
 impl<In: 'static, Out> ParentPort<In, Out> {
-    fn attach(inbox: Arc<Channel<In>>, to_parent: Arc<Channel<ToParent<Out>>>) -> Self {
-        let on_message: Handler<In> = Rc::new(RefCell::new(None));
+    fn attach(
+        inbox: Arc<Channel<In>>,
+        to_parent: Arc<Channel<ToParent<Out>>>,
+        on_message: Handler<In>,
+    ) -> Self {
         let handle = {
             let (channel, on_message) = (inbox.clone(), on_message.clone());
             with_env(|env| {

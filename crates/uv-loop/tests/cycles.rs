@@ -10,10 +10,11 @@
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
+use std::sync::{Arc, Mutex};
 
 use uv_loop::dgram::{self, SocketType};
-use uv_loop::run;
 use uv_loop::uv::{CheckHandle, IdleHandle, Loop, RunMode, TimerHandle, UdpHandle};
+use uv_loop::{run, worker};
 
 /// A value to capture, and the `Weak` that tells whether it was dropped.
 fn token() -> (Rc<()>, Weak<()>) {
@@ -185,5 +186,50 @@ fn a_closed_socket_drops_its_listeners() {
     assert!(
         weak.upgrade().is_none(),
         "the closed socket kept its listener"
+    );
+}
+
+/// A worker's handlers that hold their own ends (the port that replies, the `Worker` that
+/// posts again) go once the worker has exited: the port's when the worker's loop has run
+/// out, the `Worker`'s once its exit is delivered.
+#[test]
+fn worker_handlers_holding_their_ends_go_after_the_exit() {
+    let (token, weak) = token();
+    let (worker_token, worker_weak) = (Arc::new(()), Arc::new(Mutex::new(None)));
+    let worker_weak_slot = worker_weak.clone();
+    let exited = Rc::new(Cell::new(false));
+    let exit_seen = exited.clone();
+    run(move || {
+        let w = worker::spawn(move |port: worker::ParentPort<u32, u32>| {
+            *worker_weak_slot.lock().expect("slot") = Some(Arc::downgrade(&worker_token));
+            let reply = port.clone();
+            port.on_message(move |n| {
+                let _ = &worker_token;
+                reply.post_message(n + 1);
+                reply.close();
+            });
+        })
+        .expect("spawn");
+        let w = Rc::new(w);
+        let itself = w.clone();
+        w.on_message(move |_| {
+            let _ = (&token, &itself);
+        });
+        w.on_exit(move |exit| {
+            exit.expect("the worker ended well");
+            exit_seen.set(true);
+        });
+        w.post_message(1);
+    })
+    .expect("run");
+    assert!(exited.get());
+    let worker_side = worker_weak.lock().expect("slot").clone();
+    assert!(
+        worker_side.expect("the worker ran").upgrade().is_none(),
+        "the port's handler outlived the worker"
+    );
+    assert!(
+        weak.upgrade().is_none(),
+        "the Worker's handler outlived the exit"
     );
 }
