@@ -35,8 +35,12 @@ macro_rules! loop_watcher {
             #[doc = concat!("Starts it (`", $uv, "_start`); a started handle keeps its callback.")]
             pub fn start(&self, callback: impl Fn() + 'static) -> Result<(), HandleClosed> {
                 let event_loop = self.event_loop().ok_or(HandleClosed)?;
-                let mut state = event_loop.state_mut();
-                state.watcher_start($kind, self.id, Rc::new(callback))
+                let old = event_loop
+                    .state_mut()
+                    .watcher_start($kind, self.id, Rc::new(callback))?;
+                // A callback not kept may hold anything: dropped with the state released.
+                drop(old);
+                Ok(())
             }
 
             #[doc = concat!("Stops it (`", $uv, "_stop`).")]
@@ -62,12 +66,14 @@ impl LoopState {
         }
     }
 
+    /// Returns the callback the handle does not keep (its earlier start's, or `callback` when
+    /// it is started already), for the caller to drop.
     fn watcher_start(
         &mut self,
         kind: HandleKind,
         id: HandleId,
         callback: Callback,
-    ) -> Result<(), HandleClosed> {
+    ) -> Result<Option<Callback>, HandleClosed> {
         if self.is_closing(id) {
             return Err(HandleClosed);
         }
@@ -76,14 +82,14 @@ impl LoopState {
             return Err(HandleClosed);
         };
         if slot.flags & ACTIVE != 0 {
-            return Ok(());
+            return Ok(Some(callback));
         }
-        slot.callback = Some(callback.clone());
+        let old = slot.callback.replace(callback.clone());
         slot.start_id = seq;
         self.watcher_seq += 1;
         self.watcher_list(kind).push((id, callback));
         self.handle_start(id);
-        Ok(())
+        Ok(old)
     }
 
     pub(super) fn watcher_stop(&mut self, kind: HandleKind, id: HandleId) {
