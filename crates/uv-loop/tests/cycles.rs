@@ -233,3 +233,24 @@ fn worker_handlers_holding_their_ends_go_after_the_exit() {
         "the Worker's handler outlived the exit"
     );
 }
+
+/// A socket left open when the run ends (unreferenced, so the loop could end): the loop's
+/// drop tears its handle down, and the socket's listeners go with it.
+#[test]
+fn an_open_socket_drops_its_listeners_when_the_run_ends() {
+    let (token, weak) = token();
+    run(move || {
+        let socket = dgram::create_socket(SocketType::Udp4);
+        socket.unref();
+        let itself = socket.clone();
+        socket.on_message(move |_, _| {
+            let _ = (&token, &itself);
+        });
+        socket.bind(0, "127.0.0.1").expect("bind");
+    })
+    .expect("run");
+    assert!(
+        weak.upgrade().is_none(),
+        "the open socket kept its listener"
+    );
+}

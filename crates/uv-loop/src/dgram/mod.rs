@@ -23,8 +23,9 @@
 //!   `Err`), so the listeners are dropped then: a listener that holds its socket (the usual
 //!   `socket.on('message', ...)` that replies) would otherwise keep the two alive for ever.
 //!   An open socket lives while its handle does: the loop holds the handle, the handle's
-//!   receive callback holds the socket; when the loop is dropped (the run's end), the
-//!   handle's callbacks go (see [`crate::uv`]).
+//!   receive callback holds the socket. When the loop is dropped with the socket open (a run
+//!   that ended on an unreferenced socket, or on an error), the handle is torn down (see
+//!   [`crate::uv`]): the socket's listeners go first, then the handle's callbacks.
 //! - Synchronous misuse is an `Err` (Node throws): a closed socket is
 //!   `ERR_SOCKET_DGRAM_NOT_RUNNING`, a second bind `ERR_SOCKET_ALREADY_BOUND`; a failed bind
 //!   or a receive error is an `error` event, thrown when nobody listens.

@@ -121,16 +121,24 @@ pub fn create_socket(socket_type: SocketType) -> Socket {
 /// `dgram.createSocket(options)`.
 pub fn create_socket_with(options: SocketOptions) -> Socket {
     let handle = with_env(|env| UdpHandle::new(&env.uv));
-    Socket(Rc::new(State {
+    let socket = Socket(Rc::new(State {
         options,
-        handle: RefCell::new(Some(handle)),
+        handle: RefCell::new(Some(handle.clone())),
         receiving: Cell::new(false),
         bind_state: Cell::new(BindState::Unbound),
         connect_state: Cell::new(ConnectState::Disconnected),
         queue: RefCell::new(None),
         queue_listener: Cell::new(None),
         emitter: EventEmitter::new(),
-    }))
+    }));
+    // The run ended with the socket open (the loop is dropped): nothing is emitted again.
+    let weak = socket.weak();
+    handle.on_teardown(move || {
+        if let Some(state) = weak.upgrade() {
+            state.emitter.drop_listeners();
+        }
+    });
+    socket
 }
 
 impl Socket {

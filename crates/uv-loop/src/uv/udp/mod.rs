@@ -106,6 +106,8 @@ struct UdpInner {
     recv_cb: RefCell<Option<RecvCallback>>,
     /// The 64 KiB receive buffer, taken out while a read event runs.
     recv_buffer: RefCell<Vec<u8>>,
+    /// What its owner (a `dgram` socket) drops when the loop is dropped with the handle open.
+    on_teardown: RefCell<Option<Box<dyn FnOnce()>>>,
 }
 
 /// A UDP handle (`uv_udp_t`). Cloning gives another reference to the same handle.
@@ -128,6 +130,10 @@ impl super::io::IoWatcher for UdpHandle {
     }
 
     fn teardown(&self) {
+        let on_teardown = self.0.on_teardown.borrow_mut().take();
+        if let Some(on_teardown) = on_teardown {
+            on_teardown();
+        }
         let recv_cb = self.0.recv_cb.borrow_mut().take();
         let queued = std::mem::take(&mut *self.0.write_queue.borrow_mut());
         let completed = std::mem::take(&mut *self.0.write_completed_queue.borrow_mut());
@@ -151,6 +157,7 @@ impl UdpHandle {
             send_queue_count: Cell::new(0),
             recv_cb: RefCell::new(None),
             recv_buffer: RefCell::new(Vec::new()),
+            on_teardown: RefCell::new(None),
         }));
         // The watcher holds the handle until close (which drops the watcher's callback), as
         // a libuv handle stays reachable from its loop: queued sends complete even if every
@@ -162,6 +169,12 @@ impl UdpHandle {
             .io_callbacks
             .insert(id.index, (id.generation, watcher));
         handle
+    }
+
+    /// Sets what runs when the loop is dropped with this handle open, before the handle
+    /// drops its own callbacks: an owner's chance to drop what holds it (listeners).
+    pub(crate) fn on_teardown(&self, teardown: impl FnOnce() + 'static) {
+        *self.0.on_teardown.borrow_mut() = Some(Box::new(teardown));
     }
 
     fn event_loop(&self) -> Option<Loop> {
