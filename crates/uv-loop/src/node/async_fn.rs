@@ -47,8 +47,8 @@ pub(crate) struct Task {
     notified: Cell<bool>,
     waker: Waker,
     index: u32,
-    /// A number no other task of this environment has had, so that an [`AwaitInTask`] knows
-    /// whether the task being polled is the one it was registered by.
+    /// A number no other task on this thread has had ([`NEXT_TASK_ID`]), so that an
+    /// [`AwaitInTask`] knows whether the task being polled is the one it was registered by.
     id: u64,
     /// The number of the task's latest `await` of a promise, and of the latest one whose
     /// reaction ran: the await is over when they match (see [`AwaitInTask`]).
@@ -70,6 +70,9 @@ thread_local! {
     /// [`poll_task`] holds for the length of the poll, null outside any poll. A raw pointer
     /// and not an `Rc`, because a thread-local with no destructor is read without a call.
     static CURRENT_TASK: Cell<*const Rc<Task>> = const { Cell::new(std::ptr::null()) };
+    /// The next [`Task::id`]: per thread rather than per environment, so that an await kept
+    /// from an earlier `run` never takes a task of a later one for its own.
+    static NEXT_TASK_ID: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Puts back the outer [`CURRENT_TASK`] when a poll ends, by return or by unwinding (a throw
@@ -194,8 +197,6 @@ impl Wake for TaskWaker {
 
 pub(crate) struct Tasks {
     slots: RefCell<Vec<(u32, Option<Rc<Task>>)>>,
-    /// The next [`Task::id`].
-    next_id: Cell<u64>,
     free: RefCell<Vec<u32>>,
     remote: Arc<RemoteWakes>,
     _remote_handle: AsyncHandle,
@@ -207,7 +208,6 @@ impl Tasks {
         handle.unref();
         Tasks {
             slots: RefCell::new(Vec::new()),
-            next_id: Cell::new(0),
             free: RefCell::new(Vec::new()),
             remote: Arc::new(RemoteWakes {
                 queue: Mutex::new(Vec::new()),
@@ -264,7 +264,7 @@ pub fn call_async<T: Clone + 'static>(
             notified: Cell::new(false),
             waker,
             index,
-            id: tasks.next_id.replace(tasks.next_id.get() + 1),
+            id: NEXT_TASK_ID.with(|next| next.replace(next.get() + 1)),
             await_seq: Cell::new(0),
             fired_seq: Cell::new(0),
         });
