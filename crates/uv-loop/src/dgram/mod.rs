@@ -40,6 +40,9 @@
 //!
 //! Left out: multicast, `reuseAddr`/`ipv6Only`, buffer sizes, `AbortSignal`, sending a list
 //! of buffers (send one slice), `sendto`, cluster, and custom `lookup` functions.
+//!
+//! [`UdpHandle`]: crate::uv::UdpHandle
+//! [`EventEmitter`]: crate::EventEmitter
 
 mod connect;
 mod error;

@@ -13,6 +13,9 @@
 //!   empty then, and Linux raises an edge for every arrival after it), or re-arm itself
 //!   through the pending queue ([`Loop::feed_pending`]) when it stops early, as Node's
 //!   paused streams do.
+//! - The loop holds a watcher ([`IoWatcher`]) until close. A watcher still open when the last
+//!   [`Loop`] is dropped is torn down ([`IoWatcher::teardown`]): what its handle holds that may
+//!   hold the handle goes, and nothing is called.
 
 use std::io;
 use std::rc::Rc;

@@ -23,6 +23,10 @@
 //! - `close` closes the socket at once and drops the fed pending entry (`uv__io_close`); in
 //!   the closing phase the requests still queued complete with `ECANCELED`, every completed
 //!   callback runs (`uv__udp_finish_close`), then the close callback.
+//! - The handle holds its loop weakly and the loop holds the handle until close. If the loop
+//!   is dropped first, the handle is torn down: its owner's hook runs ([`UdpHandle::on_teardown`],
+//!   a `dgram` socket drops its listeners), then the receive callback and the queued requests
+//!   are dropped, none called; the socket itself stays for whoever still holds the handle.
 //!
 //! ```text
 //!   send ─> write_queue ─(empty & !PROCESSING: sendmsg now | else POLLOUT, poll: sendmsg)─>
