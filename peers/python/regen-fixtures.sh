@@ -17,8 +17,8 @@ fixtures="$here/../../crates/asyncio-loop/tests/fixtures"
 version() { "$1" -c 'import platform; print(platform.python_version())'; }
 mkdir -p "$fixtures"
 # asyncio_orderings.py: the loop, tasks and synchronization; asyncio_io_orderings.py: streams
-# and transports.
-for script in asyncio_orderings.py asyncio_io_orderings.py; do
+# and transports; asyncio_sock_orderings.py: servers, connections and endpoints on sock=.
+for script in asyncio_orderings.py asyncio_io_orderings.py asyncio_sock_orderings.py; do
 for scenario in $("$python" "$here/$script" --list); do
     lines="$("$python" "$here/$script" "$scenario")"
     if [ -n "$python312" ]; then

@@ -14,6 +14,8 @@
 //!                   non-blocking; bind(local); connect(remote) unless allow_broadcast (which
 //!                   keeps remote as the address sendto defaults to, unconnected); the first
 //!                   that works is used; if none: the first error
+//!   sock given      SOCK_DGRAM, else SockError; no other option, else SockError;
+//!                   non-blocking; remote = None
 //!   then            protocol = factory(); DatagramTransport(sock, protocol, remote, waiter);
 //!                   await waiter (done two callbacks after connection_made)
 //! ```
@@ -21,8 +23,18 @@
 //! A datagram socket's connect completes inside the system call, so, as in CPython, no pass
 //! goes by before the transport is made: the endpoint is ready one pass after the call, once
 //! `connection_made` has run. Bind and connect errors are the system's (`[Errno 98] Address
-//! already in use`), not wrapped as `create_server`'s are. Left out: `sock=` (as for the
-//! stream servers here), `proto` and `flags` (`getaddrinfo` hints), and `family` as a filter
+//! already in use`), not wrapped as `create_server`'s are.
+//!
+//! `sock=` ([`DatagramEndpoint::sock`], `crate::given_sockets`): the socket must be
+//! `SOCK_DGRAM` (`A UDP Socket was expected, got <socket.socket ...>`), then no other option
+//! may be given (`socket modifier keyword arguments can not be used when sock is specified.
+//! (local_addr=..., remote_addr=..., family=..., reuse_port=True, allow_broadcast=True)`, in
+//! that order); it is set non-blocking and used as it is, with no default address (a
+//! connected socket's `sendto` goes to its peer). Unlike CPython, an end of a Unix datagram
+//! socketpair counts as connected: its peer's name is `''`, which CPython's transport takes
+//! for "not connected" (its `sendto(data)` then fails with `TypeError`).
+//!
+//! Left out: `proto` and `flags` (`getaddrinfo` hints), and `family` as a filter
 //! inside `getaddrinfo` (it filters what `getaddrinfo` returned; none left is CPython's
 //! `getaddrinfo() returned empty list`).
 
@@ -39,6 +51,7 @@ use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
 use crate::base_events::EventLoop;
 use crate::datagram_transport::DatagramTransport;
 use crate::futures::Error;
+use crate::given_sockets::{self, DatagramSock, Wanted};
 use crate::protocols::DatagramProtocol;
 use crate::resolve::Address;
 use crate::sock_coroutines::unix_address;
@@ -91,13 +104,14 @@ enum EndpointAddress {
 ///     .allow_broadcast(true);
 /// # let _ = options;
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct DatagramEndpoint {
     local: Option<EndpointAddress>,
     remote: Option<EndpointAddress>,
     family: Option<Family>,
     reuse_port: bool,
     allow_broadcast: bool,
+    sock: Option<DatagramSock>,
 }
 
 impl DatagramEndpoint {
@@ -152,6 +166,60 @@ impl DatagramEndpoint {
         self.allow_broadcast = allow_broadcast;
         self
     }
+
+    /// `sock=`: use this socket as it is (bound, connected, or neither; a `UdpSocket`, a
+    /// `UnixDatagram`, or an `OwnedFd` checked to be `SOCK_DGRAM`), set non-blocking. No other
+    /// option may be given with it (see [`SockError`](crate::SockError), which gives a refused
+    /// socket back). `sendto` sends to its peer if it is connected; the transport has no
+    /// default address otherwise.
+    pub fn sock(mut self, sock: impl Into<DatagramSock>) -> DatagramEndpoint {
+        self.sock = Some(sock.into());
+        self
+    }
+
+    /// CPython's `problems`: `name=value` for each option given with `sock=`, in the order of
+    /// its `opts` dict (`proto` and `flags` are not options here).
+    fn modifiers(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, addr) in [("local_addr", &self.local), ("remote_addr", &self.remote)] {
+            if let Some(value) = addr.as_ref().and_then(EndpointAddress::py_str) {
+                problems.push(format!("{name}={value}"));
+            }
+        }
+        if let Some(family) = self.family {
+            problems.push(format!("family={}", family.raw().as_raw()));
+        }
+        if self.reuse_port {
+            problems.push("reuse_port=True".to_owned());
+        }
+        if self.allow_broadcast {
+            problems.push("allow_broadcast=True".to_owned());
+        }
+        problems
+    }
+}
+
+impl EndpointAddress {
+    /// Python's `str` of the argument as a user passes it (`('127.0.0.1', 0)`, a path), or
+    /// `None` where Python's value is false (an empty path or list).
+    fn py_str(&self) -> Option<String> {
+        let tuple = |addr: &SocketAddr| format!("('{}', {})", addr.ip(), addr.port());
+        match self {
+            EndpointAddress::Inet(Address::Host(host, port)) => Some(format!("('{host}', {port})")),
+            EndpointAddress::Inet(Address::Resolved(addrs)) => match addrs.as_slice() {
+                [] => None,
+                [addr] => Some(tuple(addr)),
+                addrs => Some(format!(
+                    "[{}]",
+                    addrs.iter().map(tuple).collect::<Vec<_>>().join(", ")
+                )),
+            },
+            EndpointAddress::Unix(path) => {
+                let path = path.to_string_lossy();
+                (!path.is_empty()).then(|| path.into_owned())
+            }
+        }
+    }
 }
 
 /// What [`EventLoop::create_datagram_endpoint`] refuses before making a socket (CPython's
@@ -194,29 +262,19 @@ impl EventLoop {
     /// reuse_port, allow_broadcast)`: a UDP (or Unix datagram) socket as `endpoint` says, and a
     /// [`DatagramTransport`] for `protocol_factory()` on it, returned once `connection_made` has
     /// run (one pass). Errors: an [`EndpointError`], the resolver's, the system's from
-    /// `socket`/`bind`/`connect` (the first candidate's, when none worked), or cancellation.
+    /// `socket`/`bind`/`connect` (the first candidate's, when none worked), a
+    /// [`SockError`](crate::SockError) for a socket given with [`DatagramEndpoint::sock`] (not
+    /// `SOCK_DGRAM`, or given with another option; the error holds the socket, open), or
+    /// cancellation.
     pub async fn create_datagram_endpoint<P: DatagramProtocol + 'static>(
         &self,
         protocol_factory: impl FnOnce() -> Rc<P>,
         endpoint: DatagramEndpoint,
     ) -> Result<(DatagramTransport, Rc<P>), Error> {
-        let pairs = address_pairs(self, &endpoint).await?;
-        let mut errors = Vec::new();
-        let mut made = None;
-        for pair in pairs {
-            match self.open_datagram_socket(&endpoint, &pair).await? {
-                Ok(sock) => {
-                    made = Some((sock, pair.remote));
-                    break;
-                }
-                Err(error) => errors.push(error),
-            }
-        }
-        let Some((sock, remote)) = made else {
-            let first = errors.into_iter().next();
-            return Err(Error::exception(first.unwrap_or_else(|| {
-                io::Error::other("getaddrinfo() returned empty list")
-            })));
+        let mut endpoint = endpoint;
+        let (sock, remote) = match endpoint.sock.take() {
+            Some(sock) => (given_socket(sock, &endpoint)?, None),
+            None => self.open_endpoint_socket(&endpoint).await?,
         };
         let protocol = protocol_factory();
         let waiter = self.create_future::<()>();
@@ -227,6 +285,32 @@ impl EventLoop {
             return Err(error);
         }
         Ok((transport, protocol))
+    }
+
+    /// The `else` branch of `if sock is not None`: the candidate sockets in turn; the first
+    /// that works, with the remote address the transport defaults to.
+    async fn open_endpoint_socket(
+        &self,
+        endpoint: &DatagramEndpoint,
+    ) -> Result<(Datagram, Option<SocketName>), Error> {
+        let pairs = address_pairs(self, endpoint).await?;
+        let mut errors = Vec::new();
+        let mut made = None;
+        for pair in pairs {
+            match self.open_datagram_socket(endpoint, &pair).await? {
+                Ok(sock) => {
+                    made = Some((sock, pair.remote));
+                    break;
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        made.ok_or_else(|| {
+            let first = errors.into_iter().next();
+            Error::exception(
+                first.unwrap_or_else(|| io::Error::other("getaddrinfo() returned empty list")),
+            )
+        })
     }
 
     /// The `try` block of the candidate loop: socket, options, bind, connect; the system's
@@ -269,6 +353,21 @@ impl EventLoop {
             Family::Inet | Family::Inet6 => Datagram::Udp(UdpSocket::from(fd)),
         }))
     }
+}
+
+/// `if sock is not None`: `sock.type` must be `SOCK_DGRAM`, then no other option may be
+/// given; `sock.setblocking(False)`.
+fn given_socket(sock: DatagramSock, endpoint: &DatagramEndpoint) -> Result<Datagram, Error> {
+    let checked = given_sockets::check(sock.0, Wanted::Datagram)?;
+    let problems = endpoint.modifiers();
+    if !problems.is_empty() {
+        return Err(given_sockets::modifiers_given(checked.sock, &problems));
+    }
+    given_sockets::set_nonblocking(&checked.sock)?;
+    Ok(match checked.unix {
+        true => Datagram::Unix(UnixDatagram::from(checked.sock)),
+        false => Datagram::Udp(UdpSocket::from(checked.sock)),
+    })
 }
 
 /// `addr_pairs_info`: the candidate sockets, in order.

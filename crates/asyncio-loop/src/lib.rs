@@ -34,6 +34,9 @@
 //!                per event, buffered datagrams while the socket would block
 //!   datagram_endpoint  create_datagram_endpoint: UDP or Unix datagram sockets, bound,
 //!                connected, SO_REUSEPORT, SO_BROADCAST
+//!   given_sockets  sock=: a socket the caller made, for create_server, create_connection,
+//!                create_datagram_endpoint and their Unix and stream twins; CPython's checks
+//!                (SOCK_STREAM, AF_UNIX, SOCK_DGRAM, no other option) and repr(sock)
 //!   streams      open_connection/start_server, open_unix_connection/start_unix_server,
 //!                StreamReader (read, readline, readexactly, readuntil), StreamWriter
 //!                (write, drain, close, wait_closed)
@@ -58,11 +61,10 @@
 //! ```
 //!
 //! Not yet (issue 4): TLS, the other `sock_*` coroutines (`sock_recv_into`,
-//! `sock_recvfrom`, `sock_sendto`, `sock_sendfile`), servers and connections on a socket given
-//! (`sock=`), pipes (`connect_read_pipe`/`connect_write_pipe`), 3.13's `cleanup_socket`,
-//! `BufferedProtocol`, `sendfile`, happy eyeballs, custom task
-//! factories (the default and 3.12's `eager_task_factory` are here), subprocesses and child
-//! watchers. Benchmarks against CPython: `BENCHMARKS.md`.
+//! `sock_recvfrom`, `sock_sendto`, `sock_sendfile`), pipes (`connect_read_pipe`/
+//! `connect_write_pipe`), 3.13's `cleanup_socket`, `BufferedProtocol`, `sendfile`, happy
+//! eyeballs, custom task factories (the default and 3.12's `eager_task_factory` are here),
+//! subprocesses and child watchers. Benchmarks against CPython: `BENCHMARKS.md`.
 //!
 //! Coroutines are Rust `async` blocks returning `Result<T, Error>`; `Error::Cancelled` plays
 //! `CancelledError`, and `?` propagates it as a coroutine propagates an exception. The loop is
@@ -93,6 +95,7 @@ mod exception_handler;
 mod executor;
 mod futures;
 mod gather;
+mod given_sockets;
 mod heapq;
 mod locks;
 mod protocols;
@@ -124,6 +127,7 @@ pub use exception_handler::ExceptionContext;
 pub use executor::{to_thread, ExecutorError, ExecutorPanic};
 pub use futures::{Error, Future, InvalidStateError};
 pub use gather::{gather, gather_return_exceptions};
+pub use given_sockets::{ConnectionSock, DatagramSock, ServerSock, SockError, SockRejected};
 pub use locks::{
     Barrier, BoundedSemaphore, BrokenBarrierError, Condition, ConditionNotAcquired, Event, Lock,
     LockNotAcquired, NoParties, ReleasedTooManyTimes, Semaphore,
@@ -142,10 +146,12 @@ pub use sleep::{sleep, Sleep};
 pub use sock_coroutines::ListeningSocket;
 pub use sockets::SocketName;
 pub use streams::{
-    open_connection, open_connection_with_limit, open_unix_connection,
-    open_unix_connection_with_limit, start_server, start_server_with_limit, start_unix_server,
-    start_unix_server_with_limit, IncompleteReadError, LimitOverrunError, StreamError,
-    StreamReader, StreamWriter, DEFAULT_LIMIT,
+    open_connection, open_connection_sock, open_connection_sock_with_limit,
+    open_connection_with_limit, open_unix_connection, open_unix_connection_sock,
+    open_unix_connection_sock_with_limit, open_unix_connection_with_limit, start_server,
+    start_server_sock, start_server_sock_with_limit, start_server_with_limit, start_unix_server,
+    start_unix_server_sock, start_unix_server_sock_with_limit, start_unix_server_with_limit,
+    IncompleteReadError, LimitOverrunError, StreamError, StreamReader, StreamWriter, DEFAULT_LIMIT,
 };
 pub use task_names::{all_tasks, NoRunningLoop};
 pub use taskgroups::{TaskGroup, TaskGroupError};

@@ -13,6 +13,10 @@
 //!                                  connect; add_writer until writable (sock_connect,
 //!                                  crate::sock_coroutines), SO_ERROR; then as
 //!                                  _accept_connection2
+//!   create_server_sock(factory, sock) / create_connection_sock(factory, sock)
+//!                                  CPython's sock=: a socket the caller made, checked to be
+//!                                  SOCK_STREAM (crate::given_sockets), non-blocking; then
+//!                                  Server / _create_connection_transport as above
 //!   (create_unix_server / create_unix_connection: crate::unix_events, the same Server and
 //!   Transport over an AF_UNIX socket)
 //!
@@ -34,6 +38,7 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::rc::Rc;
 
 use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
@@ -41,6 +46,7 @@ use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
 use crate::base_events::EventLoop;
 use crate::exception_handler::ExceptionContext;
 use crate::futures::{Error, Future};
+use crate::given_sockets::{self, Checked, ConnectionSock, ServerSock, Wanted};
 use crate::protocols::Protocol;
 use crate::resolve::{connect_error, py_os_error, py_sockaddr, strerror, Address};
 use crate::selector::{IoHandle, EVENT_READ, EVENT_WRITE};
@@ -136,6 +142,37 @@ impl EventLoop {
             .await
     }
 
+    /// `loop.create_connection(protocol_factory, sock=sock)`: a transport for
+    /// `protocol_factory()` on a socket already connected (TCP, or Unix: CPython takes both
+    /// here), once `connection_made` has run. Errors: a [`SockError`](crate::SockError) (`A
+    /// Stream Socket was expected, got <socket.socket ...>`, the socket given back), or
+    /// cancellation.
+    pub async fn create_connection_sock<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl FnOnce() -> Rc<P>,
+        sock: impl Into<ConnectionSock>,
+    ) -> Result<(Transport, Rc<P>), Error> {
+        let checked = given_sockets::check(sock.into().0, Wanted::Stream)?;
+        self.create_connection_given(checked, protocol_factory)
+            .await
+    }
+
+    /// `_create_connection_transport(sock, ...)` on a given socket that passed its checks:
+    /// `sock.setblocking(False)` first.
+    pub(crate) async fn create_connection_given<P: Protocol + 'static>(
+        &self,
+        checked: Checked,
+        protocol_factory: impl FnOnce() -> Rc<P>,
+    ) -> Result<(Transport, Rc<P>), Error> {
+        given_sockets::set_nonblocking(&checked.sock)?;
+        let sock = match checked.unix {
+            true => Stream::Unix(UnixStream::from(checked.sock)),
+            false => Stream::Tcp(TcpStream::from(checked.sock)),
+        };
+        self.create_connection_transport(sock, protocol_factory)
+            .await
+    }
+
     /// `_create_connection_transport`: the protocol and its transport on a connected socket,
     /// once `connection_made` has run.
     pub(crate) async fn create_connection_transport<P: Protocol + 'static>(
@@ -176,6 +213,39 @@ impl EventLoop {
         }
         let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
         Server::start(self, listeners, factory).await
+    }
+}
+
+impl EventLoop {
+    /// `loop.create_server(protocol_factory, sock=sock)` (backlog 100): serve on a socket the
+    /// caller made (TCP or Unix: CPython takes both here), bound or not, listening or not
+    /// (`listen(100)` is called). The server is serving when this returns, one pass later;
+    /// [`Server::close`] closes the socket. Errors: a [`SockError`](crate::SockError) (`A
+    /// Stream Socket was expected, got <socket.socket ...>`, the socket given back), or
+    /// `listen`'s or the selector's (the socket is then closed with the server).
+    pub async fn create_server_sock<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl Fn() -> Rc<P> + 'static,
+        sock: impl Into<ServerSock>,
+    ) -> Result<Server, Error> {
+        let checked = given_sockets::check(sock.into().0, Wanted::Stream)?;
+        self.serve_given(checked, protocol_factory).await
+    }
+
+    /// `sock.setblocking(False)`, `Server(...)`, `_start_serving`, `sleep(0)` on a given
+    /// socket that passed its checks.
+    pub(crate) async fn serve_given<P: Protocol + 'static>(
+        &self,
+        checked: Checked,
+        protocol_factory: impl Fn() -> Rc<P> + 'static,
+    ) -> Result<Server, Error> {
+        given_sockets::set_nonblocking(&checked.sock)?;
+        let listener = match checked.unix {
+            true => Listener::Unix(UnixListener::from(checked.sock)),
+            false => Listener::Tcp(TcpListener::from(checked.sock)),
+        };
+        let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
+        Server::start(self, vec![Rc::new(listener)], factory).await
     }
 }
 

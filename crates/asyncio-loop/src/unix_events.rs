@@ -11,6 +11,9 @@
 //!                                           socket: remove it (a stale socket file; any other
 //!                                           file stays, and bind fails); bind; Server;
 //!                                           _start_serving (listen(100), add_reader); sleep(0)
+//!   create_unix_connection_sock / create_unix_server_sock   CPython's sock=: a socket the
+//!                                           caller made, checked to be AF_UNIX and
+//!                                           SOCK_STREAM (crate::given_sockets); then as above
 //! ```
 //!
 //! The socket file stays after `Server::close`, as in 3.12: 3.13's `cleanup_socket` (remove
@@ -29,6 +32,7 @@ use rustix::net::{self as rnet, AddressFamily, SocketFlags, SocketType};
 
 use crate::base_events::EventLoop;
 use crate::futures::Error;
+use crate::given_sockets::{self, ConnectionSock, ServerSock, Wanted};
 use crate::protocols::Protocol;
 use crate::resolve::py_os_error;
 use crate::selector_events::{ProtocolFactory, Server};
@@ -74,6 +78,36 @@ impl EventLoop {
             bind_unix(path).map_err(|error| Error::exception(bind_error(path, &error)))?;
         let factory: ProtocolFactory = Rc::new(move || protocol_factory() as Rc<dyn Protocol>);
         Server::start(self, vec![Rc::new(Listener::Unix(listener))], factory).await
+    }
+}
+
+impl EventLoop {
+    /// `loop.create_unix_connection(protocol_factory, sock=sock)`: a transport for
+    /// `protocol_factory()` on a connected Unix stream socket (one end of
+    /// `UnixStream::pair()`, say), once `connection_made` has run. Errors: a
+    /// [`SockError`](crate::SockError) (`A UNIX Domain Stream Socket was expected, got
+    /// <socket.socket ...>`, the socket given back), or cancellation.
+    pub async fn create_unix_connection_sock<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl FnOnce() -> Rc<P>,
+        sock: impl Into<ConnectionSock>,
+    ) -> Result<(Transport, Rc<P>), Error> {
+        let checked = given_sockets::check(sock.into().0, Wanted::UnixStream)?;
+        self.create_connection_given(checked, protocol_factory)
+            .await
+    }
+
+    /// `loop.create_unix_server(protocol_factory, sock=sock)` (backlog 100): serve on a Unix
+    /// stream socket the caller made (its file, if any, is left alone). Errors: a
+    /// [`SockError`](crate::SockError) (`A UNIX Domain Stream Socket was expected, got
+    /// <socket.socket ...>`, the socket given back), or `listen`'s.
+    pub async fn create_unix_server_sock<P: Protocol + 'static>(
+        &self,
+        protocol_factory: impl Fn() -> Rc<P> + 'static,
+        sock: impl Into<ServerSock>,
+    ) -> Result<Server, Error> {
+        let checked = given_sockets::check(sock.into().0, Wanted::UnixStream)?;
+        self.serve_given(checked, protocol_factory).await
     }
 }
 

@@ -11,6 +11,9 @@
 //!                 close ─► transport.close; wait_closed ─► the protocol's `_closed` future
 //! ```
 //!
+//! Each has a `_sock` twin (`open_connection_sock`, `start_server_sock`, ...) that takes a
+//! socket the caller made instead of an address: CPython's `sock=` (see `crate::given_sockets`).
+//!
 //! `start_server(client_connected_cb, addr)`: for each connection, `connection_made` makes the
 //! writer and runs `client_connected_cb(reader, writer)` as a task; if that task fails or is
 //! cancelled, the transport is closed (3.12), after the loop's exception handler got "Unhandled
@@ -62,6 +65,7 @@ pub use writer::StreamWriter;
 use crate::base_events::EventLoop;
 use crate::exception_handler::ExceptionContext;
 use crate::futures::{Error, Future};
+use crate::given_sockets::{ConnectionSock, ServerSock};
 use crate::protocols::Protocol;
 use crate::resolve::Address;
 use crate::selector_events::Server;
@@ -315,6 +319,118 @@ where
     let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
     let factory = stream_protocol_factory(&event_loop, client_connected_cb, limit);
     event_loop.create_unix_server(factory, path).await
+}
+
+/// `asyncio.open_connection(sock=sock, limit=2**16)`: as [`open_connection`], on a socket
+/// already connected (TCP or Unix; [`EventLoop::create_connection_sock`]: a socket that is not
+/// `SOCK_STREAM` is refused with a [`SockError`](crate::SockError), which gives it back;
+/// outside a running loop the socket is closed with [`Error::NoRunningLoop`]).
+pub async fn open_connection_sock(
+    sock: impl Into<ConnectionSock>,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    open_connection_sock_with_limit(sock, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.open_connection(sock=sock, limit=limit)`.
+pub async fn open_connection_sock_with_limit(
+    sock: impl Into<ConnectionSock>,
+    limit: usize,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    let (event_loop, reader, protocol) = client_protocol(limit)?;
+    let factory_protocol = protocol.clone();
+    let (transport, _) = event_loop
+        .create_connection_sock(move || factory_protocol, sock)
+        .await?;
+    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
+    Ok((reader, writer))
+}
+
+/// `asyncio.open_unix_connection(sock=sock, limit=2**16)`: as [`open_connection_sock`], for
+/// a Unix stream socket ([`EventLoop::create_unix_connection_sock`]).
+pub async fn open_unix_connection_sock(
+    sock: impl Into<ConnectionSock>,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    open_unix_connection_sock_with_limit(sock, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.open_unix_connection(sock=sock, limit=limit)`.
+pub async fn open_unix_connection_sock_with_limit(
+    sock: impl Into<ConnectionSock>,
+    limit: usize,
+) -> Result<(StreamReader, StreamWriter), Error> {
+    let (event_loop, reader, protocol) = client_protocol(limit)?;
+    let factory_protocol = protocol.clone();
+    let (transport, _) = event_loop
+        .create_unix_connection_sock(move || factory_protocol, sock)
+        .await?;
+    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
+    Ok((reader, writer))
+}
+
+/// `open_connection`'s first lines: the running loop, a reader, its protocol.
+fn client_protocol(
+    limit: usize,
+) -> Result<(EventLoop, StreamReader, Rc<StreamReaderProtocol>), Error> {
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let reader = StreamReader::new(&event_loop, limit);
+    let protocol = StreamReaderProtocol::new(&event_loop, reader.clone(), None);
+    Ok((event_loop, reader, protocol))
+}
+
+/// `asyncio.start_server(client_connected_cb, sock=sock, limit=2**16)`: as [`start_server`],
+/// serving on a socket the caller made ([`EventLoop::create_server_sock`]).
+pub async fn start_server_sock<F, C>(
+    client_connected_cb: F,
+    sock: impl Into<ServerSock>,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    start_server_sock_with_limit(client_connected_cb, sock, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.start_server(client_connected_cb, sock=sock, limit=limit)`.
+pub async fn start_server_sock_with_limit<F, C>(
+    client_connected_cb: F,
+    sock: impl Into<ServerSock>,
+    limit: usize,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let factory = stream_protocol_factory(&event_loop, client_connected_cb, limit);
+    event_loop.create_server_sock(factory, sock).await
+}
+
+/// `asyncio.start_unix_server(client_connected_cb, sock=sock, limit=2**16)`: as
+/// [`start_server_sock`], for a Unix stream socket ([`EventLoop::create_unix_server_sock`]).
+pub async fn start_unix_server_sock<F, C>(
+    client_connected_cb: F,
+    sock: impl Into<ServerSock>,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    start_unix_server_sock_with_limit(client_connected_cb, sock, DEFAULT_LIMIT).await
+}
+
+/// `asyncio.start_unix_server(client_connected_cb, sock=sock, limit=limit)`.
+pub async fn start_unix_server_sock_with_limit<F, C>(
+    client_connected_cb: F,
+    sock: impl Into<ServerSock>,
+    limit: usize,
+) -> Result<Server, Error>
+where
+    F: Fn(StreamReader, StreamWriter) -> C + 'static,
+    C: std::future::Future<Output = Result<(), Error>> + 'static,
+{
+    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
+    let factory = stream_protocol_factory(&event_loop, client_connected_cb, limit);
+    event_loop.create_unix_server_sock(factory, sock).await
 }
 
 /// `start_server`'s `factory()`: a reader and a `StreamReaderProtocol` running

@@ -193,3 +193,4 @@ pub async fn echo_lines(
 }
 
 pub mod datagram;
+pub mod given;
