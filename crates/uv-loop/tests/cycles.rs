@@ -13,8 +13,9 @@ use std::rc::{Rc, Weak};
 use std::sync::{Arc, Mutex};
 
 use uv_loop::dgram::{self, SocketType};
+use uv_loop::events::{self, OnceOptions};
 use uv_loop::uv::{CheckHandle, IdleHandle, Loop, RunMode, TimerHandle, UdpHandle};
-use uv_loop::{run, worker};
+use uv_loop::{run, worker, EventEmitter, Promise};
 
 /// A value to capture, and the `Weak` that tells whether it was dropped.
 fn token() -> (Rc<()>, Weak<()>) {
@@ -252,5 +253,53 @@ fn an_open_socket_drops_its_listeners_when_the_run_ends() {
     assert!(
         weak.upgrade().is_none(),
         "the open socket kept its listener"
+    );
+}
+
+/// A promise that can never settle (its resolver is gone) is unreachable with its reactions:
+/// a reaction holds its promise only once it has settled, as a PromiseReactionJob gets its
+/// argument when it is queued.
+#[test]
+fn a_promise_that_never_settles_goes_with_its_reactions() {
+    let (token, weak) = token();
+    run(move || {
+        let (pending, resolver) = Promise::<u32>::with_resolvers();
+        drop(resolver);
+        pending.then(move |_| drop(token)).then(|()| ());
+    })
+    .expect("run");
+    assert!(
+        weak.upgrade().is_none(),
+        "the reactions outlived their promise"
+    );
+}
+
+/// `Promise.race`: a loser that never settles does not keep the race's promise (and its
+/// value) alive.
+#[test]
+fn a_race_loser_does_not_keep_the_race() {
+    let (token, weak) = token();
+    run(move || {
+        let (loser, resolver) = Promise::<Rc<()>>::with_resolvers();
+        drop(resolver);
+        Promise::race(vec![loser, Promise::resolve(token)]).then(|_| ());
+    })
+    .expect("run");
+    assert!(weak.upgrade().is_none(), "the race outlived its winner");
+}
+
+/// `events.once` whose event never comes: once the emitter is gone, the promise it returned
+/// (it follows the inner one through `resolve_with`) goes with its reactions.
+#[test]
+fn a_pending_events_once_goes_with_its_emitter() {
+    let (token, weak) = token();
+    run(move || {
+        let emitter = EventEmitter::<u32>::new();
+        events::once(&emitter, "data", OnceOptions::default()).then(move |_| drop(token));
+    })
+    .expect("run");
+    assert!(
+        weak.upgrade().is_none(),
+        "the once promise outlived its emitter"
     );
 }

@@ -10,6 +10,11 @@
 //!   (NewPromiseResolveThenableJob, then the inner promise's reaction), as in V8.
 //! - A rejection with no reaction is reported to the task queues
 //!   (`kPromiseRejectWithNoHandler`); adding a reaction later marks it handled.
+//! - A pending promise holds its reactions; a reaction holds the promise it reacts to only
+//!   from its settling on (given by `settle`, or by `add_reaction`'s caller when the promise
+//!   had settled already), as a PromiseReactionJob gets its argument when it is queued. So a
+//!   promise that never settles, once nothing else reaches it, goes with its reactions
+//!   (JavaScript's collector frees both; a reaction that held it would make a cycle).
 //!
 //! ```text
 //!   pending ──resolve(v)──> fulfilled(v) ──> each reaction: microtask(handler(v))
@@ -19,11 +24,13 @@
 //!
 //! Values are Rust values; a reaction receives a clone, so `T: Clone` (a JavaScript value is a
 //! reference: wrap large values in `Rc`). A reaction is one allocation: its job, which reads
-//! the settled value from the promise when it runs. A promise object that nothing refers to
-//! any more when its work is done (a derived promise nobody kept, after its reaction ran; an
-//! awaited promise, when its `await` completes) is reset and kept as the environment's spare
-//! ([`super::spare`]): the next promise of the same type takes it instead of allocating.
+//! the settled value from the promise when it runs (see the last invariant). A promise
+//! object that nothing refers to any more when its work is done (a derived promise nobody
+//! kept, after its reaction ran; an awaited promise, when its `await` completes) is reset and
+//! kept as the environment's spare ([`super::spare`]): the next promise of the same type
+//! takes it instead of allocating.
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::{Future, IntoFuture};
@@ -35,7 +42,9 @@ use std::task::{Context, Poll, Waker};
 
 use super::async_fn::AwaitInTask;
 use super::spare::{put_spare, take_spare};
-use super::task_queues::{enqueue_reaction, once_job, Job, Rejection, SharedJob};
+use super::task_queues::{
+    enqueue_reaction, enqueue_settled_reaction, once_job, Job, Rejection, SharedJob,
+};
 use super::{with_env, JsError};
 
 /// `repr(u8)`: a tag of its own, read with one compare, where the niche in `rest`'s capacity
@@ -188,6 +197,12 @@ where
     S: Clone + 'static,
     F: FnOnce(Result<S, JsError>, &Promise<T>) + 'static,
 {
+    fn source_settled(&self, source: &dyn Any) {
+        if let Some(source) = source.downcast_ref::<Promise<S>>() {
+            *self.source.borrow_mut() = Some(source.clone());
+        }
+    }
+
     fn run(self: Rc<Self>, _seq: u64) {
         let Some(handler) = self.handler.take() else {
             return;
@@ -368,9 +383,10 @@ impl<T: Clone + 'static> Promise<T> {
     ) -> Promise<U> {
         if let Some(mut spare) = take_spare::<Derived<U, T, _>>() {
             if let Some(derived) = Rc::get_mut(&mut spare) {
-                *derived.source.get_mut() = Some(self.clone());
                 *derived.handler.get_mut() = Some(handler);
-                self.add_reaction(Job::new(spare.clone()), 0);
+                if self.add_reaction(Job::new(spare.clone()), 0) {
+                    *spare.source.borrow_mut() = Some(self.clone());
+                }
                 return Promise(spare);
             }
         }
@@ -387,12 +403,15 @@ impl<T: Clone + 'static> Promise<T> {
         // written once, in place, before anything reads it.
         unsafe {
             addr_of_mut!((*derived).cell).write(PromiseCell::new());
-            addr_of_mut!((*derived).source).write(RefCell::new(Some(self.clone())));
+            addr_of_mut!((*derived).source).write(RefCell::new(None));
             addr_of_mut!((*derived).handler).write(Cell::new(Some(handler)));
         }
         // SAFETY: every field was written above.
         let derived = unsafe { uninit.assume_init() };
-        self.add_reaction(Job::new(derived.clone()), 0);
+        // The source is held from the moment it is settled (here, or by `settle`).
+        if self.add_reaction(Job::new(derived.clone()), 0) {
+            *derived.source.borrow_mut() = Some(self.clone());
+        }
         Promise(derived)
     }
 
@@ -400,8 +419,12 @@ impl<T: Clone + 'static> Promise<T> {
     /// promise settles (at once if it has). Marks the promise handled. `seq` goes with the
     /// job into the microtask queue and back to it as it runs ([`SharedJob::run`]): a task's
     /// `await` numbers its reactions with it.
+    ///
+    /// Returns whether the promise was settled already (the job is queued): a job that
+    /// reads the outcome takes its reference to the promise then, as `settle` gives it one
+    /// otherwise ([`SharedJob::source_settled`]).
     #[inline(always)]
-    pub(crate) fn add_reaction(&self, job: Job, seq: u64) {
+    pub(crate) fn add_reaction(&self, job: Job, seq: u64) -> bool {
         let cell = self.cell();
         cell.handled.set(true);
         let mut state = cell.state.borrow_mut();
@@ -417,10 +440,12 @@ impl<T: Clone + 'static> Promise<T> {
                 } else {
                     rest.push((job, seq));
                 }
+                false
             }
             _ => {
                 drop(state);
                 enqueue_reaction(job, seq);
+                true
             }
         }
     }
@@ -464,7 +489,7 @@ impl<T: Clone + 'static> Promise<T> {
         };
         cell.resolved.set(true);
         match first {
-            Some(first) => enqueue_reaction(first, first_seq),
+            Some(first) => enqueue_settled_reaction(first, first_seq, self),
             None => {
                 if rejected && !cell.handled.get() {
                     with_env(|env| {
@@ -496,7 +521,7 @@ impl<T: Clone + 'static> Promise<T> {
         } = old
         {
             for (job, seq) in first.map(|job| (job, first_seq)).into_iter().chain(rest) {
-                enqueue_reaction(job, seq);
+                enqueue_settled_reaction(job, seq, self);
             }
         }
     }
@@ -527,13 +552,13 @@ impl<T: Clone + 'static> Resolver<T> {
         let target = self.0.clone();
         with_env(|env| {
             env.queues.enqueue_microtask(once_job(move || {
-                let source = other.clone();
-                let follow = once_job(move || {
-                    if let Some(outcome) = source.result() {
-                        target.settle(outcome);
-                    }
+                let follow = Rc::new(Follow {
+                    target,
+                    source: RefCell::new(None),
                 });
-                other.add_reaction(follow, 0);
+                if other.add_reaction(Job::new(follow.clone()), 0) {
+                    *follow.source.borrow_mut() = Some(other);
+                }
             }));
         });
     }
@@ -541,6 +566,28 @@ impl<T: Clone + 'static> Resolver<T> {
     /// The promise this resolves.
     pub fn promise(&self) -> Promise<T> {
         self.0.clone()
+    }
+}
+
+/// The reaction of [`Resolver::resolve_with`] on the promise followed: settles `target` as
+/// the source settled. Like a [`Derived`], it holds the source only once it has settled.
+struct Follow<T> {
+    target: Promise<T>,
+    source: RefCell<Option<Promise<T>>>,
+}
+
+impl<T: Clone + 'static> SharedJob for Follow<T> {
+    fn source_settled(&self, source: &dyn Any) {
+        if let Some(source) = source.downcast_ref::<Promise<T>>() {
+            *self.source.borrow_mut() = Some(source.clone());
+        }
+    }
+
+    fn run(self: Rc<Self>, _seq: u64) {
+        let outcome = self.source.take().and_then(|source| source.result());
+        if let Some(outcome) = outcome {
+            self.target.settle(outcome);
+        }
     }
 }
 

@@ -21,6 +21,7 @@
 //!     } while (ticks non-empty || processPromiseRejections())
 //! ```
 
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -42,6 +43,12 @@ pub(crate) trait SharedJob {
     /// Runs the job with the `seq` its reaction was added with (0 for a reaction that is not
     /// a task's `await`, see `Promise::add_reaction`).
     fn run(self: Rc<Self>, seq: u64);
+
+    /// The promise this job reacts to (a `Promise<S>`) has settled and queues the job now. A
+    /// job that reads the outcome when it runs takes its reference to the promise here: it
+    /// holds none while the promise is pending, so a promise that never settles and its
+    /// reactions form no cycle (PromiseReactionJob gets its argument as it is queued).
+    fn source_settled(&self, _source: &dyn Any) {}
 }
 
 impl Job {
@@ -52,6 +59,12 @@ impl Job {
     #[inline]
     fn run(self, seq: u64) {
         self.0.run(seq);
+    }
+
+    /// See [`SharedJob::source_settled`].
+    #[inline]
+    pub(crate) fn source_settled(&self, source: &dyn Any) {
+        self.0.source_settled(source);
     }
 }
 
@@ -154,6 +167,23 @@ fn grow_and_push(microtasks: &mut VecDeque<(Job, u64)>, job: Job, seq: u64) {
 pub(crate) fn enqueue_reaction(job: Job, seq: u64) {
     // SAFETY: the borrow is used for one push onto the queue, which runs and drops no user
     // code.
+    match unsafe { installed_unchecked() } {
+        Some(env) => env.queues.enqueue_reaction(job, seq),
+        None => with_env(|env| env.queues.enqueue_reaction(job, seq)),
+    }
+}
+
+/// [`enqueue_reaction`] for a reaction that `source`, a promise settling now, takes out of
+/// its list: a reaction that reads the outcome (`seq` 0: not a task's `await`) first gets
+/// its reference to `source` ([`SharedJob::source_settled`]). Out of line as
+/// [`enqueue_reaction`] is, so that the settle calling it stays as small.
+#[inline(never)]
+pub(crate) fn enqueue_settled_reaction(job: Job, seq: u64, source: &dyn Any) {
+    if seq == 0 {
+        job.source_settled(source);
+    }
+    // SAFETY: as in `enqueue_reaction`; `source_settled` above clones a promise and runs no
+    // user code.
     match unsafe { installed_unchecked() } {
         Some(env) => env.queues.enqueue_reaction(job, seq),
         None => with_env(|env| env.queues.enqueue_reaction(job, seq)),
