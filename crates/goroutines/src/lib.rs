@@ -53,6 +53,10 @@
 //!
 //! [`num_goroutine`] counts the goroutines that exist (Go's `runtime.NumGoroutine`).
 //!
+//! Cargo feature `sanitizer`: tells AddressSanitizer about every stack switch (corosensei's
+//! fiber annotations), for builds with `-Zsanitizer=address` only (`scripts/sanitize` in this
+//! repository runs the tests so). Without it such a build misreads the first switch.
+//!
 //! Soundness: goroutines migrate between OS threads, which Rust's thread-local storage does not
 //! expect. The hazard is accepted once per program, by the `unsafe` of [`Builder::build`] (or
 //! [`run`]), whose `# Safety` section says what must not be held across a blocking call;
