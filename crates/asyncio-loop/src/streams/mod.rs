@@ -228,15 +228,12 @@ pub async fn open_connection_with_limit(
     addr: impl Into<Address>,
     limit: usize,
 ) -> Result<(StreamReader, StreamWriter), Error> {
-    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
-    let reader = StreamReader::new(&event_loop, limit);
-    let protocol = StreamReaderProtocol::new(&event_loop, reader.clone(), None);
+    let (event_loop, reader, protocol) = client_protocol(limit)?;
     let factory_protocol = protocol.clone();
     let (transport, _) = event_loop
         .create_connection(move || factory_protocol, addr)
         .await?;
-    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
-    Ok((reader, writer))
+    Ok(client_streams(transport, protocol, reader))
 }
 
 /// `asyncio.open_unix_connection(path, limit=2**16)`: as [`open_connection`], over the Unix
@@ -252,15 +249,12 @@ pub async fn open_unix_connection_with_limit(
     path: impl AsRef<Path>,
     limit: usize,
 ) -> Result<(StreamReader, StreamWriter), Error> {
-    let event_loop = EventLoop::running().ok_or(Error::NoRunningLoop)?;
-    let reader = StreamReader::new(&event_loop, limit);
-    let protocol = StreamReaderProtocol::new(&event_loop, reader.clone(), None);
+    let (event_loop, reader, protocol) = client_protocol(limit)?;
     let factory_protocol = protocol.clone();
     let (transport, _) = event_loop
         .create_unix_connection(move || factory_protocol, path)
         .await?;
-    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
-    Ok((reader, writer))
+    Ok(client_streams(transport, protocol, reader))
 }
 
 /// `asyncio.start_server(client_connected_cb, host, port, limit=2**16)`: listens on every
@@ -341,8 +335,7 @@ pub async fn open_connection_sock_with_limit(
     let (transport, _) = event_loop
         .create_connection_sock(move || factory_protocol, sock)
         .await?;
-    let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
-    Ok((reader, writer))
+    Ok(client_streams(transport, protocol, reader))
 }
 
 /// `asyncio.open_unix_connection(sock=sock, limit=2**16)`: as [`open_connection_sock`], for
@@ -363,8 +356,17 @@ pub async fn open_unix_connection_sock_with_limit(
     let (transport, _) = event_loop
         .create_unix_connection_sock(move || factory_protocol, sock)
         .await?;
+    Ok(client_streams(transport, protocol, reader))
+}
+
+/// `open_connection`'s last lines: the writer over the connected transport, beside the reader.
+fn client_streams(
+    transport: Transport,
+    protocol: Rc<StreamReaderProtocol>,
+    reader: StreamReader,
+) -> (StreamReader, StreamWriter) {
     let writer = StreamWriter::new(transport, protocol, Some(reader.clone()));
-    Ok((reader, writer))
+    (reader, writer)
 }
 
 /// `open_connection`'s first lines: the running loop, a reader, its protocol.
