@@ -13,8 +13,8 @@ const SPIN_NS: u64 = 50_000;
 /// How long a spinning M pauses between two searches.
 const SPIN_BACKOFF_NS: u64 = 500;
 /// While an M spins, its polls of the network back off: the first search of a `findrunnable`
-/// polls (as Go's does, once, "before we do stealing"), then the gap between polls doubles from
-/// this...
+/// polls (as Go's does, once, "before we do stealing"), and the first pass of the spin; from
+/// then on the gap between polls doubles from this...
 const SPIN_POLL_GAP_MIN_NS: u64 = 2_000;
 /// ...to this. Go has no spinning loop, so it polls once per search; polling on every pass of
 /// ours made a spinner issue an `epoll_wait` every 2-3 µs (12 per round trip of a lone echo
@@ -288,13 +288,16 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         // now (Go: "an optimization before we do stealing").
         // While spinning, only when the back-off allows (see `SPIN_POLL_GAP_MIN_NS`).
         if sched.netpoll.has_sockets() && sched.netpoll.lastpoll() != 0 {
-            let due = spin_since.is_none() || probe::clock::now_ns() >= next_poll;
-            if due {
+            // The clock is read only while spinning; the first pass polls without it.
+            let spinning_now = spin_since.map(|_| probe::clock::now_ns());
+            if spinning_now.is_none_or(|now| now >= next_poll) {
                 if let Some(g) = sched.inject(sched.netpoll.poll_now()) {
                     return Some((g, false));
                 }
-                poll_gap = (poll_gap * 2).clamp(SPIN_POLL_GAP_MIN_NS, SPIN_POLL_GAP_MAX_NS);
-                next_poll = probe::clock::now_ns() + poll_gap;
+                if let Some(now) = spinning_now {
+                    poll_gap = (poll_gap * 2).clamp(SPIN_POLL_GAP_MIN_NS, SPIN_POLL_GAP_MAX_NS);
+                    next_poll = now + poll_gap;
+                }
             }
         }
         if m.spinning.get() || sched.idle.may_spin(sched.ps.len()) {
