@@ -36,7 +36,7 @@ use std::ptr::addr_of_mut;
 use std::rc::Rc;
 
 use super::task_queues::run_next_ticks;
-use super::{env, with_env, Env};
+use super::{installed_unchecked, with_env, Env};
 
 /// An immediate's cell, type-erased.
 ///
@@ -123,7 +123,26 @@ impl Immediates {
 /// Runs `callback` in the check phase of this or the next iteration (`setImmediate`).
 #[inline]
 pub fn set_immediate<F: FnOnce() + 'static>(callback: F) -> Immediate {
-    let env = env();
+    // SAFETY: `schedule_immediate` runs and drops no user code: it refills or allocates a
+    // cell (a spare it replaces has run its callback already, so dropping it drops none), counts,
+    // starts the idle handle (whose old callback, if any, is the environment's own no-op) and
+    // pushes onto the queue.
+    match unsafe { installed_unchecked() } {
+        Some(env) => schedule_immediate(env, callback),
+        None => set_immediate_creating_env(callback),
+    }
+}
+
+/// [`set_immediate`] on a thread with no environment yet.
+#[cold]
+#[inline(never)]
+fn set_immediate_creating_env<F: FnOnce() + 'static>(callback: F) -> Immediate {
+    with_env(|env| schedule_immediate(env, callback))
+}
+
+/// [`set_immediate`] with the environment borrowed.
+#[inline(always)]
+fn schedule_immediate<F: FnOnce() + 'static>(env: &Env, callback: F) -> Immediate {
     let immediates = &env.immediates;
     let cell: Rc<dyn ImmediateJob> = match immediates.spare.take() {
         Some(spare) if state(&*spare).callback_type == TypeId::of::<F>() => {
@@ -147,7 +166,7 @@ pub fn set_immediate<F: FnOnce() + 'static>(callback: F) -> Immediate {
     let refs = immediates.ref_count.get();
     immediates.ref_count.set(refs + 1);
     if refs == 0 {
-        toggle_immediate_ref(&env, true);
+        toggle_immediate_ref(env, true);
     }
     immediates.queue.borrow_mut().push_back(cell.clone());
     Immediate(cell)

@@ -15,6 +15,10 @@
 //!   had settled already), as a PromiseReactionJob gets its argument when it is queued. So a
 //!   promise that never settles, once nothing else reaches it, goes with its reactions
 //!   (JavaScript's collector frees both; a reaction that held it would make a cycle).
+//! - A `then` whose handler fulfilled its promise, when nothing but its own job refers to
+//!   that promise and no reaction waits on it, goes back to the spare without settling:
+//!   nothing could ever read the value or add a reaction, so the settle is not observable.
+//!   A rejection always settles (an unhandled one must be reported).
 //!
 //! ```text
 //!   pending ──resolve(v)──> fulfilled(v) ──> each reaction: microtask(handler(v))
@@ -75,29 +79,46 @@ impl<T> PromiseCell<T> {
     /// Back to a new promise's state, dropping the old value (for [`put_spare`]).
     fn reset(&mut self) {
         let state = self.state.get_mut();
-        let fresh = State::Pending {
-            first: None,
-            first_seq: 0,
-            rest: Vec::new(),
-        };
         if matches!(state, State::Fulfilled(_)) && !std::mem::needs_drop::<T>() {
             // A fulfilled value with nothing to drop (a number, `()`): skip the generic drop of
             // the old state; forgetting it leaks nothing.
-            std::mem::forget(std::mem::replace(state, fresh));
+            std::mem::forget(std::mem::replace(state, PromiseCell::<T>::fresh_state()));
         } else {
-            *state = fresh;
+            *state = PromiseCell::<T>::fresh_state();
         }
         self.handled.set(false);
         self.resolved.set(false);
     }
 
+    /// Pending, and no reaction was ever added (the reactions never allocated their list).
+    #[inline(always)]
+    fn is_pending_without_reactions(&mut self) -> bool {
+        matches!(self.state.get_mut(), State::Pending { first: None, rest, .. } if rest.capacity() == 0)
+    }
+
+    /// [`PromiseCell::reset`] of a promise that [`PromiseCell::is_pending_without_reactions`]:
+    /// its state is a fresh one already.
+    #[inline(always)]
+    fn reset_unsettled(&mut self) {
+        if let State::Pending { first_seq, .. } = self.state.get_mut() {
+            *first_seq = 0;
+        }
+        self.handled.set(false);
+        self.resolved.set(false);
+    }
+
+    #[inline(always)]
+    fn fresh_state() -> State<T> {
+        State::Pending {
+            first: None,
+            first_seq: 0,
+            rest: Vec::new(),
+        }
+    }
+
     fn new() -> PromiseCell<T> {
         PromiseCell {
-            state: RefCell::new(State::Pending {
-                first: None,
-                first_seq: 0,
-                rest: Vec::new(),
-            }),
+            state: RefCell::new(PromiseCell::<T>::fresh_state()),
             handled: Cell::new(false),
             resolved: Cell::new(false),
         }
@@ -162,13 +183,27 @@ unsafe impl<T, S, F> PromiseObject<T> for Derived<T, S, F>
 where
     T: Clone + 'static,
     S: Clone + 'static,
-    F: FnOnce(Result<S, JsError>, &Promise<T>) + 'static,
+    F: FnOnce(Result<S, JsError>, &Promise<T>) -> Option<Result<T, JsError>> + 'static,
 {
     fn into_rejection(self: Rc<Self>) -> Rc<dyn Rejection> {
         self
     }
 
-    fn recycle(mut self: Rc<Self>) {
+    fn recycle(self: Rc<Self>) {
+        Derived::recycle_derived(self);
+    }
+}
+
+impl<T, S, F> Derived<T, S, F>
+where
+    T: Clone + 'static,
+    S: Clone + 'static,
+    F: FnOnce(Result<S, JsError>, &Promise<T>) -> Option<Result<T, JsError>> + 'static,
+{
+    /// [`PromiseObject::recycle`] with the type known: [`SharedJob::run`] calls it directly
+    /// (through the `Promise` it hands the handler, it would be a call through the vtable).
+    #[inline(always)]
+    fn recycle_derived(mut self: Rc<Self>) {
         if let Some(derived) = Rc::get_mut(&mut self) {
             derived.cell.reset();
             *derived.source.get_mut() = None;
@@ -195,7 +230,7 @@ impl<T, S, F> SharedJob for Derived<T, S, F>
 where
     T: Clone + 'static,
     S: Clone + 'static,
-    F: FnOnce(Result<S, JsError>, &Promise<T>) + 'static,
+    F: FnOnce(Result<S, JsError>, &Promise<T>) -> Option<Result<T, JsError>> + 'static,
 {
     fn source_settled(&self, source: &dyn Any) {
         if let Some(source) = source.downcast_ref::<Promise<S>>() {
@@ -211,14 +246,41 @@ where
         // was stored there (a store-forwarding stall on every reaction).
         let outcome = self.source.borrow().as_ref().and_then(Promise::result);
         drop(self.source.take());
-        if let Some(outcome) = outcome {
-            let target: Promise<T> = Promise(self);
-            handler(outcome, &target);
-            // Usually the last reference (a `then` whose promise nobody kept): the object
-            // becomes the spare for the next `then` of this type.
-            if Rc::strong_count(&target.0) == 1 {
-                target.0.recycle();
+        let Some(outcome) = outcome else {
+            return;
+        };
+        // The handler gets the promise as a `Promise<T>` (the type erased) while this job
+        // keeps its own `Rc<Self>`: recycled below without a call through the vtable.
+        let target: Promise<T> = Promise(self.clone());
+        let settled = handler(outcome, &target);
+        drop(target);
+        let mut this = self;
+        match settled {
+            Some(Ok(value)) => {
+                // Fulfilled, nothing else refers to the promise (a `then` whose promise nobody
+                // kept) and no reaction waits on it: nothing can ever add one or read it, so
+                // its fulfillment cannot be observed. It goes back to the spare unsettled. A
+                // rejection always settles (an unhandled one is reported).
+                if let Some(derived) = Rc::get_mut(&mut this) {
+                    if derived.cell.is_pending_without_reactions() {
+                        // `source` and `handler` were taken above, and only `derive` puts
+                        // them back, into the spare: both are `None`.
+                        derived.cell.reset_unsettled();
+                        put_spare(this);
+                        drop(value);
+                        return;
+                    }
+                }
+                Promise(this.clone()).settle(Ok(value));
             }
+            Some(outcome) => Promise(this.clone()).settle(outcome),
+            // The handler resolved the promise itself (`then_promise`, `finally`).
+            None => {}
+        }
+        // Usually the last reference: the object becomes the spare for the next `then` of
+        // this type.
+        if Rc::strong_count(&this) == 1 {
+            this.recycle_derived();
         }
     }
 }
@@ -331,9 +393,7 @@ impl<T: Clone + 'static> Promise<T> {
         &self,
         on_fulfilled: impl FnOnce(T) -> U + 'static,
     ) -> Promise<U> {
-        self.derive(move |outcome, target: &Promise<U>| {
-            target.settle(outcome.map(on_fulfilled));
-        })
+        self.derive(move |outcome, _: &Promise<U>| Some(outcome.map(on_fulfilled)))
     }
 
     /// `promise.then(onFulfilled, onRejected)` in one function: it gets the outcome and
@@ -343,7 +403,7 @@ impl<T: Clone + 'static> Promise<T> {
         &self,
         handler: impl FnOnce(Result<T, JsError>) -> Result<U, JsError> + 'static,
     ) -> Promise<U> {
-        self.derive(move |outcome, target: &Promise<U>| target.settle(handler(outcome)))
+        self.derive(move |outcome, _: &Promise<U>| Some(handler(outcome)))
     }
 
     /// `promise.catch(onRejected)`.
@@ -358,8 +418,11 @@ impl<T: Clone + 'static> Promise<T> {
         on_fulfilled: impl FnOnce(T) -> Promise<U> + 'static,
     ) -> Promise<U> {
         self.derive(move |outcome, target: &Promise<U>| match outcome {
-            Ok(value) => Resolver(target.clone()).resolve_with(on_fulfilled(value)),
-            Err(error) => target.settle(Err(error)),
+            Ok(value) => {
+                Resolver(target.clone()).resolve_with(on_fulfilled(value));
+                None
+            }
+            Err(error) => Some(Err(error)),
         })
     }
 
@@ -372,6 +435,7 @@ impl<T: Clone + 'static> Promise<T> {
             on_finally();
             let settled = Promise::resolve(()).then_result(move |_| outcome);
             Resolver(target.clone()).resolve_with(settled);
+            None
         })
     }
 
@@ -379,7 +443,7 @@ impl<T: Clone + 'static> Promise<T> {
     #[inline]
     fn derive<U: Clone + 'static>(
         &self,
-        handler: impl FnOnce(Result<T, JsError>, &Promise<U>) + 'static,
+        handler: impl FnOnce(Result<T, JsError>, &Promise<U>) -> Option<Result<U, JsError>> + 'static,
     ) -> Promise<U> {
         if let Some(mut spare) = take_spare::<Derived<U, T, _>>() {
             if let Some(derived) = Rc::get_mut(&mut spare) {
