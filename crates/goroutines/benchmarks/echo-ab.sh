@@ -38,6 +38,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 one() {
     local name="$1" conns="$2" port=""
     shift 2
+    # Empty the file first: the server's shell truncates it only once it has forked, and a
+    # read before that would find the previous server's port.
+    : >"$tmp/port"
     "$@" >"$tmp/port" &
     server=$!
     for _ in $(seq 200); do
