@@ -274,6 +274,9 @@ pub struct Stats {
     pub runq_overflows: u64,
     /// Times a scheduler thread parked for lack of work.
     pub thread_parks: u64,
+    /// Searches in which a scheduler thread that found nothing kept looking for up to 50 µs
+    /// before it gave up its P (it does so only while such spins keep finding work).
+    pub timed_spins: u64,
     /// Scheduler threads started.
     pub threads_started: u64,
     /// Ps that sysmon took from goroutines running 10 ms without a runtime call.
@@ -341,6 +344,7 @@ impl Runtime {
             steals: c.steals.load(Ordering::Relaxed),
             runq_overflows: c.runq_overflows.load(Ordering::Relaxed),
             thread_parks: c.thread_parks.load(Ordering::Relaxed),
+            timed_spins: c.timed_spins.load(Ordering::Relaxed),
             threads_started: c.threads_started.load(Ordering::Relaxed),
             hog_retakes: c.hog_retakes.load(Ordering::Relaxed),
             goroutines: self.sched.gcount().max(0) as u64,

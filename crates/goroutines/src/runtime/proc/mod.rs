@@ -19,6 +19,9 @@
 //!   a round later; the P itself will run the G when the readier blocks, as it usually does next. A spinning M that stops spinning
 //!   decrements `nmspinning`, then (SeqCst) re-checks every run queue before it parks.
 //! - Spinning Ms are at most half of the busy Ps (`2*nmspinning < nprocs - npidle`).
+//! - Not Go's: a spinning M that found nothing keeps searching for up to 50 µs before it gives
+//!   up its P, so that producers need not wake a thread, but only while its recent spins found
+//!   work (`M::spin_long`); otherwise it searches once, as Go's does.
 //! - A new or woken G goes to `runnext` and inherits the time slice; other Ps steal `runnext` only
 //!   on their last pass. `yield_now` puts the G at the tail of the local ring.
 //! - A P's state word names its M (`p_state`), so no transition can be mistaken for another M's;
@@ -106,6 +109,7 @@ pub(crate) struct Counters {
     /// Ps sysmon took from goroutines that ran 10 ms without a runtime call.
     pub(crate) hog_retakes: AtomicU64,
     pub(crate) thread_parks: AtomicU64,
+    pub(crate) timed_spins: AtomicU64,
     pub(crate) threads_started: AtomicU64,
 }
 

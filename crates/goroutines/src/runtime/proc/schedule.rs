@@ -254,6 +254,15 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
 pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
     let sched = m.sched;
     let mut spin_since: Option<u64> = None;
+    // Whether this search spins for up to `SPIN_NS` (see `M::spin_long`).
+    let mut spin_long = false;
+    // Returns what the search found, counting a timed spin that found it.
+    let took = |spin_since: Option<u64>, found: (GRef, bool)| {
+        if spin_since.is_some() {
+            m.spin_ended(true);
+        }
+        Some(found)
+    };
     // The network poll's back-off while spinning: the current gap, and when the next poll is due.
     let (mut poll_gap, mut next_poll) = (0, 0);
     'top: loop {
@@ -273,16 +282,16 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
         if p.schedtick.load(Ordering::Relaxed) % GLOBAL_QUEUE_TICK == 0 {
             // SAFETY: see above.
             if let Some(g) = unsafe { sched.globrunqget(p, 1) } {
-                return Some((g, false));
+                return took(spin_since, (g, false));
             }
         }
         // SAFETY: see above.
         if let Some(x) = unsafe { p.runq.pop() } {
-            return Some(x);
+            return took(spin_since, x);
         }
         // SAFETY: see above.
         if let Some(g) = unsafe { sched.globrunqget(p, 0) } {
-            return Some((g, false));
+            return took(spin_since, (g, false));
         }
         // Poll the network without blocking, if some M polled before and nobody blocks in it
         // now (Go: "an optimization before we do stealing").
@@ -292,7 +301,7 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             let spinning_now = spin_since.map(|_| probe::clock::now_ns());
             if spinning_now.is_none_or(|now| now >= next_poll) {
                 if let Some(g) = sched.inject(sched.netpoll.poll_now()) {
-                    return Some((g, false));
+                    return took(spin_since, (g, false));
                 }
                 if let Some(now) = spinning_now {
                     poll_gap = (poll_gap * 2).clamp(SPIN_POLL_GAP_MIN_NS, SPIN_POLL_GAP_MAX_NS);
@@ -306,18 +315,24 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
                 sched.idle.begin_spinning();
             }
             if let Some(g) = steal_work(m, p) {
-                return Some((g, false));
+                return took(spin_since, (g, false));
             }
             // Keep searching for a short while before giving up the P: while one M spins,
             // producers need not wake a thread (a futex wake costs the waker a microsecond or
             // more, more than a whole channel round trip).
             let now = probe::clock::now_ns();
-            if now - *spin_since.get_or_insert(now) < SPIN_NS {
+            if spin_since.is_none() {
+                spin_long = m.spin_long();
+            }
+            if spin_long && now - *spin_since.get_or_insert(now) < SPIN_NS {
                 // Back off between searches: every search reads the other Ps' queues, and a
                 // spinner polling them back to back slows their owners down.
                 spin_for(SPIN_BACKOFF_NS);
                 continue 'top;
             }
+        }
+        if spin_since.take().is_some() {
+            m.spin_ended(false);
         }
         // Nothing to do: give up the P, then look once more.
         {

@@ -70,6 +70,8 @@ impl Sched {
                 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407),
             ),
             locked_g: Cell::new(ptr::null()),
+            spin_success: Cell::new(1024),
+            searches: Cell::new(0),
         });
         self.counters
             .threads_started
