@@ -395,8 +395,7 @@ impl EventLoop {
         F: std::future::Future<Output = Result<T, Error>> + 'static,
     {
         let id = task_names::next_task_id(name.is_some());
-        let coroutine_name = std::any::type_name::<F>;
-        let task = Task::new(self.clone(), id, coroutine_name, Box::pin(coroutine));
+        let task = Task::new(self.clone(), id, Box::pin(coroutine));
         if let Some(name) = name {
             task.set_name(name);
         }
@@ -467,6 +466,18 @@ impl EventLoop {
         self.0.task_names.borrow().len()
     }
 
+    /// How many timers the heap holds, cancelled ones included.
+    #[cfg(test)]
+    pub(crate) fn scheduled_timers(&self) -> usize {
+        self.0.scheduled.borrow().len()
+    }
+
+    /// `_timer_cancelled_count`.
+    #[cfg(test)]
+    pub(crate) fn cancelled_timers(&self) -> usize {
+        self.0.timer_cancelled_count.get()
+    }
+
     /// Task `id`, which had a custom name, is gone.
     pub(crate) fn forget_task_name(&self, id: u64) {
         let name = self.0.task_names.borrow_mut().remove(id);
@@ -474,12 +485,16 @@ impl EventLoop {
     }
 
     /// Schedule the next step of `task` (`Task.__wakeup` → `__step`), unless it is already
-    /// scheduled or done.
+    /// scheduled or done. (`schedule_step` itself skips a task that is done: only the
+    /// trace asks here.)
     pub(crate) fn wake_task(&self, task: Rc<dyn TaskControl>) {
-        if task.done() || self.0.closed.get() {
+        if self.0.closed.get() {
             return;
         }
         if trace::enabled() {
+            if task.done() {
+                return;
+            }
             trace::record(EventKind::Wake {
                 task: task.id() + 1,
                 by: crate::tasks::current_task_id().map(|by| by + 1),

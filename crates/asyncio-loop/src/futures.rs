@@ -432,7 +432,9 @@ impl<T: Clone + 'static> Future<T> {
     pub(crate) fn belongs_to(&self, event_loop: &EventLoop) -> bool {
         Rc::ptr_eq(&self.0.core().event_loop().0, &event_loop.0)
     }
+}
 
+impl Future<()> {
     /// The same allocation as a new pending future, when this one is done and nothing else
     /// holds it (no clone, no weak reference, so no one can see it change); else `None`.
     /// A done future has no callbacks left ([`FutureCore::complete`] took them), so clearing
@@ -441,11 +443,15 @@ impl<T: Clone + 'static> Future<T> {
     pub(crate) fn recycle(mut self) -> Option<Self> {
         Rc::get_mut(&mut self.0)?;
         let core = self.0.core();
-        if !core.done() {
-            return None;
+        match core.outcome.take() {
+            None => None,
+            // The common case: `set_result(None)` left nothing to drop.
+            Some(Ok(())) => Some(self),
+            Some(Err(error)) => {
+                drop(error);
+                Some(self)
+            }
         }
-        core.outcome.set(None);
-        Some(self)
     }
 }
 

@@ -192,15 +192,13 @@ impl<T: 'static> Default for Queue<T> {
 /// `Queue._wakeup_next`: wake the first waiter whose future is not done yet.
 fn wakeup_next(waiters: &RefCell<VecDeque<Future<()>>>) {
     loop {
-        let waiter = waiters.borrow_mut().pop_front();
-        match waiter {
-            None => return,
-            Some(waiter) if !waiter.done() => {
-                // Not done, so `set_result` cannot fail.
-                let _ = waiter.set_result(());
-                return;
-            }
-            Some(_) => {}
+        let Some(waiter) = waiters.borrow_mut().pop_front() else {
+            return;
+        };
+        // `if not waiter.done(): waiter.set_result(None)`: `set_result` fails, and does
+        // nothing, exactly when the waiter is done.
+        if waiter.set_result(()).is_ok() {
+            return;
         }
     }
 }

@@ -31,18 +31,8 @@ impl<T> PartialEq for Task<T> {
 impl<T> Eq for Task<T> {}
 
 impl<T: Clone + 'static> Task<T> {
-    pub(crate) fn new(
-        event_loop: EventLoop,
-        id: u64,
-        coroutine_name: fn() -> &'static str,
-        coroutine: Coroutine<T>,
-    ) -> Self {
-        Task(Rc::new(TaskInner::new(
-            event_loop,
-            id,
-            coroutine_name,
-            coroutine,
-        )))
+    pub(crate) fn new(event_loop: EventLoop, id: u64, coroutine: Coroutine<T>) -> Self {
+        Task(Rc::new(TaskInner::new(event_loop, id, coroutine)))
     }
 
     /// `Task.__eager_start`: the first step, now, with this task current (the previous current
@@ -63,7 +53,7 @@ impl<T: Clone + 'static> Task<T> {
 
     /// Where the loop's task table keeps it (see [`mod@crate::all_tasks`]).
     pub(crate) fn set_slot(&self, slot: usize) {
-        self.0.slot.set(slot);
+        self.0.set_slot(slot);
     }
 
     /// `Task.cancel`: request cancellation; false when the task is already done.

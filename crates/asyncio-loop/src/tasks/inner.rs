@@ -14,92 +14,105 @@ use crate::cells::put_back;
 use crate::events::ReadyHandle;
 use crate::futures::{Cancellable, Error, FutureCell, FutureCore};
 
-/// The bit of `TaskInner::cancels_and_name_flag` set while the task has a custom name in its
-/// loop's table ([`crate::task_names`]); the bits below count `_num_cancels_requested`.
+/// `TaskInner::state`'s bits: four flags, and below them `_num_cancels_requested`.
 ///
-/// A flag of its own (a ninth byte after the four `bool`s and the `u32`) would grow every task
-/// by 8 bytes of padding; cancellation requests never come near 2^31, and only the cold
-/// `cancel`/`cancelling`/`uncancel` read the count.
+/// ```text
+///   bit 31          30            29         28           27 .. 0
+///   [ custom name | must_cancel | started | scheduled | cancels requested ]
+/// ```
+///
+/// One `u32` instead of four `bool`s and a count keeps a task at 104 bytes, so that its `Rc`
+/// (120 bytes) takes a 128-byte malloc chunk instead of a 144-byte one: the sleepers
+/// benchmark parks 100,000 tasks. Cancellation requests never come near 2^28.
+///
+/// `HAS_CUSTOM_NAME`: the task has a custom name in its loop's table ([`crate::task_names`]).
 const HAS_CUSTOM_NAME: u32 = 1 << 31;
+/// `_must_cancel`: cancel at the next step (no future to cancel when `cancel()` came).
+const MUST_CANCEL: u32 = 1 << 30;
+/// The first step has run (a task cancelled before it never runs its body).
+const STARTED: u32 = 1 << 29;
+/// A step is in the ready queue (at most one).
+const SCHEDULED: u32 = 1 << 28;
+/// `_num_cancels_requested`.
+const CANCELS_REQUESTED: u32 = SCHEDULED - 1;
+
+/// The task's coroutine, or, while a step polls it and once the task is done, only the
+/// function that names its type (for `describe`). 16 bytes, as the `Option` of the coroutine
+/// alone was: the name costs no field of its own.
+enum CoroutineSlot<T> {
+    Live(Coroutine<T>),
+    Gone(fn() -> &'static str),
+}
+
+/// What `CoroutineSlot` names for the instant between taking the coroutine out and putting
+/// its name in.
+fn unnamed() -> &'static str {
+    "?"
+}
 
 pub(super) struct TaskInner<T> {
     pub(super) id: u64,
-    /// Its slot in the loop's task table ([`mod@crate::all_tasks`]).
-    pub(super) slot: Cell<usize>,
-    /// `std::any::type_name` of the coroutine, for `describe` (a function: 8 bytes, not 16).
-    coroutine_name: fn() -> &'static str,
+    /// Its slot in the loop's task table ([`mod@crate::all_tasks`]); `u32::MAX` before it
+    /// has one.
+    slot: Cell<u32>,
+    /// The flags and count drawn above [`HAS_CUSTOM_NAME`].
+    state: Cell<u32>,
     /// The task's future (a `Task` is a `Future`), inline; the loop is its loop.
     pub(super) future: FutureCore<T>,
-    /// `None` while a step polls it, and once the task is done.
-    coroutine: Cell<Option<Coroutine<T>>>,
-    must_cancel: Cell<bool>,
-    cancel_throw: Cell<bool>,
-    started: Cell<bool>,
-    scheduled: Cell<bool>,
-    /// `_num_cancels_requested` below [`HAS_CUSTOM_NAME`], and that flag.
-    cancels_and_name_flag: Cell<u32>,
+    coroutine: Cell<CoroutineSlot<T>>,
     fut_waiter: Cell<Option<Rc<dyn Cancellable>>>,
 }
 
 impl<T: Clone + 'static> TaskInner<T> {
     /// A task not yet started or scheduled, in no slot of the task table yet.
-    pub(super) fn new(
-        event_loop: EventLoop,
-        id: u64,
-        coroutine_name: fn() -> &'static str,
-        coroutine: Coroutine<T>,
-    ) -> Self {
+    pub(super) fn new(event_loop: EventLoop, id: u64, coroutine: Coroutine<T>) -> Self {
         let future = FutureCore::new(&event_loop);
         TaskInner {
             id,
-            slot: Cell::new(usize::MAX),
-            coroutine_name,
+            slot: Cell::new(u32::MAX),
+            state: Cell::new(0),
             future,
-            coroutine: Cell::new(Some(coroutine)),
-            must_cancel: Cell::new(false),
-            cancel_throw: Cell::new(false),
-            started: Cell::new(false),
-            scheduled: Cell::new(false),
-            cancels_and_name_flag: Cell::new(0),
+            coroutine: Cell::new(CoroutineSlot::Live(coroutine)),
             fut_waiter: Cell::new(None),
         }
     }
 
     /// `Task.__step`.
     pub(super) fn step(self: Rc<Self>) {
-        self.scheduled.set(false);
+        self.set_flag(SCHEDULED, false);
         if self.future.done() {
             return;
         }
         self.fut_waiter.take();
-        if self.must_cancel.replace(false) {
-            if !self.started.get() {
-                drop(self.coroutine.take());
+        let cancel_throw = self.flag(MUST_CANCEL);
+        if cancel_throw {
+            self.set_flag(MUST_CANCEL, false);
+            if !self.flag(STARTED) {
+                drop(self.take_coroutine());
                 self.finish(Err(Error::Cancelled));
                 return;
             }
-            self.cancel_throw.set(true);
         }
-        self.started.set(true);
-        let Some(mut coroutine) = self.coroutine.take() else {
+        self.set_flag(STARTED, true);
+        let Some(mut coroutine) = self.take_coroutine() else {
             return;
         };
         let event_loop = self.future.event_loop();
-        let step_waker = StepWaker::take(self.id, self.slot.get(), event_loop);
+        let step_waker = StepWaker::take(self.id, self.slot(), event_loop);
         let mut cx = Context::from_waker(&step_waker.waker);
         let poll = {
-            let _entered = EnterTask::new(self.clone());
+            let _entered = EnterTask::new(self.clone(), cancel_throw);
             coroutine.as_mut().poll(&mut cx)
         };
         step_waker.give_back(event_loop);
-        self.cancel_throw.set(false);
         match poll {
             Poll::Pending => {
-                put_back(&self.coroutine, Some(coroutine));
-                if self.must_cancel.get() {
+                // What `take_coroutine` left there is a name: nothing to drop.
+                std::mem::forget(self.coroutine.replace(CoroutineSlot::Live(coroutine)));
+                if self.flag(MUST_CANCEL) {
                     let waiter = self.fut_waiter();
                     if waiter.is_some_and(|waiter| waiter.cancel()) {
-                        self.must_cancel.set(false);
+                        self.set_flag(MUST_CANCEL, false);
                     }
                 }
             }
@@ -107,19 +120,51 @@ impl<T: Clone + 'static> TaskInner<T> {
         }
     }
 
+    /// The coroutine, out of its slot, which keeps its name; `None` if it is gone already.
+    fn take_coroutine(&self) -> Option<Coroutine<T>> {
+        match self.coroutine.replace(CoroutineSlot::Gone(unnamed)) {
+            CoroutineSlot::Live(coroutine) => {
+                std::mem::forget(
+                    self.coroutine
+                        .replace(CoroutineSlot::Gone(coroutine.type_name())),
+                );
+                Some(coroutine)
+            }
+            gone => {
+                std::mem::forget(self.coroutine.replace(gone));
+                None
+            }
+        }
+    }
+
+    /// `std::any::type_name` of the coroutine, alive or gone.
+    fn coroutine_name(&self) -> &'static str {
+        let slot = self.coroutine.replace(CoroutineSlot::Gone(unnamed));
+        let name = match &slot {
+            CoroutineSlot::Live(coroutine) => coroutine.type_name(),
+            CoroutineSlot::Gone(name) => *name,
+        };
+        std::mem::forget(self.coroutine.replace(slot));
+        name()
+    }
+
+    fn slot(&self) -> usize {
+        self.slot.get() as usize
+    }
+
+    /// Its slot in the task table (a table of 2^32 tasks would take 512 GiB).
+    pub(super) fn set_slot(&self, slot: usize) {
+        self.slot.set(u32::try_from(slot).unwrap_or(u32::MAX));
+    }
+
     /// `_num_cancels_requested`.
     fn cancels_requested(&self) -> u32 {
-        self.cancels_and_name_flag.get() & !HAS_CUSTOM_NAME
+        self.state.get() & CANCELS_REQUESTED
     }
 
     fn set_cancels_requested(&self, count: u32) {
-        let flag = self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME;
-        self.cancels_and_name_flag
-            .set(flag | (count & !HAS_CUSTOM_NAME));
-    }
-
-    fn has_custom_name(&self) -> bool {
-        self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME != 0
+        let flags = self.state.get() & !CANCELS_REQUESTED;
+        self.state.set(flags | (count & CANCELS_REQUESTED));
     }
 
     /// The future the task waits on (its `_fut_waiter`), if any.
@@ -130,10 +175,9 @@ impl<T: Clone + 'static> TaskInner<T> {
     }
 
     fn finish(&self, outcome: Result<T, Error>) {
-        self.future
-            .event_loop()
-            .task_finished(self.slot.get(), self.id);
-        let must_cancel = self.must_cancel.replace(false);
+        self.future.event_loop().task_finished(self.slot(), self.id);
+        let must_cancel = self.flag(MUST_CANCEL);
+        self.set_flag(MUST_CANCEL, false);
         // The future cannot be done yet: only `finish` completes it.
         let _ = match outcome {
             Ok(value) if !must_cancel => self.future.complete(Ok(value)),
@@ -149,18 +193,14 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     }
 
     fn schedule_step(self: Rc<Self>) {
-        if self.scheduled.get() || self.future.done() {
+        if self.flag(SCHEDULED) || self.future.done() {
             return;
         }
-        self.scheduled.set(true);
+        self.set_flag(SCHEDULED, true);
         // The task itself is its step's handle (see `crate::events`); on a closed loop it
         // never runs, as CPython's `call_soon` there raises.
         let event_loop = self.future.event_loop().clone();
         event_loop.push_ready(self);
-    }
-
-    fn take_cancel_throw(&self) -> bool {
-        self.cancel_throw.replace(false)
     }
 
     fn set_fut_waiter(&self, waiter: Rc<dyn Cancellable>) {
@@ -181,7 +221,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         if waiter.is_some_and(|waiter| waiter.cancel()) {
             return true;
         }
-        self.must_cancel.set(true);
+        self.set_flag(MUST_CANCEL, true);
         true
     }
 
@@ -219,7 +259,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
     }
 
     fn name(&self) -> String {
-        if self.has_custom_name() {
+        if self.flag(HAS_CUSTOM_NAME) {
             if let Some(name) = self.future.event_loop().task_name(self.id) {
                 return name;
             }
@@ -229,8 +269,7 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
 
     fn set_name(&self, name: String) {
         self.future.event_loop().set_task_name(self.id, name);
-        self.cancels_and_name_flag
-            .set(self.cancels_and_name_flag.get() | HAS_CUSTOM_NAME);
+        self.set_flag(HAS_CUSTOM_NAME, true);
     }
 
     /// `base_tasks._task_repr`: `<Task pending name='Task-1' coro=<...>>`, its state
@@ -252,15 +291,26 @@ impl<T: Clone + 'static> TaskControl for TaskInner<T> {
         format!(
             "<Task {state} name={} coro=<{}>>",
             crate::task_names::python_str_repr(&self.name()),
-            (self.coroutine_name)()
+            self.coroutine_name()
         )
+    }
+}
+
+impl<T> TaskInner<T> {
+    fn flag(&self, bit: u32) -> bool {
+        self.state.get() & bit != 0
+    }
+
+    fn set_flag(&self, bit: u32, on: bool) {
+        let state = self.state.get();
+        self.state.set(if on { state | bit } else { state & !bit });
     }
 }
 
 /// The name leaves the loop's table with the task (see [`crate::task_names`]).
 impl<T> Drop for TaskInner<T> {
     fn drop(&mut self) {
-        if self.cancels_and_name_flag.get() & HAS_CUSTOM_NAME != 0 {
+        if self.state.get() & HAS_CUSTOM_NAME != 0 {
             self.future.event_loop().forget_task_name(self.id);
         }
     }
@@ -310,10 +360,12 @@ mod tests {
     use super::TaskInner;
     use crate::EventLoop;
 
-    /// Names cost a task nothing: no field for them (120 bytes before names existed).
+    /// Names cost a task nothing: no field for them, nor for its coroutine's type name; 104
+    /// bytes, so that its `Rc` fits a 128-byte malloc chunk (120 bytes and a 144-byte chunk
+    /// before session 9).
     #[test]
     fn a_task_has_no_room_for_a_name() {
-        assert_eq!(std::mem::size_of::<TaskInner<()>>(), 120);
+        assert_eq!(std::mem::size_of::<TaskInner<()>>(), 104);
     }
 
     /// Only custom names go in the loop's table (a default name is formatted when asked),

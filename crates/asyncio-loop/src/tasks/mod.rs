@@ -70,15 +70,33 @@ pub(crate) use current::{
 pub use handles::{current_task, CurrentTask, Task};
 pub(crate) use waker::{forget_spare_waker, TaskWaker};
 
-type Coroutine<T> = Pin<Box<dyn std::future::Future<Output = Result<T, Error>>>>;
+/// A `Weak` that upgrades to no task, without an allocation (for a wake-up that has no one
+/// to wake).
+pub(crate) fn no_task() -> std::rc::Weak<dyn TaskControl> {
+    std::rc::Weak::<inner::TaskInner<()>>::new()
+}
+
+/// A task's coroutine, boxed.
+type Coroutine<T> = Pin<Box<dyn NamedCoroutine<T>>>;
+
+/// A coroutine whose vtable also names its type, for `describe` (`coro=<...>`): the name
+/// costs the task no field of its own while the coroutine lives (see `CoroutineSlot`).
+pub(crate) trait NamedCoroutine<T>: std::future::Future<Output = Result<T, Error>> {
+    /// `std::any::type_name` of the coroutine's type.
+    fn type_name(&self) -> fn() -> &'static str;
+}
+
+impl<T, F: std::future::Future<Output = Result<T, Error>>> NamedCoroutine<T> for F {
+    fn type_name(&self) -> fn() -> &'static str {
+        std::any::type_name::<F>
+    }
+}
 
 /// The type-erased side of a task that the loop and the awaitables drive.
 pub(crate) trait TaskControl {
     fn id(&self) -> u64;
     /// Put one step in the ready queue unless one is there already or the task is done.
     fn schedule_step(self: Rc<Self>);
-    /// The first awaitable polled in this step must return `Error::Cancelled`.
-    fn take_cancel_throw(&self) -> bool;
     fn set_fut_waiter(&self, waiter: Rc<dyn Cancellable>);
     /// Forget `_fut_waiter` (the loop closes): a task awaiting another holds it strongly, and
     /// two pending tasks awaiting each other would otherwise never be freed.
