@@ -174,8 +174,9 @@ fn with_detection_off_a_deadlocked_program_stays_alive(child: bool) {
     if child {
         let rt = runtime(false);
         let main = rt.go(receive_forever);
-        // Tell the parent once the goroutine is parked.
-        while !rt.goroutine_dump().contains("[chan receive") {
+        // Tell the parent once both goroutines are parked: the second one may park while the
+        // first still prints its lines.
+        while rt.goroutine_dump().matches("[chan receive").count() < 2 {
             std::thread::yield_now();
         }
         println!("parked");
@@ -185,11 +186,13 @@ fn with_detection_off_a_deadlocked_program_stays_alive(child: bool) {
     let mut child = spawn_child(name);
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
+    // Read to the end, not just to "parked": closing the pipe early fails the child's next write
+    // (its main goroutine, still printing after the other one had parked, panicked on the
+    // broken pipe and the child exited: this test's failure under load).
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             if line.as_deref().is_ok_and(|l| l == "parked") {
                 let _ = tx.send(());
-                return;
             }
         }
     });

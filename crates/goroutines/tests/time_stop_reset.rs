@@ -173,8 +173,10 @@ fn plain_thread_timers_share_one_thread() {
 /// A `Ticker` ticks, stops (no tick arrives after `stop`, not even one sent before it), and
 /// restarts with a new period on `reset`.
 fn check_ticker() {
-    let ticker = Ticker::new(SHORT);
+    // Read the clock before arming: a thread held off a core between the two would otherwise
+    // start the count late (three ticks were seen 'in' under 15 ms under two CPU hogs).
     let start = Instant::now();
+    let ticker = Ticker::new(SHORT);
     for _ in 0..3 {
         ticker.receiver().recv().unwrap();
     }
