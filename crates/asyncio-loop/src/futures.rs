@@ -171,7 +171,8 @@ impl DoneCallbacks {
 }
 
 /// The body of a future, which other handles can embed (a task is its future; a `sleep`'s
-/// timer is its future too: see [`crate::sleep()`]). `Cell`s, not `RefCell`s: no borrow flags,
+/// timer is a future too, but a smaller one of its own: see [`crate::sleep()`]). `Cell`s, not
+/// `RefCell`s: no borrow flags,
 /// 56 bytes in all; each access takes the value out and puts it back, and none calls out
 /// while it holds it.
 pub(crate) struct FutureCore<T> {
