@@ -8,8 +8,29 @@ use std::time::Duration;
 
 use goroutines::{chan, go, lock_os_thread, sleep, unlock_os_thread, yield_now, Builder};
 
+/// Raises SIGQUIT if the returned flag is not set within `limit`: the runtime then prints every
+/// goroutine and exits with status 2, so a hang fails with the dump in the test's output rather
+/// than as nextest's bare timeout after 5 minutes.
+fn dump_if_not_done_within(limit: Duration) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let watched = Arc::clone(&done);
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        if !watched.load(Ordering::SeqCst) {
+            eprintln!("still running after {limit:?}: SIGQUIT for the goroutine dump");
+            // SAFETY: raise has no memory-safety preconditions.
+            unsafe { libc::raise(libc::SIGQUIT) };
+        }
+    });
+    done
+}
+
+/// Hung once for nextest's 5 minutes in 10 runs of the suite under two CPU hogs and other
+/// builds (not reproduced in 2,750 runs of this test alone, some beside `spawn_many`), hence the
+/// watchdog: it takes about 50 ms.
 #[test]
 fn a_locked_goroutine_stays_on_its_thread_and_keeps_it_to_itself() {
+    let done = dump_if_not_done_within(Duration::from_secs(60));
     // SAFETY: the test holds no thread-locals or std guards across blocking calls.
     let rt = unsafe { Builder::new().procs(2).build() }.unwrap();
     rt.run(|| {
@@ -74,6 +95,7 @@ fn a_locked_goroutine_stays_on_its_thread_and_keeps_it_to_itself() {
         );
         assert!(others_ran.load(Ordering::SeqCst) > 0);
     });
+    done.store(true, Ordering::SeqCst);
 }
 
 #[test]
