@@ -103,16 +103,31 @@ fn convoyed(outcome: &Outcome, alone: &Outcome, interval_us: u64) -> bool {
         && outcome.per_round_trip <= alone.per_round_trip + interval * 4
 }
 
+/// The round trips alone, the best of 3 (each round trip wakes the echo server and then the I/O
+/// thread, and on a loaded machine either can wait for a core).
+fn alone() -> Outcome {
+    (0..3)
+        .map(|_| {
+            let alone = round_trips(0.005, false);
+            assert_eq!(alone.io_waits, 0, "alone, nobody else holds the GIL");
+            alone
+        })
+        .min_by_key(|alone| alone.per_round_trip)
+        .unwrap()
+}
+
 #[test]
 fn an_io_thread_beside_a_cpu_thread_pays_about_one_interval_per_round_trip() {
-    let alone = round_trips(0.005, false);
-    assert!(alone.per_round_trip < Duration::from_millis(4));
-    assert_eq!(alone.io_waits, 0, "alone, nobody else holds the GIL");
     // On a loaded machine the spinner may not get a core in time to take the GIL the I/O thread
-    // released, and then there is no convoy to see: the band is checked on the best of 3 tries.
+    // released, and then there is no convoy to see; and a baseline measured in a busier moment
+    // than the convoy hides it (alone 3.62 ms, best of 3, then 1.85 ms beside a spinner at a
+    // 1 ms interval, at load 6). So each try measures its own baseline just before, one under
+    // 4 ms (far below the 5 ms interval) makes the try count, and the band is checked on the
+    // best of 3 tries.
     let mut tries = Vec::new();
     for (interval, interval_us) in [(0.005, 5_000), (0.001, 1_000)] {
         for _ in 0..3 {
+            let alone = alone();
             let outcome = round_trips(interval, true);
             // Exact, whatever the load: each wait lasted at least one interval, since the I/O
             // thread could only ask for the GIL after one.
@@ -130,11 +145,21 @@ fn an_io_thread_beside_a_cpu_thread_pays_about_one_interval_per_round_trip() {
                 outcome.per_round_trip.as_secs_f64() * 1e3,
                 outcome.io_waits
             );
-            if convoyed(&outcome, &alone, interval_us) {
+            if alone.per_round_trip < Duration::from_millis(4)
+                && convoyed(&outcome, &alone, interval_us)
+            {
                 break;
             }
-            tries.push((interval, outcome.per_round_trip, outcome.io_waits));
-            assert!(tries.len() % 3 != 0, "no convoy in 3 tries: {tries:?}");
+            tries.push((
+                interval,
+                alone.per_round_trip,
+                outcome.per_round_trip,
+                outcome.io_waits,
+            ));
+            assert!(
+                tries.len() % 3 != 0,
+                "no convoy in 3 tries (interval, alone, beside a spinner, waits): {tries:?}"
+            );
         }
     }
 }

@@ -13,8 +13,26 @@ use common::python_spin;
 use gil_threads::{GilMode, Interpreter};
 use probe::trace::{self, EventKind};
 
+/// 100 ms each at a 2 ms interval: about 100 switches on an idle machine; a loaded one, where
+/// the spinners wait for a core as much as for the GIL, gives far fewer (2 at load 13 under two
+/// CPU hogs), so the count is checked on the best of 3 tries; the hand-off rules hold in each.
 #[test]
 fn the_trace_of_two_spinners_follows_ceval_gil() {
+    let mut counts = Vec::new();
+    for _ in 0..3 {
+        let (forced_drops, requests) = two_spinners();
+        assert!(requests >= forced_drops, "{requests} requests");
+        if forced_drops >= 3 {
+            return;
+        }
+        counts.push(forced_drops);
+    }
+    panic!("forced drops in 3 tries: {counts:?}");
+}
+
+/// Two spinners' trace, checked against ceval_gil.c's rules; returns the forced drops and the
+/// drop requests in it.
+fn two_spinners() -> (u32, u32) {
     let interpreter = Interpreter::new(GilMode::On);
     interpreter.set_switch_interval(0.002).unwrap();
     trace::start();
@@ -72,8 +90,5 @@ fn the_trace_of_two_spinners_follows_ceval_gil() {
             _ => {}
         }
     }
-    // 100 ms each at a 2 ms interval: about 100 switches on an idle machine; a loaded one, where
-    // the spinners wait for a core as much as for the GIL, gives far fewer.
-    assert!(forced_drops >= 3, "{forced_drops} forced drops");
-    assert!(requests >= forced_drops, "{requests} requests");
+    (forced_drops, requests)
 }

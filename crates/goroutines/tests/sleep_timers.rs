@@ -216,14 +216,20 @@ fn tick_stops_when_its_receiver_is_dropped() {
         wakes_running >= 5,
         "a running ticker woke the process {wakes_running} times"
     );
-    // Then a ticker dropped after three ticks: no wake-up at all once it has noticed.
+    // Then a ticker dropped after three ticks: no wake-up at all once it has noticed, in the
+    // quietest of 3 windows. A loaded machine can stretch the runtime's settling past one
+    // window (4 wake-ups were seen in one at load 8 under two CPU hogs, the running ticker's
+    // 14 in the same run); a ticker still running wakes it in every window.
     rt.run(|| {
         let ticks = tick(PERIOD);
         for _ in 0..3 {
             ticks.recv().unwrap();
         }
     });
-    let wakes_dropped = wake_ups_while_idle(SETTLE, WINDOW);
+    let wakes_dropped = (0..3)
+        .map(|_| wake_ups_while_idle(SETTLE, WINDOW))
+        .min()
+        .unwrap();
     println!(
         "wake-ups in {WINDOW:?}: running ticker {wakes_running}, dropped ticker {wakes_dropped}"
     );
