@@ -71,6 +71,17 @@ fn other_usage_errors_exit_2_without_panicking() {
         &["serve", "goroutines", "echo", "--reps", "2"],
         &["serve", "goroutines", "echo", "--procs", "0"],
         &["bench", "goroutines", "skynet", "--addr", "127.0.0.1:0"],
+        &["--quick", "extra"],
+        &["--no-such-flag"],
+        &["--models", "no-such-model"],
+        &["peers", "extra"],
+        &["peers", "--procs", "2"],
+        &["list", "extra"],
+        &["__experiment", "goroutines"],
+        &["__experiment", "goroutines", "no-such-experiment"],
+        &["__experiment", "goroutines", "spawn", "extra"],
+        &["__child", "goroutines", "sleepers", "pingpong"],
+        &["__first-result", "goroutines", "extra"],
     ];
     for args in cases {
         let output = schedlab(args);

@@ -117,47 +117,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         return Ok(Command::Table(essay::Options::default()));
     };
     if command.starts_with('-') {
-        let parsed = Parsed::from_args(
-            "schedlab",
-            &args,
-            &[Flag::Quick, Flag::Models, Flag::Experiments, Flag::Out],
-        )?;
-        if let Some(word) = parsed.positional.first() {
-            return Err(UsageError::UnexpectedArgument {
-                command: "schedlab",
-                argument: word.clone(),
-            });
-        }
-        let defaults = essay::Options::default();
-        return Ok(Command::Table(essay::Options {
-            models: parsed.models.unwrap_or(defaults.models),
-            experiments: parsed.experiments.unwrap_or(defaults.experiments),
-            experiment: experiments::Options {
-                quick: parsed.quick,
-                ..defaults.experiment
-            },
-            out: parsed.out.unwrap_or(defaults.out),
-        }));
+        return parse_table(&args);
     }
     match command.as_str() {
         "help" => Ok(Command::Help),
-        "peers" => {
-            let parsed =
-                Parsed::from_args("peers", rest, &[Flag::Quick, Flag::Experiments, Flag::Out])?;
-            if let Some(word) = parsed.positional.first() {
-                return Err(UsageError::UnexpectedArgument {
-                    command: "peers",
-                    argument: word.clone(),
-                });
-            }
-            let defaults = lab::peers::Options::default();
-            Ok(Command::Peers(lab::peers::Options {
-                experiments: parsed.experiments.unwrap_or(defaults.experiments),
-                quick: parsed.quick,
-                out: parsed.out.unwrap_or(defaults.out),
-                ..defaults
-            }))
-        }
+        "peers" => parse_peers(rest),
         "list" => match rest.first() {
             None => Ok(Command::List),
             Some(word) => Err(UsageError::UnexpectedArgument {
@@ -165,127 +129,191 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
                 argument: word.clone(),
             }),
         },
-        EXPERIMENT_COMMAND => {
-            let parsed = Parsed::from_args(
-                EXPERIMENT_COMMAND,
-                rest,
-                &[Flag::Quick, Flag::Cores, Flag::Output],
-            )?;
-            let (model, names) = parsed.model_and_names(EXPERIMENT_COMMAND)?;
-            let experiment = match names {
-                [] => return Err(UsageError::MissingExperiment(EXPERIMENT_COMMAND)),
-                [name] => Experiment::from_name(name)
-                    .ok_or_else(|| UsageError::UnknownExperiment(name.clone()))?,
-                [_, extra, ..] => {
-                    return Err(UsageError::UnexpectedArgument {
-                        command: EXPERIMENT_COMMAND,
-                        argument: extra.clone(),
-                    })
-                }
-            };
-            let defaults = experiments::Options::default();
-            Ok(Command::Experiment {
-                model,
-                experiment,
-                options: experiments::Options {
-                    quick: parsed.quick,
-                    cores: parsed.cores.unwrap_or(defaults.cores),
-                },
-                trace: parsed.output,
-            })
-        }
-        "bench" => {
-            let parsed =
-                Parsed::from_args("bench", rest, &[Flag::Procs, Flag::Reps, Flag::SizeScale])?;
-            let (model, names) = parsed.model_and_names("bench")?;
-            if names.is_empty() {
-                return Err(UsageError::MissingWorkload("bench"));
-            }
-            let mut benchmarks = Vec::new();
-            for name in names {
-                if name == "all" {
-                    benchmarks.extend(Benchmark::all_on(model));
-                } else {
-                    benchmarks.push(find_benchmark(model, name)?);
-                }
-            }
-            let defaults = Options::default();
-            let options = Options {
-                procs: parsed.procs.unwrap_or(defaults.procs),
-                reps: parsed.reps.unwrap_or(defaults.reps),
-                size_scale: parsed.size_scale.unwrap_or(defaults.size_scale),
-            };
-            Ok(Command::Bench {
-                model,
-                benchmarks,
-                options,
-            })
-        }
-        "trace" => {
-            let parsed = Parsed::from_args("trace", rest, &[Flag::Procs, Flag::Output])?;
-            let (model, names) = parsed.model_and_names("trace")?;
-            let benchmark = single_benchmark("trace", model, names)?;
-            Ok(Command::Trace {
-                model,
-                benchmark,
-                output: parsed
-                    .output
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACE_FILE)),
-                procs: parsed
-                    .procs
-                    .unwrap_or_else(probe::threads::available_parallelism),
-            })
-        }
-        "serve" => {
-            let parsed = Parsed::from_args("serve", rest, &[Flag::Procs, Flag::Addr])?;
-            let (model, names) = parsed.model_and_names("serve")?;
-            match names {
-                [] => return Err(UsageError::MissingWorkload("serve")),
-                [name] if name == Workload::Echo.name() => {}
-                [name] => return Err(UsageError::NotServable(name.clone())),
-                [_, extra, ..] => {
-                    return Err(UsageError::UnexpectedArgument {
-                        command: "serve",
-                        argument: extra.clone(),
-                    })
-                }
-            }
-            Ok(Command::Serve {
-                model,
-                addr: parsed.addr.unwrap_or_else(|| {
-                    DEFAULT_SERVE_ADDR
-                        .parse()
-                        .expect("the default address parses")
-                }),
-                procs: parsed
-                    .procs
-                    .unwrap_or_else(probe::threads::available_parallelism),
-            })
-        }
-        CHILD_COMMAND => {
-            let parsed = Parsed::from_args(CHILD_COMMAND, rest, &[Flag::Procs, Flag::SizeScale])?;
-            let (model, names) = parsed.model_and_names(CHILD_COMMAND)?;
-            let benchmark = single_benchmark(CHILD_COMMAND, model, names)?;
-            Ok(Command::Child {
-                model,
-                benchmark,
-                procs: parsed
-                    .procs
-                    .unwrap_or_else(probe::threads::available_parallelism),
-                size_scale: parsed.size_scale.unwrap_or(1.0),
-            })
-        }
-        FIRST_RESULT_COMMAND => {
-            let parsed = Parsed::from_args(FIRST_RESULT_COMMAND, rest, &[])?;
-            match parsed.model_and_names(FIRST_RESULT_COMMAND)? {
-                (model, []) => Ok(Command::FirstResult { model }),
-                (_, [extra, ..]) => Err(UsageError::UnexpectedArgument {
-                    command: FIRST_RESULT_COMMAND,
-                    argument: extra.clone(),
-                }),
-            }
-        }
+        EXPERIMENT_COMMAND => parse_experiment(rest),
+        "bench" => parse_bench(rest),
+        "trace" => parse_trace(rest),
+        "serve" => parse_serve(rest),
+        CHILD_COMMAND => parse_child(rest),
+        FIRST_RESULT_COMMAND => parse_first_result(rest),
         other => Err(UsageError::UnknownCommand(other.to_owned())),
+    }
+}
+
+/// A command that takes flags only: its first positional word is an error.
+fn no_positional(command: &'static str, parsed: &Parsed) -> Result<(), UsageError> {
+    match parsed.positional.first() {
+        Some(word) => Err(UsageError::UnexpectedArgument {
+            command,
+            argument: word.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `schedlab [--quick] [--models ..] [--experiments ..] [--out DIR]`: the main job.
+fn parse_table(args: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args(
+        "schedlab",
+        args,
+        &[Flag::Quick, Flag::Models, Flag::Experiments, Flag::Out],
+    )?;
+    no_positional("schedlab", &parsed)?;
+    let defaults = essay::Options::default();
+    Ok(Command::Table(essay::Options {
+        models: parsed.models.unwrap_or(defaults.models),
+        experiments: parsed.experiments.unwrap_or(defaults.experiments),
+        experiment: experiments::Options {
+            quick: parsed.quick,
+            ..defaults.experiment
+        },
+        out: parsed.out.unwrap_or(defaults.out),
+    }))
+}
+
+/// `schedlab peers [--quick] [--experiments ..] [--out DIR]`.
+fn parse_peers(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args("peers", rest, &[Flag::Quick, Flag::Experiments, Flag::Out])?;
+    no_positional("peers", &parsed)?;
+    let defaults = lab::peers::Options::default();
+    Ok(Command::Peers(lab::peers::Options {
+        experiments: parsed.experiments.unwrap_or(defaults.experiments),
+        quick: parsed.quick,
+        out: parsed.out.unwrap_or(defaults.out),
+        ..defaults
+    }))
+}
+
+/// `__experiment <model> <experiment>`: one experiment on one model, in the process of its own
+/// that the main job starts for it.
+fn parse_experiment(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args(
+        EXPERIMENT_COMMAND,
+        rest,
+        &[Flag::Quick, Flag::Cores, Flag::Output],
+    )?;
+    let (model, names) = parsed.model_and_names(EXPERIMENT_COMMAND)?;
+    let experiment = match names {
+        [] => return Err(UsageError::MissingExperiment(EXPERIMENT_COMMAND)),
+        [name] => Experiment::from_name(name)
+            .ok_or_else(|| UsageError::UnknownExperiment(name.clone()))?,
+        [_, extra, ..] => {
+            return Err(UsageError::UnexpectedArgument {
+                command: EXPERIMENT_COMMAND,
+                argument: extra.clone(),
+            })
+        }
+    };
+    let defaults = experiments::Options::default();
+    Ok(Command::Experiment {
+        model,
+        experiment,
+        options: experiments::Options {
+            quick: parsed.quick,
+            cores: parsed.cores.unwrap_or(defaults.cores),
+        },
+        trace: parsed.output,
+    })
+}
+
+/// `schedlab bench <model> <workload>...|all [--procs N] [--reps R]`.
+fn parse_bench(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args("bench", rest, &[Flag::Procs, Flag::Reps, Flag::SizeScale])?;
+    let (model, names) = parsed.model_and_names("bench")?;
+    if names.is_empty() {
+        return Err(UsageError::MissingWorkload("bench"));
+    }
+    let mut benchmarks = Vec::new();
+    for name in names {
+        if name == "all" {
+            benchmarks.extend(Benchmark::all_on(model));
+        } else {
+            benchmarks.push(find_benchmark(model, name)?);
+        }
+    }
+    let defaults = Options::default();
+    let options = Options {
+        procs: parsed.procs.unwrap_or(defaults.procs),
+        reps: parsed.reps.unwrap_or(defaults.reps),
+        size_scale: parsed.size_scale.unwrap_or(defaults.size_scale),
+    };
+    Ok(Command::Bench {
+        model,
+        benchmarks,
+        options,
+    })
+}
+
+/// `schedlab trace <model> <workload> [-o FILE] [--procs N]`.
+fn parse_trace(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args("trace", rest, &[Flag::Procs, Flag::Output])?;
+    let (model, names) = parsed.model_and_names("trace")?;
+    let benchmark = single_benchmark("trace", model, names)?;
+    Ok(Command::Trace {
+        model,
+        benchmark,
+        output: parsed
+            .output
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_TRACE_FILE)),
+        procs: parsed
+            .procs
+            .unwrap_or_else(probe::threads::available_parallelism),
+    })
+}
+
+/// `schedlab serve <model> echo [--addr HOST:PORT] [--procs N]`.
+fn parse_serve(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args("serve", rest, &[Flag::Procs, Flag::Addr])?;
+    let (model, names) = parsed.model_and_names("serve")?;
+    match names {
+        [] => return Err(UsageError::MissingWorkload("serve")),
+        [name] if name == Workload::Echo.name() => {}
+        [name] => return Err(UsageError::NotServable(name.clone())),
+        [_, extra, ..] => {
+            return Err(UsageError::UnexpectedArgument {
+                command: "serve",
+                argument: extra.clone(),
+            })
+        }
+    }
+    Ok(Command::Serve {
+        model,
+        addr: parsed.addr.unwrap_or_else(|| {
+            DEFAULT_SERVE_ADDR
+                .parse()
+                .expect("the default address parses")
+        }),
+        procs: parsed
+            .procs
+            .unwrap_or_else(probe::threads::available_parallelism),
+    })
+}
+
+/// `__child <model> <workload>`: one fresh-process repetition of a benchmark (`bench` starts
+/// them for workloads that read the process's memory).
+fn parse_child(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args(CHILD_COMMAND, rest, &[Flag::Procs, Flag::SizeScale])?;
+    let (model, names) = parsed.model_and_names(CHILD_COMMAND)?;
+    let benchmark = single_benchmark(CHILD_COMMAND, model, names)?;
+    Ok(Command::Child {
+        model,
+        benchmark,
+        procs: parsed
+            .procs
+            .unwrap_or_else(probe::threads::available_parallelism),
+        size_scale: parsed.size_scale.unwrap_or(1.0),
+    })
+}
+
+/// `__first-result <model>`: the start-up experiment's process, which runs the model's first
+/// task and prints its answer.
+fn parse_first_result(rest: &[String]) -> Result<Command, UsageError> {
+    let parsed = Parsed::from_args(FIRST_RESULT_COMMAND, rest, &[])?;
+    match parsed.model_and_names(FIRST_RESULT_COMMAND)? {
+        (model, []) => Ok(Command::FirstResult { model }),
+        (_, [extra, ..]) => Err(UsageError::UnexpectedArgument {
+            command: FIRST_RESULT_COMMAND,
+            argument: extra.clone(),
+        }),
     }
 }
 
