@@ -254,8 +254,6 @@ pub(super) fn execute(m: &M, mut g: GRef, inherit: bool) {
 pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
     let sched = m.sched;
     let mut spin_since: Option<u64> = None;
-    // Whether this search spins for up to `SPIN_NS` (see `M::spin_long`).
-    let mut spin_long = false;
     // Returns what the search found, counting a timed spin that found it.
     let took = |spin_since: Option<u64>, found: (GRef, bool)| {
         if spin_since.is_some() {
@@ -319,12 +317,12 @@ pub(super) fn findrunnable(m: &M) -> Option<(GRef, bool)> {
             }
             // Keep searching for a short while before giving up the P: while one M spins,
             // producers need not wake a thread (a futex wake costs the waker a microsecond or
-            // more, more than a whole channel round trip).
+            // more, more than a whole channel round trip); but only while this M's spins pay
+            // (`M::spin_long`, asked once a search: a spin under way has `spin_since`).
             let now = probe::clock::now_ns();
-            if spin_since.is_none() {
-                spin_long = m.spin_long();
-            }
-            if spin_long && now - *spin_since.get_or_insert(now) < SPIN_NS {
+            if (spin_since.is_some() || m.spin_long())
+                && now - *spin_since.get_or_insert(now) < SPIN_NS
+            {
                 // Back off between searches: every search reads the other Ps' queues, and a
                 // spinner polling them back to back slows their owners down.
                 spin_for(SPIN_BACKOFF_NS);
