@@ -275,6 +275,21 @@ impl<T> RunQueue<T> {
         }
     }
 
+    /// The G at the head of the ring, which `pop` takes next unless `runnext` is set, if at least
+    /// `min_len` Gs wait in the ring; without taking it: a hint, since a thief may take it first.
+    ///
+    /// # Safety
+    ///
+    /// Only the owner may call this (see [`RunQueue::push`]).
+    pub(crate) unsafe fn peek(&self, min_len: u32) -> Option<NonNull<T>> {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail.wrapping_sub(head) < min_len.max(1) {
+            return None;
+        }
+        NonNull::new(self.slot(head).load(Ordering::Relaxed))
+    }
+
     #[cfg(any(test, loom))]
     /// Moves every G of the queue to the end of `out`: `runnext` first, then the ring, oldest first
     /// (Go's `runqdrain`). Used when a P is destroyed or handed over.
@@ -503,6 +518,27 @@ mod tests {
         assert_eq!(q.len(), 3);
         assert_eq!(pop_all(&q), [(3, true), (1, false), (2, false)]);
         assert!(overflow.is_empty());
+    }
+
+    #[test]
+    fn peek_shows_the_ring_head_behind_a_long_enough_queue_and_takes_nothing() {
+        // SAFETY: the test thread owns `q`.
+        let peek = |q: &RunQueue<u64>, min_len| unsafe { q.peek(min_len) }.map(id);
+        let q = RunQueue::new();
+        assert_eq!(peek(&q, 0), None);
+        push_ring(&q, 1..=3);
+        assert_eq!(peek(&q, 0), Some(1));
+        assert_eq!(peek(&q, 3), Some(1));
+        assert_eq!(peek(&q, 4), None);
+        // runnext is not the ring: it neither shows nor counts.
+        let mut overflow = Vec::new();
+        // SAFETY: as above.
+        assert!(!unsafe { q.push(g(9), true, &mut overflow) });
+        assert_eq!(peek(&q, 4), None);
+        assert_eq!(peek(&q, 1), Some(1));
+        assert_eq!(q.len(), 4);
+        assert_eq!(pop_all(&q), [(9, true), (1, false), (2, false), (3, false)]);
+        assert_eq!(peek(&q, 0), None);
     }
 
     #[test]

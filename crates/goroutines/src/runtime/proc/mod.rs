@@ -58,7 +58,8 @@ use std::thread;
 use corosensei::CoroutineResult;
 
 use super::g::{
-    fatal, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE, G_RUNNING, G_WAITING,
+    fatal, prefetch_stack, set_current_g, AfterSwitch, GRef, G, G_DEAD, G_IDLE, G_RUNNABLE,
+    G_RUNNING, G_WAITING,
 };
 use super::idle::{Idle, Note};
 use super::netpoll::NetPoll;
