@@ -25,9 +25,10 @@ fn dump_if_not_done_within(limit: Duration) -> Arc<AtomicBool> {
     done
 }
 
-/// Hung once for nextest's 5 minutes in 10 runs of the suite under two CPU hogs and other
-/// builds (not reproduced in 2,750 runs of this test alone, some beside `spawn_many`), hence the
-/// watchdog: it takes about 50 ms.
+/// Takes about 50 ms. It hung, rarely and only under load, while a thread handed its P to another
+/// in a state that still named itself: sysmon, deciding whether to take that P, wrote the old
+/// state back over the new thread's and the P was lost with the locked goroutine's timer on it
+/// (`proc::p::releasep`). The watchdog stays, so that a hang prints the goroutine dump.
 #[test]
 fn a_locked_goroutine_stays_on_its_thread_and_keeps_it_to_itself() {
     let done = dump_if_not_done_within(Duration::from_secs(60));

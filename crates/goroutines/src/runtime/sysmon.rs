@@ -349,17 +349,50 @@ fn retake(sched: &'static Sched, ticks: &mut [Tick], now: u64) -> (bool, bool) {
             continue;
         }
         heavy_barrier();
-        if m.in_user.load(Ordering::Relaxed) {
+        #[cfg(test)]
+        if let Some(meanwhile) = tests::WHILE_DECIDING.with(std::cell::Cell::take) {
+            meanwhile();
+        }
+        // Both ends of the decision are CASes from RETAKING(m), not stores: while sysmon
+        // decides, m may give the P up (`pidleput`, `releasep`) and another M take it, and a
+        // store would undo that, leaving the P named for m with nobody holding it, its queue and
+        // timers stranded. A P that changed hands meanwhile is no longer m's to judge.
+        let retaking = p_state(m.id, P_RETAKING);
+        let verdict = if m.in_user.load(Ordering::Relaxed) {
+            super::proc::P_IDLE
+        } else {
+            state
+        };
+        let decided =
+            p.state
+                .compare_exchange(retaking, verdict, Ordering::AcqRel, Ordering::Acquire);
+        if decided.is_ok() && verdict == super::proc::P_IDLE {
             p.owner.store(std::ptr::null_mut(), Ordering::Release);
-            p.state.store(super::proc::P_IDLE, Ordering::Release);
             sched.counters.hog_retakes.fetch_add(1, Ordering::Relaxed);
             handoffp(sched, p);
             retook = true;
-        } else {
-            p.state.store(state, Ordering::Release);
         }
     }
     (retook, suspicious)
+}
+
+/// One round of `retake` as sysmon would run it `quiet_ns` from now, had no P scheduled
+/// meanwhile; returns whether it took a P.
+#[cfg(test)]
+pub(crate) fn retake_after_quiet(sched: &'static Sched, quiet_ns: u64) -> bool {
+    let since = probe::clock::now_ns();
+    let now = since + quiet_ns;
+    let mut ticks: Vec<Tick> = sched
+        .ps
+        .iter()
+        .map(|p| Tick {
+            schedtick: p.schedtick.load(Ordering::Relaxed),
+            syscalltick: p.syscalltick.load(Ordering::Relaxed),
+            since,
+            deferred_at: None,
+        })
+        .collect();
+    retake(sched, &mut ticks, now).0
 }
 
 /// Runs `f`, a call that may block the thread, with the P released to sysmon's judgement (Go's
@@ -417,4 +450,17 @@ fn exit_no_p(m: &M, g: super::g::GRef) {
     m.set_after_switch(AfterSwitch::ExitSyscall);
     // SAFETY: the running goroutine is alive.
     suspend(unsafe { g.as_ref() });
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Runs once in `retake`'s next decision on a hog's P, between moving the P to
+        /// RETAKING and reading whether its M runs user code: what another thread might do
+        /// meanwhile.
+        pub(crate) static WHILE_DECIDING: Cell<Option<Box<dyn FnOnce()>>> =
+            const { Cell::new(None) };
+    }
 }

@@ -1,14 +1,15 @@
 //! Ms wired to one goroutine by `lock_os_thread` (Go's `startlockedm`, `stoplockedm`).
 
+use super::p::releasep;
 use super::*;
 
 /// Hands this M's P to the M that `g` is locked to, and wakes it to run `g` (Go's
-/// `startlockedm`). This M goes on without a P.
+/// `startlockedm`). This M goes on without a P. The P travels released (`releasep`): in the
+/// state word it is no M's until the locked M takes it.
 pub(super) fn startlockedm(m: &M, g: GRef, locked: *const M) {
-    let Some(p) = m.p() else {
+    let Some(p) = releasep(m) else {
         fatal("startlockedm without a P")
     };
-    m.p.set(NO_P);
     // SAFETY: an M that a goroutine is locked to keeps running (waiting in `stoplockedm`) for
     // as long as the lock holds, and Ms are freed only when their thread exits.
     let lm = unsafe { &*locked };
@@ -29,8 +30,7 @@ pub(super) fn startlockedm(m: &M, g: GRef, locked: *const M) {
 /// handed back; false when the runtime shuts down.
 pub(super) fn stoplockedm(m: &M) -> bool {
     let sched = m.sched;
-    if let Some(p) = m.p() {
-        m.p.set(NO_P);
+    if let Some(p) = releasep(m) {
         handoffp(sched, p);
     }
     {

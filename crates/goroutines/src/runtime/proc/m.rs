@@ -74,6 +74,31 @@ fn spin_average(average: u32, found: bool) -> u32 {
 }
 
 impl M {
+    /// An M with id `id` of `sched`, to start with P `next_p` (`NO_P`: none), spinning or not;
+    /// `mstart` on its thread takes them.
+    pub(super) fn new(id: usize, sched: &'static Sched, next_p: usize, next_spinning: bool) -> M {
+        M {
+            id,
+            sched,
+            note: Note::new(),
+            next_p: AtomicUsize::new(next_p),
+            next_spinning: AtomicBool::new(next_spinning),
+            p: Cell::new(NO_P),
+            spinning: Cell::new(false),
+            spinning_traced: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            curg: AtomicPtr::new(ptr::null_mut()),
+            in_user: AtomicBool::new(false),
+            after_switch: Cell::new(AfterSwitch::None),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407),
+            ),
+            locked_g: Cell::new(ptr::null()),
+            spin_success: Cell::new(1024),
+            searches: Cell::new(0),
+        }
+    }
+
     /// Whether this M's search, having found nothing on its first pass, keeps searching for up to
     /// `SPIN_NS` before it gives up its P. A timed spin pays where work comes soon (a goroutine
     /// readied on another P, or network events that arrive while the M polls; at 100 echo

@@ -10,8 +10,15 @@
 //!                      |   +-- sysmon: m in runtime |  sysmon CAS (work waits, or 10 ms)
 //!                      v   |                        v
 //!                   RETAKING(m) --m in user code--> IDLE --handoffp--> RUNNING(m') / idle list
+//!
+//!   m hands its P to m' (startlockedm, stoplockedm):
+//!   RUNNING(m) --releasep--> IDLE, no owner --take_p by m'--> RUNNING(m')
 //! ```
 //!
+//! - A P that one M hands to another goes through IDLE with no owner (`releasep`, as Go's does),
+//!   never straight from RUNNING(m) to RUNNING(m'): until m' takes it, sysmon would judge it by m.
+//! - sysmon ends a decision with a CAS from RETAKING(m), so a P that changed hands meanwhile keeps
+//!   its new state.
 //! - An M touches its P only between `enter_runtime` and `exit_runtime`, which check the state
 //!   word (see `sysmon.rs` for the handshake); an M that finds its P taken goes on without one and
 //!   its goroutine ends up on the global queue.
@@ -112,6 +119,36 @@ pub(super) fn take_p(m: &M, pid: usize) {
     }
 }
 
+/// Gives up the M's P so that it can be handed to another M (Go's `releasep`): returns it in state
+/// IDLE with no owner, or None when the M holds no P. If sysmon is deciding whether to take the P
+/// (RETAKING(m)), this waits, as `enter_runtime` does: the M is in the runtime, so sysmon gives
+/// the P back.
+///
+/// Handed over in state RUNNING(m), a P was lost (the lock_os_thread test hung with every
+/// goroutine runnable but the locked one, asleep, its timer on a P named for its parked thread):
+/// the new M was slow to start under load, so sysmon saw no schedule on the P for 12 ms, moved it
+/// to RETAKING(m), found m in the runtime and stored RUNNING(m) back over the new M's
+/// RUNNING(m'), and m' lost the P, with its queue and timers, at its next runtime entry. Had m
+/// meanwhile been running a goroutine on another P, sysmon would have taken the P a second time.
+pub(super) fn releasep(m: &M) -> Option<&'static P> {
+    let p = m.p()?;
+    let mine = p_state(m.id, P_RUNNING);
+    let retaking = p_state(m.id, P_RETAKING);
+    loop {
+        match p
+            .state
+            .compare_exchange(mine, P_IDLE, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => break,
+            Err(s) if s == retaking => std::hint::spin_loop(),
+            Err(_) => fatal("releasep: the P is not this thread's"),
+        }
+    }
+    p.owner.store(ptr::null_mut(), Ordering::Release);
+    m.p.set(NO_P);
+    Some(p)
+}
+
 /// Returns to the runtime from goroutine code (or from the switch back to the M): from here the M
 /// may touch its P, if it still has it. Returns the P, or None when sysmon took it meanwhile (the
 /// goroutine hogged it); then the M has no P any more.
@@ -157,4 +194,84 @@ pub(crate) fn acquire_p_for(m: &M) -> bool {
 pub(crate) fn exit_runtime(m: &M) {
     crate::runtime::sysmon::light_barrier();
     m.in_user.store(true, Ordering::Relaxed);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::runtime::sysmon;
+
+    /// How long sysmon has seen no schedule on any P: past its grace for a hog (12 ms).
+    const QUIET_NS: u64 = 50_000_000;
+
+    fn runtime() -> crate::Runtime {
+        // SAFETY: the tests hold no thread-locals or std guards across blocking calls.
+        unsafe { crate::Builder::new().procs(2).build() }.expect("a runtime")
+    }
+
+    /// An M with no thread: the test moves its P by hand. The runtime starts no thread either,
+    /// and its sysmon sleeps throughout, since every P stays on the idle list.
+    fn threadless_m(sched: &'static Sched, id: usize) -> &'static M {
+        Box::leak(Box::new(M::new(id, sched, NO_P, false)))
+    }
+
+    /// Work waiting on the global queue, so that sysmon judges a P that does not schedule.
+    fn queue_work(sched: &'static Sched) {
+        let g: &'static G = Box::leak(Box::new(G::new(sched)));
+        sched.globrunqput(NonNull::from(g));
+    }
+
+    #[test]
+    fn a_p_handed_to_a_locked_thread_is_nobodys_until_that_thread_takes_it() {
+        let rt = runtime();
+        let sched = rt.sched();
+        let (finder, locked) = (threadless_m(sched, 100), threadless_m(sched, 101));
+        let g: &'static G = Box::leak(Box::new(G::new(sched)));
+        locked.locked_g.set(g);
+        g.locked_m
+            .store(ptr::from_ref(locked).cast_mut(), Ordering::Relaxed);
+        // The locked thread waits in `stoplockedm`, counted as stoplockedm counts it.
+        sched.lock().nmidlelocked += 1;
+        IDLE_MS.fetch_add(1, Ordering::SeqCst);
+        take_p(finder, 1);
+        queue_work(sched);
+        startlockedm(finder, NonNull::from(g), locked);
+        // The finder has gone on to run a goroutine on another P; the locked thread is not up
+        // yet, and the P has not scheduled for a while.
+        finder.in_user.store(true, Ordering::Relaxed);
+        assert!(
+            !sysmon::retake_after_quiet(sched, QUIET_NS),
+            "sysmon took the P on its way to the locked thread"
+        );
+        take_p(locked, locked.next_p.swap(NO_P, Ordering::Acquire));
+        assert_eq!(
+            sched.ps[1].state.load(Ordering::Acquire),
+            p_state(locked.id, P_RUNNING)
+        );
+    }
+
+    #[test]
+    fn a_p_that_changes_hands_while_sysmon_decides_stays_with_its_new_thread() {
+        let rt = runtime();
+        let sched = rt.sched();
+        let (old, new) = (threadless_m(sched, 100), threadless_m(sched, 101));
+        take_p(old, 1);
+        queue_work(sched);
+        // While sysmon decides, the old M, in the runtime, gives the P up as `pidleput` does
+        // (the idle list aside) and another M takes it.
+        sysmon::tests::WHILE_DECIDING.with(|hook| {
+            hook.set(Some(Box::new(move || {
+                let p = &sched.ps[1];
+                p.owner.store(ptr::null_mut(), Ordering::Relaxed);
+                p.state.store(P_IDLE, Ordering::Release);
+                take_p(new, 1);
+            })))
+        });
+        assert!(!sysmon::retake_after_quiet(sched, QUIET_NS));
+        assert_eq!(
+            sched.ps[1].state.load(Ordering::Acquire),
+            p_state(new.id, P_RUNNING),
+            "sysmon gave the P back to the thread that had let it go"
+        );
+    }
 }

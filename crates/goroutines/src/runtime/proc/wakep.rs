@@ -53,26 +53,7 @@ impl Sched {
         st.mcount += 1;
         drop(st);
         let id = self.next_mid.fetch_add(1, Ordering::Relaxed);
-        let m = Arc::new(M {
-            id,
-            sched: self,
-            note: Note::new(),
-            next_p: AtomicUsize::new(p),
-            next_spinning: AtomicBool::new(spinning),
-            p: Cell::new(NO_P),
-            spinning: Cell::new(false),
-            spinning_traced: AtomicBool::new(false),
-            blocked: AtomicBool::new(false),
-            curg: AtomicPtr::new(ptr::null_mut()),
-            in_user: AtomicBool::new(false),
-            after_switch: Cell::new(AfterSwitch::None),
-            rng: Cell::new(
-                0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407),
-            ),
-            locked_g: Cell::new(ptr::null()),
-            spin_success: Cell::new(1024),
-            searches: Cell::new(0),
-        });
+        let m = Arc::new(M::new(id, self, p, spinning));
         self.counters
             .threads_started
             .fetch_add(1, Ordering::Relaxed);
