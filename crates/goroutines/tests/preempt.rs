@@ -1,6 +1,7 @@
 //! Fairness without signals (issue 3, DESIGN.md): on one P, a goroutine that computes without
 //! blocking cannot starve the others. One that calls `preempt_check` yields when sysmon marks it
-//! (after 10 ms); one that makes no runtime call at all loses its P to another thread.
+//! (after 10 ms); one that makes no runtime call at all loses its P to another thread, and goes
+//! on without one until it blocks.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -64,5 +65,36 @@ fn a_goroutine_with_no_runtime_call_loses_its_p() {
     assert!(
         worst < Duration::from_millis(500),
         "worst tick delay {worst:?}"
+    );
+}
+
+/// The goroutine that lost its P blocks next in `sleep`, with no P: its timer goes to a P that is
+/// idle while every thread has parked. Before `add_timer` woke a thread for that case, nothing
+/// ever ran the timer and this hung (every time, here).
+#[test]
+fn a_goroutine_that_lost_its_p_wakes_from_sleep() {
+    let rt = one_p();
+    let (woke_tx, woke_rx) = std::sync::mpsc::channel();
+    let _hog = rt.go(move || {
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let ran = other_ran.clone();
+        let _other = go(move || ran.store(true, Ordering::Relaxed));
+        // On the one P the other goroutine runs only once sysmon has taken the P from this one.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !other_ran.load(Ordering::Relaxed) && Instant::now() < deadline {
+            std::hint::black_box(());
+        }
+        // Time for the thread that ran it to find nothing more and park.
+        let settled = Instant::now() + Duration::from_millis(20);
+        while Instant::now() < settled {
+            std::hint::black_box(());
+        }
+        sleep(Duration::from_millis(1));
+        let _ = woke_tx.send(other_ran.load(Ordering::Relaxed));
+    });
+    assert_eq!(
+        woke_rx.recv_timeout(Duration::from_secs(20)),
+        Ok(true),
+        "the goroutine did not lose its P (false) or did not wake from its sleep (timeout)"
     );
 }

@@ -202,14 +202,30 @@ impl Timers {
     }
 }
 
-/// Arms a timer on the current P (the caller runs on an M that holds one).
+/// Arms a timer on the caller's P, held (in the runtime) while the timer goes in: its M will run
+/// the timer or hand the P on with it (`handoffp` looks at timers).
+///
+/// A goroutine that hogged its P may have lost it to sysmon and go on without one (`sysmon.rs`);
+/// its timer goes to P 0, which may be idle while every thread parks, none of them watching
+/// P 0's timers: a goroutine that slept after losing its P slept for good. So a P-less caller
+/// also wakes a thread (Go's `wakeNetPoller` does when no thread waits in the poller), which
+/// runs the timer when due, or blocks in the poller until then.
 pub(crate) fn add_timer(when: u64, action: TimerAction) {
     let Some(m) = current_m() else {
         super::g::fatal("timer armed outside a scheduler thread")
     };
     let sched = m.sched;
-    let p = m.p().unwrap_or(&sched.ps[0]);
-    if p.timers.add(when, action) {
+    let mut action = Some(action);
+    let mut add_to = |p: &Timers| action.take().is_some_and(|a| p.add(when, a));
+    let earliest = match sched.with_own_p(|p| add_to(&p.timers)) {
+        Some(earliest) => earliest,
+        None => {
+            let earliest = add_to(&sched.ps[0].timers);
+            sched.wakep();
+            earliest
+        }
+    };
+    if earliest {
         sched.netpoll.wake_if_later(when);
     }
 }

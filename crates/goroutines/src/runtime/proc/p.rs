@@ -94,7 +94,7 @@ impl Sched {
     /// Runs `f` with the caller's P, if the caller runs on one of this runtime's Ms and still
     /// holds its P; returns None otherwise. Called from goroutine code, it enters the runtime
     /// around `f` (sysmon may have taken the P from a goroutine that hogged it).
-    pub(super) fn with_own_p<R>(&'static self, f: impl FnOnce(&'static P) -> R) -> Option<R> {
+    pub(crate) fn with_own_p<R>(&'static self, f: impl FnOnce(&'static P) -> R) -> Option<R> {
         let m = current_m()?;
         if !ptr::eq(m.sched, self) {
             return None;
