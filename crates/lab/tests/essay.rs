@@ -167,8 +167,14 @@ fn quick_table_measures_every_cell_of_every_model() {
                 "{model}: ticker {delay} ms late, hog {hog} ms"
             );
         } else {
+            // procpool's ticker gets in only when the OS preempts the worker on the one CPU
+            // they are pinned to, so its lateness is that CPU's run-queue wait, which a loaded
+            // 2-core machine stretches (71 ms of a 100 ms hog, once at load 10). A ticker that
+            // waited out the whole spin would be about the hog's time late; 0.9 still tells
+            // the two apart. The models that preempt the hog themselves keep the tighter band.
+            let band = if model == "procpool" { 0.9 } else { 0.5 };
             assert!(
-                delay < 0.5 * hog,
+                delay < band * hog,
                 "{model}: ticker {delay} ms late, hog {hog} ms"
             );
         }
