@@ -565,13 +565,13 @@ impl<T> JoinHandle<T> {
 
     /// Whether the goroutine has returned or panicked.
     pub fn is_finished(&self) -> bool {
-        self.task.core().is_done()
+        self.task.is_done()
     }
 
     /// Waits for the goroutine and returns its value, or its panic as an error. A goroutine
     /// waiting here is parked; a plain thread is blocked.
     pub fn join(self) -> Result<T, JoinError> {
-        match self.task.core().join() {
+        match self.task.join() {
             Some(Ok(v)) => Ok(v),
             Some(Err(payload)) => Err(JoinError {
                 id: self.id,

@@ -5,11 +5,27 @@
 //! - A G on a free list is dead and held by nobody; `init_g` readies it before it is queued.
 //! - A P's own free list holds fewer than `GFREE_MAX` Gs: at the limit half move to the global
 //!   list under `sched.lock`, and an empty one refills with up to half that from it.
+//! - A G is never freed, so `malg` carves Gs out of leaked blocks of `G_BLOCK` and never gives a
+//!   slot back: one `malloc` per 64 Gs, and no malloc header and rounding per G (glibc served
+//!   each G, 144 to 152 bytes, from a 160-byte chunk). Every slot of a block is handed out once.
+
+use std::mem::MaybeUninit;
+use std::sync::PoisonError;
 
 use super::*;
 
 /// Free Gs a P keeps before moving half to the global free list (Go's `gfput`).
 const GFREE_MAX: usize = 64;
+
+/// Gs allocated at a time by `malg`.
+const G_BLOCK: usize = 64;
+
+/// The slots of the last block `malg` allocated that it has not handed out yet. One for the
+/// process, not per runtime: the slots are plain memory until `malg` writes a G of its runtime
+/// into one, and no G is ever freed. A `std` mutex, not `crate::loom`'s: it guards an allocation,
+/// no protocol a model checks, and a static needs a `const` constructor.
+static G_BLOCK_REST: std::sync::Mutex<&'static mut [MaybeUninit<G>]> =
+    std::sync::Mutex::new(&mut []);
 
 impl Sched {
     /// Starts a goroutine (Go's `newproc`); `at` is where the `go` call was.
@@ -65,7 +81,18 @@ impl Sched {
     }
 
     fn malg(&'static self) -> GRef {
-        let g = NonNull::from(Box::leak(Box::new(G::new(self))));
+        let slot = {
+            let mut rest = G_BLOCK_REST.lock().unwrap_or_else(PoisonError::into_inner);
+            if rest.is_empty() {
+                *rest = Box::leak(Box::new_uninit_slice(G_BLOCK));
+            }
+            let (slot, tail) = std::mem::take(&mut *rest)
+                .split_first_mut()
+                .expect("a block of Gs is never empty");
+            *rest = tail;
+            slot
+        };
+        let g = NonNull::from(slot.write(G::new(self)));
         self.allgs.lock().unwrap_or_else(|e| e.into_inner()).push(g);
         g
     }
