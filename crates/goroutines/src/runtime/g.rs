@@ -281,6 +281,14 @@ pub(crate) fn set_current_g(g: *const G) {
 /// make the G reachable to its waker (release a queue lock, arm a timer) and return true, or return
 /// false to resume the G at once. Returns after some waker called `goready`.
 ///
+/// Once `unlockf` has made the G reachable, a waker may resume it on another thread while
+/// `unlockf` still runs, and the frames of the parked goroutine are then gone: from that point
+/// `unlockf` must not touch anything on the goroutine's stack. It runs from its own copy (the
+/// trampoline moves it off the stack first), so a `move` closure whose captures are values or
+/// references to memory that outlives the wait is safe; a closure that captures a local by
+/// reference and reads it after publishing is a use-after-return (Go's `selunlock` warns of
+/// the same).
+///
 /// Must be called on a goroutine.
 pub(crate) fn gopark<F>(reason: WaitReason, unlockf: F)
 where

@@ -129,7 +129,13 @@ impl PollDesc {
                 Mode::Read => WaitReason::IoRead,
                 Mode::Write => WaitReason::IoWrite,
             };
-            gopark(reason, |g| {
+            // `move`: once `publish_waiter` has made the G reachable, a waker may resume it on
+            // another thread before this closure returns, and `wait`'s frame is gone; so the
+            // closure must hold copies (`self` and `sem` are 'static, `mode` is Copy), not
+            // references into that frame. (It captured them by reference until AddressSanitizer
+            // caught a stack-use-after-return here, in `net_drained_hint`, session 10.)
+            let pd: &'static PollDesc = self;
+            gopark(reason, move |g| {
                 // Publish the G first, then look at the flags (Go's netpollblock: pdWait, then
                 // netpollcheckerr). A closer or deadline sets its flag, then looks at `sem`: with
                 // both sides SeqCst, either it finds the G, or we see its flag and take the G
@@ -138,8 +144,7 @@ impl PollDesc {
                 if !sem.publish_waiter(me) {
                     return false; // an event arrived meanwhile
                 }
-                if self.closing.load(Ordering::SeqCst) || self.expired(mode).load(Ordering::SeqCst)
-                {
+                if pd.closing.load(Ordering::SeqCst) || pd.expired(mode).load(Ordering::SeqCst) {
                     // If a waker took the G already, it readies us: stay parked.
                     return !sem.withdraw_waiter(me);
                 }
