@@ -17,6 +17,7 @@
 //!
 //! - A P that one M hands to another goes through IDLE with no owner (`releasep`, as Go's does),
 //!   never straight from RUNNING(m) to RUNNING(m'): until m' takes it, sysmon would judge it by m.
+//!   Thieves still steal from it (`steal_work`), as Go's steal from any P not on the idle list.
 //! - sysmon ends a decision with a CAS from RETAKING(m), so a P that changed hands meanwhile keeps
 //!   its new state.
 //! - An M touches its P only between `enter_runtime` and `exit_runtime`, which check the state
@@ -247,6 +248,26 @@ mod tests {
         assert_eq!(
             sched.ps[1].state.load(Ordering::Acquire),
             p_state(locked.id, P_RUNNING)
+        );
+    }
+
+    #[test]
+    fn a_p_on_its_way_to_another_thread_can_be_stolen_from() {
+        let rt = runtime();
+        let sched = rt.sched();
+        let (giver, thief) = (threadless_m(sched, 100), threadless_m(sched, 101));
+        take_p(giver, 1);
+        for _ in 0..2 {
+            let g: &'static G = Box::leak(Box::new(G::new(sched)));
+            // SAFETY: the giver holds P 1.
+            unsafe { sched.runqput(&sched.ps[1], NonNull::from(g), false) };
+        }
+        // The P is on its way to a thread that has not taken it yet.
+        assert!(releasep(giver).is_some());
+        take_p(thief, 0);
+        assert!(
+            super::super::schedule::steal_work(thief, &sched.ps[0]).is_some(),
+            "the goroutines of a P in transit could not be stolen"
         );
     }
 

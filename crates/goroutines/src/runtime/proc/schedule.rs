@@ -469,9 +469,11 @@ pub(super) fn steal_work(m: &M, p: &P) -> Option<GRef> {
                     return Some(g);
                 }
             }
-            if victim.state.load(Ordering::Relaxed) & 0xff == P_IDLE {
-                continue;
-            }
+            // A P whose state word says IDLE may still hold goroutines: one on its way from one
+            // thread to another (`releasep`, sysmon's retake) is IDLE until the receiving thread
+            // takes it. Steal from it, as Go steals from every P not on the idle list (whose
+            // queues are empty). Skipping IDLE Ps left a locked goroutine's queue-mates unrun
+            // while the thread its P went to was slow to start.
             let mut take_runnext = last;
             if last && victim.runq.len() == 1 && victim.runq.has_runnext() {
                 // Go sleeps 3us here: the victim is likely about to run its runnext itself.
