@@ -103,9 +103,15 @@ fn a_parked_coroutine_costs_about_one_page() {
             .unwrap();
         field.parse().unwrap()
     };
+    // A touched stack would cost a page (4,096 bytes) or more. The bound is far below that but
+    // well above what the reading itself may be off by: the kernel keeps the resident count in
+    // per-CPU batches that statm sums without flushing, so it can miss or add a few hundred KiB,
+    // tens of bytes per stack here (18-23 measured on the quiet machine, 69-76 in one suite run
+    // of five under load, which failed the old bound of 64).
+    let fresh = value("fresh_per_stack=");
     assert!(
-        value("fresh_per_stack=") < 64,
-        "a fresh stack is not touched"
+        fresh < 512,
+        "a fresh stack is not touched: {fresh} bytes each"
     );
     assert!(value("parked_per_coroutine=") <= RESIDENT_TARGET);
 }
