@@ -212,10 +212,10 @@ pub(crate) struct NetPoll {
     poll: Mutex<(Poll, Events)>,
     registry: Registry,
     waker: Waker,
-    /// Deadline of the M blocked in `epoll_wait` (`u64::MAX`: none, or forever).
+    /// Deadline of the M that holds the poll (while `lastpoll` is 0): `u64::MAX` for none (it
+    /// blocks until an event), 0 from its claim until it has stored its deadline (Go's
+    /// `pollUntil`).
     until: AtomicU64,
-    /// Whether an M is blocked in the poll now.
-    blocked: AtomicBool,
     /// `probe::clock` time of the last poll; 0 while an M is blocked in it (Go's `lastpoll`).
     lastpoll: AtomicU64,
     /// Parked readers and writers, and sockets registered: whether polling is worth it.
@@ -235,8 +235,7 @@ impl NetPoll {
             poll: Mutex::new((poll, Events::with_capacity(1024))),
             registry,
             waker,
-            until: AtomicU64::new(u64::MAX),
-            blocked: AtomicBool::new(false),
+            until: AtomicU64::new(0),
             lastpoll: AtomicU64::new(probe::clock::now_ns()),
             registered: AtomicUsize::new(0),
             cache: Mutex::new(Vec::new()),
@@ -328,7 +327,6 @@ impl NetPoll {
         }
         let mut guard = self.poll.lock().unwrap_or_else(|e| e.into_inner());
         self.until.store(until, Ordering::SeqCst);
-        self.blocked.store(true, Ordering::SeqCst);
         let timeout = if until == u64::MAX {
             None
         } else {
@@ -337,8 +335,7 @@ impl NetPoll {
             ))
         };
         let ready = self.poll_locked(&mut guard, timeout);
-        self.blocked.store(false, Ordering::SeqCst);
-        self.until.store(u64::MAX, Ordering::SeqCst);
+        self.until.store(0, Ordering::SeqCst);
         self.lastpoll
             .store(probe::clock::now_ns().max(1), Ordering::SeqCst);
         Some(ready)
@@ -385,15 +382,23 @@ impl NetPoll {
 
     /// Wakes the M blocked in the poll (Go's `netpollBreak`).
     pub(crate) fn wake(&self) {
-        if self.blocked.load(Ordering::SeqCst) {
+        if self.lastpoll.load(Ordering::SeqCst) == 0 {
             let _ = self.waker.wake();
         }
     }
 
-    /// Wakes the blocked M if it would sleep past `when` (Go's `wakeNetPoller`).
+    /// Wakes the M that holds the poll if it would sleep past `when` (Go's `wakeNetPoller`).
+    /// Decided by the claim (`lastpoll` 0), not by whether that M is in `epoll_wait` yet: one
+    /// that has claimed the poll but not yet stored its deadline (`until` 0) is woken too, and
+    /// the eventfd stays readable until its `epoll_wait` sees it. Deciding by "blocked now" lost
+    /// the wake-up of a timer armed in between: the M then slept to its older deadline, or for
+    /// good when it had none and sockets were registered (found by review, session 10).
     pub(crate) fn wake_if_later(&self, when: u64) {
-        if self.blocked.load(Ordering::SeqCst) && when < self.until.load(Ordering::SeqCst) {
-            let _ = self.waker.wake();
+        if self.lastpoll.load(Ordering::SeqCst) == 0 {
+            let until = self.until.load(Ordering::SeqCst);
+            if until == 0 || when < until {
+                let _ = self.waker.wake();
+            }
         }
     }
 
@@ -450,5 +455,37 @@ mod tests {
         );
         // Done polling, it records the poll: the next idle M may become the blocking poller.
         assert_ne!(np.lastpoll(), 0);
+    }
+
+    /// An earlier timer armed while an M has claimed the poll but not yet stored its deadline
+    /// (here: it waits for the poll's lock) wakes it: its `epoll_wait` returns at once instead of
+    /// sleeping out its own deadline, a minute here. Deciding by "blocked in epoll_wait now" lost
+    /// this wake-up.
+    #[test]
+    fn a_timer_armed_before_the_poller_blocks_still_wakes_it() {
+        let np: &'static NetPoll = Box::leak(Box::new(NetPoll::new().unwrap()));
+        let guard = np.poll.lock().unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let until = probe::clock::now_ns() + Duration::from_secs(60).as_nanos() as u64;
+            let started = std::time::Instant::now();
+            np.block_until(until);
+            let _ = done_tx.send(started.elapsed());
+        });
+        // Wait for the claim (it then waits for the lock we hold).
+        let claimed_by = std::time::Instant::now() + Duration::from_secs(30);
+        while np.lastpoll() != 0 {
+            assert!(
+                std::time::Instant::now() < claimed_by,
+                "the M never claimed the poll"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        np.wake_if_later(probe::clock::now_ns() + Duration::from_millis(1).as_nanos() as u64);
+        drop(guard);
+        let slept = done_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the poller slept on past the earlier timer");
+        assert!(slept < Duration::from_secs(30), "slept {slept:?}");
     }
 }
