@@ -216,7 +216,8 @@ pub(crate) struct NetPoll {
     /// blocks until an event), 0 from its claim until it has stored its deadline (Go's
     /// `pollUntil`).
     until: AtomicU64,
-    /// `probe::clock` time of the last poll; 0 while an M is blocked in it (Go's `lastpoll`).
+    /// `probe::clock` time of the last poll; 0 while an M holds the poll, from its claim to the
+    /// end of its `epoll_wait` (Go's `lastpoll`).
     lastpoll: AtomicU64,
     /// Parked readers and writers, and sockets registered: whether polling is worth it.
     registered: AtomicUsize,
@@ -380,11 +381,9 @@ impl NetPoll {
         ready
     }
 
-    /// Wakes the M blocked in the poll (Go's `netpollBreak`).
+    /// Wakes the M that holds the poll, whatever its deadline (Go's `netpollBreak`).
     pub(crate) fn wake(&self) {
-        if self.lastpoll.load(Ordering::SeqCst) == 0 {
-            let _ = self.waker.wake();
-        }
+        self.wake_if_later(0);
     }
 
     /// Wakes the M that holds the poll if it would sleep past `when` (Go's `wakeNetPoller`).
@@ -412,7 +411,7 @@ impl NetPoll {
         self.would_blocks.load(Ordering::Relaxed)
     }
 
-    /// `probe::clock` time of the last poll, or 0 while an M is blocked in one.
+    /// `probe::clock` time of the last poll, or 0 while an M holds the poll.
     pub(crate) fn lastpoll(&self) -> u64 {
         self.lastpoll.load(Ordering::SeqCst)
     }
